@@ -1,0 +1,68 @@
+# backprop-derive. `make derive ARCH=2-3-2` and `make test` work on a fresh machine:
+# they create .venv, install the package and (as root) TeX from Debian packages.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# User values reach the shell through the environment, never pasted into a command line.
+export BD_ARCH := $(ARCH)
+export BD_ACT := $(ACT)
+export BD_LOSS := $(LOSS)
+export BD_NOTATION := $(NOTATION)
+export BD_OUT := $(OUT)
+export BD_STYLE := $(STYLE)
+export BD_EXAMPLE := $(EXAMPLE)
+export BD_BIAS := $(BIAS)
+export BD_MEAN := $(MEAN)
+export BD_AGAINST := $(AGAINST)
+
+TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
+
+.PHONY: derive test lint clean tex venv diff bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+# TeX: installed from Debian packages when we are root; otherwise one line says what to run.
+tex:
+	@if command -v latexmk >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing TeX from Debian packages (once)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; \
+	else \
+	  echo "TeX is missing: run 'sudo apt-get install --no-install-recommends $(TEX_PACKAGES)' (the .tex is still written)" >&2; \
+	fi
+
+derive: $(STAMP) tex
+	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
+	@set -- build --arch "$$BD_ARCH"; \
+	[ -z "$$BD_ACT" ] || set -- "$$@" --act "$$BD_ACT"; \
+	[ -z "$$BD_LOSS" ] || set -- "$$@" --loss "$$BD_LOSS"; \
+	[ -z "$$BD_NOTATION" ] || set -- "$$@" --notation "$$BD_NOTATION"; \
+	[ -z "$$BD_OUT" ] || set -- "$$@" --out "$$BD_OUT"; \
+	[ -z "$$BD_STYLE" ] || set -- "$$@" --style "$$BD_STYLE"; \
+	[ -z "$$BD_EXAMPLE" ] || set -- "$$@" --example "$$BD_EXAMPLE"; \
+	case "$$BD_BIAS" in off|no|0|false) set -- "$$@" --no-bias;; esac; \
+	case "$$BD_MEAN" in 1|yes|on|true) set -- "$$@" --mean;; esac; \
+	$(BIN)/backprop-derive "$$@"
+
+diff: $(STAMP)
+	@if [ -z "$$BD_ARCH" ]; then echo "usage: make diff ARCH=2-3-2 AGAINST=all" >&2; exit 2; fi
+	@$(BIN)/backprop-derive diff --arch "$$BD_ARCH" --against "$${BD_AGAINST:-all}"
+
+test: $(STAMP) tex
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check derive tests
+	$(BIN)/ruff format --check derive tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

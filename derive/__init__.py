@@ -1,0 +1,27 @@
+"""backprop-derive: derive, prove and emit backpropagation for a named network.
+
+Public API::
+
+    from derive import make_spec, derive, verify
+    d = verify(derive(make_spec("2-3-2")))
+"""
+
+from derive.model import Derivation, Equation, Layer, Parameter, Proof
+from derive.spec import NetworkSpec, SpecError, make_spec, parse_arch
+from derive.symbolic import derive
+from derive.verify import VerificationError, verify
+
+__all__ = [
+    "Derivation",
+    "Equation",
+    "Layer",
+    "NetworkSpec",
+    "Parameter",
+    "Proof",
+    "SpecError",
+    "VerificationError",
+    "derive",
+    "make_spec",
+    "parse_arch",
+    "verify",
+]

@@ -1,0 +1,152 @@
+"""Local calculus: derivatives of activations and losses, rewritten in outputs.
+
+Everything here is computed by SymPy from the definitions in
+:mod:`derive.activations`; there is no table of known derivatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+
+from derive import activations
+
+A = sp.Symbol("A", real=True)  # a generic pre-activation
+Y = sp.Symbol("Y", real=True)  # a generic unit output
+
+
+@dataclass(frozen=True)
+class ActivationCalculus:
+    """f, f' and (where one exists) f' written as a function g of the output: f'(a) = g(f(a))."""
+
+    name: str
+    f: sp.Expr  # in A
+    fprime: sp.Expr  # in A
+    fprime_out: sp.Expr | None  # in Y, or None when f' is not a function of f
+    how: str  # how the output form was found (for the verification appendix)
+
+
+def _proved_zero(expr: sp.Expr) -> bool:
+    return sp.simplify(expr) == 0
+
+
+def _candidates(g: sp.Expr) -> list[sp.Expr]:
+    return [tidy(sp.factor(g), {Y}), sp.expand(g), sp.simplify(g)]
+
+
+@cache
+def elementwise(name: str) -> ActivationCalculus:
+    """Differentiate an elementwise activation and look for f' as a function of f.
+
+    Two routes, both checked by SymPy afterwards: substitute Y for every
+    occurrence of f(A) in f'(A) (works where f' is already written with f, as
+    for tanh); otherwise solve Y = f(A) for A and substitute the inverse
+    (sigmoid, softplus). A rewrite is kept only if g(f(A)) - f'(A) simplifies to 0.
+
+    >>> elementwise("sigmoid").fprime_out
+    Y*(1 - Y)
+    >>> elementwise("tanh").fprime_out
+    1 - Y**2
+    >>> elementwise("relu").fprime_out is None
+    True
+    """
+    f = activations.ELEMENTWISE[name](A)
+    fprime = sp.diff(f, A)
+    found: list[tuple[sp.Expr, str]] = []
+    direct = fprime.subs(f, Y)
+    if A not in direct.free_symbols:
+        found.append((direct, "substituting y for f(a) in f'(a)"))
+    else:
+        try:
+            inverses = sp.solve(sp.Eq(Y, f), A)
+        except (NotImplementedError, ValueError):
+            inverses = []
+        for inv in inverses:
+            g = sp.simplify(fprime.subs(A, inv))
+            if A not in g.free_symbols:
+                found.append((g, f"solving y = f(a) for a = {sp.sstr(inv)} and substituting"))
+    for g, how in found:
+        if _proved_zero(g.subs(Y, f) - fprime):
+            best = min(_candidates(g), key=sp.count_ops)
+            return ActivationCalculus(name, f, fprime, best, how)
+    return ActivationCalculus(name, f, fprime, None, "f'(a) is not a function of f(a); kept in terms of a")
+
+
+def tidy(expr: sp.Expr, prefer: set[sp.Symbol]) -> sp.Expr:
+    """Orient the sums in a product the way textbooks write them.
+
+    A factor ``y - 1`` becomes ``1 - y`` (positive constant first) and ``t - y``
+    becomes ``y - t`` (a symbol from ``prefer`` positive), with the sign moved
+    to the coefficient. The value never changes.
+
+    >>> y, t = sp.symbols("y t")
+    >>> tidy(y * (y - 1) * (t - y), {y})
+    y*(1 - y)*(-t + y)
+    """
+    if isinstance(expr, sp.Add):
+        return sp.Add(*[tidy(term, prefer) for term in expr.args])
+    if not isinstance(expr, sp.Mul):
+        return expr
+    sign = 1
+    factors = []
+    for factor in expr.args:
+        base, exp = factor.as_base_exp()
+        if isinstance(base, sp.Add) and exp.is_Integer and _wants_flip(base, prefer):
+            sign = -sign if int(exp) % 2 else sign
+            factors.append(sp.Add(*[-term for term in base.args]) ** exp)
+        else:
+            factors.append(factor)
+    return sign * sp.Mul(*factors)
+
+
+def _wants_flip(s: sp.Add, prefer: set[sp.Symbol]) -> bool:
+    const = s.as_coeff_Add()[0]
+    if const != 0:
+        return bool(const < 0)
+    for term in s.args:
+        coeff, rest = term.as_coeff_Mul()
+        if rest in prefer:
+            return bool(coeff < 0)
+    return False
+
+
+def jacobian_to_outputs(
+    outputs: list[sp.Expr], a: list[sp.Symbol], y: list[sp.Symbol], name: str
+) -> tuple[dict[tuple[int, int], sp.Expr], str]:
+    """dy_m/da_k for one layer, written in the outputs y where possible.
+
+    Returns the nonzero entries ``{(m, k): expr}`` and a sentence on how the
+    rewrite was found. Elementwise layers are recognised by dependency (output
+    m depends on a_m alone), normalised layers (softmax) by their common
+    denominator S: y_m = n_m / S is solved for n_m = S y_m and substituted.
+    """
+    entries: dict[tuple[int, int], sp.Expr] = {}
+    elementwise_layer = all(out.free_symbols & set(a) <= {a[m]} for m, out in enumerate(outputs))
+    if elementwise_layer:
+        calc = elementwise(name)
+        for m, am in enumerate(a):
+            if calc.fprime_out is not None:
+                entries[(m, m)] = calc.fprime_out.subs(Y, y[m])
+            else:
+                entries[(m, m)] = calc.fprime.subs(A, am)
+        return entries, calc.how
+    numerators, denominators = zip(*(sp.fraction(out) for out in outputs))
+    if len(set(denominators)) != 1:
+        raise NotImplementedError(f"activation {name}: outputs are neither elementwise nor normalised")
+    S = sp.Symbol("S", positive=True)
+    total = denominators[0]
+    # name each numerator so SymPy cannot merge exp(a)*exp(a) into exp(2a)
+    n_syms = [sp.Symbol(f"n{i}", positive=True) for i in range(len(a))]
+    named = dict(zip(numerators, n_syms))
+    solved = {n_syms[i]: sp.solve(sp.Eq(y[i], n_syms[i] / S), n_syms[i])[0] for i in range(len(a))}
+    for m in range(len(outputs)):
+        for k, ak in enumerate(a):
+            # quotient rule with S kept as a named intermediate, dS/da_k from its definition
+            dn = sp.diff(numerators[m], ak).xreplace(named)
+            ds = sp.diff(total, ak).xreplace(named)
+            entry = sp.expand((dn / S - n_syms[m] * ds / S**2).xreplace(solved))
+            if entry != 0:
+                entries[(m, k)] = entry
+    return entries, "writing y_m = n_m / S, solving for n_m = S y_m and substituting in the quotient rule"

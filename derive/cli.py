@@ -1,0 +1,98 @@
+"""The command line: ``backprop-derive build|diff|textbooks``.
+
+Bad input of any kind ends with one line on stderr and exit status 2, before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from derive import build as build_stage
+from derive.output import check_target, write_all
+from derive.spec import LOSSES, STYLES, SpecError, make_spec
+
+#: Options that take a value; their value may start with '-' (``--arch -2-3``).
+_VALUE_OPTIONS = {"--arch", "--act", "--loss", "--notation", "--style", "--example", "--out", "--against", "--forms"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        raise SpecError(message)
+
+
+def _join_values(argv: list[str]) -> list[str]:
+    """Turn ``--arch -2-3`` into ``--arch=-2-3`` so argparse does not read -2-3 as an option."""
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in _VALUE_OPTIONS and i + 1 < len(argv):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(tok)
+            i += 1
+    return out
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="backprop-derive", description="Derive, prove and emit backpropagation for one network.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    b = sub.add_parser("build", help="derive a network and write generated/<name>/")
+    b.add_argument("--arch", required=True, help="layer sizes joined by '-', e.g. 2-3-2")
+    b.add_argument("--act", default="sigmoid", help="one activation, or one per weight layer: tanh,softmax")
+    b.add_argument("--loss", default="sse", help=f"one of {', '.join(LOSSES)}")
+    b.add_argument("--no-bias", action="store_true", help="no bias terms")
+    b.add_argument("--mean", action="store_true", help="error is the mean over a batch (default: sum)")
+    b.add_argument("--notation", default="bishop", help="notation preset of the document")
+    b.add_argument("--style", default=None, help=f"trainer code style: {', '.join(STYLES)} (default: by size)")
+    b.add_argument("--example", default=None, help="worked example JSON (keys x, t, lr, W1, b1, ...)")
+    b.add_argument("--no-pdf", action="store_true", help="write derivation.tex but do not run TeX")
+    b.add_argument("--out", default=None, help="output directory (default generated/<name>)")
+    d = sub.add_parser("diff", help="compare the derived formulas with textbook forms")
+    d.add_argument("--arch", required=True)
+    d.add_argument("--act", default="sigmoid")
+    d.add_argument("--loss", default="sse")
+    d.add_argument("--against", default=None)
+    d.add_argument("--forms", default=None)
+    d.add_argument("--json", action="store_true")
+    sub.add_parser("textbooks", help="list the catalog of textbook forms")
+    return p
+
+
+def build(args: argparse.Namespace) -> int:
+    spec = make_spec(args.arch, args.act, args.loss, bias=not args.no_bias, mean=args.mean, notation=args.notation)
+    if args.style is not None and args.style not in STYLES:
+        raise SpecError(f"unknown style {args.style!r}; valid: {', '.join(STYLES)}")
+    example = Path(args.example) if args.example else None
+    if example is not None and not example.is_file():
+        raise SpecError(f"example file {args.example!r} does not exist")
+    out = Path(args.out) if args.out else Path("generated") / spec.name
+    check_target(out)
+    options = build_stage.BuildOptions(style=args.style, example=example, pdf=not args.no_pdf)
+    d = build_stage.derivation(spec)
+    files = build_stage.render_files(d, options)
+    write_all(out, files)
+    print(f"wrote {out}/ ({', '.join(sorted(files))}); {d.proof_summary}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser().parse_args(_join_values(argv))
+        if args.command == "build":
+            return build(args)
+        raise SpecError(f"'{args.command}' is not available in this version yet")
+    except SpecError as e:
+        print(f"backprop-derive: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("backprop-derive: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

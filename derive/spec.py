@@ -1,0 +1,173 @@
+"""Stage 1: parse and validate what the user asked for into a NetworkSpec.
+
+Every problem with the input raises :class:`SpecError` with a one-line message;
+the CLI turns it into exit status 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax")
+LOSSES = ("sse", "mse", "ce", "bce")
+STYLES = ("scalar", "vector")
+
+#: Refuse networks above these sizes instead of running for an hour.
+MAX_UNITS_PER_LAYER = 4096
+MAX_LAYERS = 32
+MAX_PARAMETERS = 2_000_000
+
+_ARCH_RE = re.compile(r"[0-9]+(-[0-9]+)+")
+
+
+class SpecError(ValueError):
+    """Bad user input; the message is one line meant for the user."""
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """What the user asked for, validated.
+
+    ``sizes[0]`` is the input width; ``activations[l-1]`` belongs to weight
+    layer ``l`` (1-based, as in the document).
+    """
+
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str = "sse"
+    bias: bool = True
+    mean: bool = False
+    notation: str = "bishop"
+
+    @property
+    def arch(self) -> str:
+        return "-".join(str(n) for n in self.sizes)
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (``len(sizes) - 1``)."""
+        return len(self.sizes) - 1
+
+    @property
+    def n_parameters(self) -> int:
+        return count_parameters(self.sizes, self.bias)
+
+    @property
+    def name(self) -> str:
+        """Directory name: the arch alone for the defaults, options appended otherwise.
+
+        >>> NetworkSpec((2, 3, 2), ("sigmoid", "sigmoid")).name
+        '2-3-2'
+        >>> NetworkSpec((2, 3, 2), ("tanh", "softmax"), loss="ce").name
+        '2-3-2-tanh-softmax-ce'
+        """
+        parts = [self.arch]
+        acts = self.activations
+        if len(set(acts)) == 1:
+            if acts[0] != "sigmoid":
+                parts.append(acts[0])
+        else:
+            parts.append("-".join(acts))
+        if self.loss != "sse":
+            parts.append(self.loss)
+        if not self.bias:
+            parts.append("nobias")
+        if self.mean:
+            parts.append("mean")
+        if self.notation != "bishop":
+            parts.append(self.notation)
+        return "-".join(parts)
+
+
+def count_parameters(sizes: tuple[int, ...], bias: bool = True) -> int:
+    """Weights (and biases) of a fully connected net.
+
+    >>> count_parameters((2, 3, 2))
+    17
+    """
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    return weights + (sum(sizes[1:]) if bias else 0)
+
+
+def parse_arch(text: str) -> tuple[int, ...]:
+    """Parse ``"2-3-2"`` into layer sizes.
+
+    >>> parse_arch("4-8-8-3")
+    (4, 8, 8, 3)
+    >>> parse_arch("2--3")
+    Traceback (most recent call last):
+    ...
+    derive.spec.SpecError: bad ARCH '2--3': expected layer sizes joined by '-', e.g. 2-3-2
+    """
+    if not isinstance(text, str) or not _ARCH_RE.fullmatch(text):
+        shown = text if len(str(text)) <= 40 else str(text)[:40] + "..."
+        raise SpecError(f"bad ARCH {shown!r}: expected layer sizes joined by '-', e.g. 2-3-2")
+    sizes = tuple(int(part) for part in text.split("-"))
+    if any(n == 0 for n in sizes):
+        raise SpecError(f"bad ARCH {text!r}: every layer needs at least one unit")
+    if len(sizes) - 1 > MAX_LAYERS:
+        raise SpecError(f"ARCH {text!r} has {len(sizes) - 1} weight layers; the limit is {MAX_LAYERS}")
+    if max(sizes) > MAX_UNITS_PER_LAYER:
+        raise SpecError(
+            f"ARCH {text!r} has a layer of {max(sizes)} units; the limit is {MAX_UNITS_PER_LAYER} per layer"
+        )
+    n = count_parameters(sizes)
+    if n > MAX_PARAMETERS:
+        raise SpecError(f"ARCH {text!r} has {n} parameters; the limit is {MAX_PARAMETERS}")
+    return sizes
+
+
+def parse_activations(text: str, n_layers: int) -> tuple[str, ...]:
+    """One activation for every layer, or a comma list with one per weight layer.
+
+    >>> parse_activations("tanh", 2)
+    ('tanh', 'tanh')
+    >>> parse_activations("tanh,softmax", 2)
+    ('tanh', 'softmax')
+    """
+    names = [part.strip() for part in str(text).split(",")]
+    for name in names:
+        if name not in ACTIVATIONS:
+            raise SpecError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
+    if len(names) == 1:
+        names = names * n_layers
+        # "softmax" alone means softmax output on top of sigmoid hidden layers
+        # would be surprising; say so instead of guessing.
+        if names[0] == "softmax" and n_layers > 1:
+            raise SpecError(
+                "softmax is only valid on the output layer; give one activation per layer, e.g. ACT=sigmoid,softmax"
+            )
+    if len(names) != n_layers:
+        raise SpecError(f"ACT lists {len(names)} activations but the network has {n_layers} weight layers")
+    return tuple(names)
+
+
+def make_spec(
+    arch: str,
+    act: str = "sigmoid",
+    loss: str = "sse",
+    bias: bool = True,
+    mean: bool = False,
+    notation: str = "bishop",
+) -> NetworkSpec:
+    """Validate every option together and return the spec (raises SpecError)."""
+    from derive.naming import NOTATIONS  # naming owns the list of notations
+
+    sizes = parse_arch(arch)
+    acts = parse_activations(act, len(sizes) - 1)
+    if loss not in LOSSES:
+        raise SpecError(f"unknown loss {loss!r}; valid: {', '.join(LOSSES)}")
+    if notation not in NOTATIONS:
+        raise SpecError(f"unknown notation {notation!r}; valid: {', '.join(sorted(NOTATIONS))}")
+    for layer, name in enumerate(acts[:-1], start=1):
+        if name == "softmax":
+            raise SpecError(f"softmax is only valid on the output layer, not on hidden layer {layer}")
+    out_act, n_out = acts[-1], sizes[-1]
+    if out_act == "softmax" and n_out < 2:
+        raise SpecError("softmax needs at least two output units (with one it is the constant 1)")
+    if loss == "ce" and out_act != "softmax":
+        raise SpecError(f"loss 'ce' needs a softmax output layer (ACT=...,softmax), not {out_act}")
+    if loss == "bce" and out_act != "sigmoid":
+        raise SpecError(f"loss 'bce' needs sigmoid outputs, not {out_act}")
+    return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean), notation)

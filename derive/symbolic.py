@@ -1,0 +1,184 @@
+"""Stage 2: the symbolic core. Builds the Derivation of one network.
+
+For every layer SymPy computes, from local expressions only: the pre-activation
+a_j = sum_i w_ji z_i + b_j, the Jacobian of the activation rewritten in the
+outputs (:mod:`derive.calculus`), dE/dy from the loss, the output δ
+(sum over the Jacobian), the hidden δ (chain rule through the next layer's
+pre-activations) and each parameter's gradient δ_j · da_j/dθ.
+
+Everything is per unit and per connection, so the cost is linear in the number
+of parameters; proving the forms against the raw derivative is
+:mod:`derive.verify`'s job.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive import activations, calculus, generic, naming
+from derive.model import Derivation, Layer, Parameter
+from derive.spec import NetworkSpec
+
+#: Loss domains that the derivation may use when simplifying.
+TARGET_ASSUMPTIONS = {"ce": "the targets of a sample sum to one (one-hot or a probability vector)"}
+
+
+def build_layers(spec: NetworkSpec) -> tuple[list[sp.Symbol], list[Layer]]:
+    """Symbols and local forward expressions of every layer (no derivatives yet)."""
+    L = spec.n_layers
+    x = [naming.symbol("x", 0, i) for i in range(1, spec.sizes[0] + 1)]
+    prev = x
+    layers = []
+    for l in range(1, L + 1):
+        n = spec.sizes[l]
+        role = "y" if l == L else "z"
+        a = [naming.symbol("a", l, j) for j in range(1, n + 1)]
+        out = [naming.symbol(role, l, j) for j in range(1, n + 1)]
+        W = [[naming.symbol("w", l, j, i) for i in range(1, len(prev) + 1)] for j in range(1, n + 1)]
+        B = [naming.symbol("b", l, j) for j in range(1, n + 1)] if spec.bias else None
+        pre = [sp.Add(*[w * z for w, z in zip(W[j], prev)]) + (B[j] if B else 0) for j in range(n)]
+        name = spec.activations[l - 1]
+        act = activations.apply(name, a)
+        jac, how = calculus.jacobian_to_outputs(act, a, out, name)
+        calc = calculus.elementwise(name) if name != "softmax" else None
+        layers.append(
+            Layer(
+                index=l,
+                n_in=len(prev),
+                n_out=n,
+                activation=name,
+                is_output=l == L,
+                a=a,
+                out=out,
+                inputs=prev,
+                weights=W,
+                biases=B,
+                pre=pre,
+                act=act,
+                fprime=calc.fprime if calc else sp.nan,
+                fprime_out=calc.fprime_out if calc else None,
+                fprime_how=how,
+                jacobian=jac,
+                delta=[naming.symbol("delta", l, j) for j in range(1, n + 1)],
+                delta_forms=[],
+            )
+        )
+        prev = out
+    return x, layers
+
+
+def output_deltas(layer: Layer, dE_dy: list[sp.Expr], targets: list[sp.Symbol], loss: str) -> list[sp.Expr]:
+    """δ_k = sum_m dE/dy_m · dy_m/da_k, simplified (under the loss's target domain)."""
+    by_column: dict[int, list[sp.Expr]] = {}
+    for (m, k), entry in layer.jacobian.items():
+        by_column.setdefault(k, []).append(dE_dy[m] * entry)
+    prefer = set(layer.out)
+    forms = []
+    for k in range(layer.n_out):
+        delta = sp.expand(sp.Add(*by_column.get(k, [])))
+        if loss in TARGET_ASSUMPTIONS:
+            # collect on the outputs so that a sum of all targets shows up as a
+            # coefficient, then use the stated assumption sum_k t_k = 1
+            delta = sp.collect(delta, layer.out).xreplace({sp.Add(*targets): sp.Integer(1)})
+        forms.append(calculus.tidy(sp.factor(delta), prefer))
+    return forms
+
+
+def hidden_deltas(layer: Layer, upper: Layer) -> list[sp.Expr]:
+    """δ_j = sum_k δ_k · da_k/da_j, with da_k/da_j = sum_m da_k/dz_m · dz_m/da_j."""
+    rows: dict[int, list[tuple[int, sp.Expr]]] = {}
+    for (m, j), entry in layer.jacobian.items():
+        rows.setdefault(j, []).append((m, entry))
+    forms = []
+    for j in range(layer.n_out):
+        terms = []
+        for m, entry in rows.get(j, []):
+            for k, dk in enumerate(upper.delta):
+                terms.append(dk * sp.diff(upper.pre[k], layer.out[m]) * entry)
+        forms.append(calculus.tidy(sp.factor_terms(sp.Add(*terms)), set(layer.out)))
+    return forms
+
+
+def parameters_of(layer: Layer) -> list[Parameter]:
+    """Each parameter's gradient δ_j · da_j/dθ, for the unit(s) whose a_j contains θ."""
+    params = []
+    l = layer.index
+    users: dict[sp.Symbol, list[int]] = {}  # which pre-activations each parameter enters
+    for m, pre in enumerate(layer.pre):
+        for s in pre.free_symbols:
+            users.setdefault(s, []).append(m)
+    for j in range(layer.n_out):
+        thetas = [(w, "weight", i) for i, w in enumerate(layer.weights[j])]
+        if layer.biases:
+            thetas.append((layer.biases[j], "bias", None))
+        for theta, kind, i in thetas:
+            grad = sp.Add(*[layer.delta[m] * sp.diff(layer.pre[m], theta) for m in users[theta]])
+            params.append(
+                Parameter(
+                    symbol=theta,
+                    kind=kind,
+                    layer=l,
+                    unit=j + 1,
+                    source=None if i is None else i + 1,
+                    key=("W" if kind == "weight" else "b") + str(l),
+                    index=(j,) if i is None else (j, i),
+                    delta=layer.delta[j],
+                    gradient=grad,
+                    chain=(layer.delta[j],),
+                )
+            )
+    return params
+
+
+def derive(spec: NetworkSpec) -> Derivation:
+    """Derive every δ and gradient of the network named by ``spec``.
+
+    Args:
+        spec: a validated NetworkSpec.
+    Returns:
+        The Derivation (not yet verified; see :func:`derive.verify.verify`).
+    """
+    x, layers = build_layers(spec)
+    out = layers[-1]
+    t = [naming.symbol("t", spec.n_layers, k) for k in range(1, out.n_out + 1)]
+    loss = activations.loss_expression(spec.loss, out.out, t)
+    dE_dy = [sp.factor(sp.diff(loss, yk)) for yk in out.out]
+    dE_dy = [calculus.tidy(d, set(out.out)) for d in dE_dy]
+    out.delta_forms = output_deltas(out, dE_dy, t, spec.loss)
+    for lower, upper in zip(reversed(layers[:-1]), reversed(layers[1:])):
+        lower.delta_forms = hidden_deltas(lower, upper)
+    params = [p for layer in layers for p in parameters_of(layer)]
+    _attach_chains(params, layers)
+    assumptions = [TARGET_ASSUMPTIONS[spec.loss]] if spec.loss in TARGET_ASSUMPTIONS else []
+    d = Derivation(
+        spec=spec,
+        inputs=x,
+        targets=t,
+        layers=layers,
+        loss=loss,
+        dE_dy=dE_dy,
+        reduction="mean" if spec.mean else "sum",
+        assumptions=assumptions,
+        parameters=params,
+    )
+    d.equations = generic.equations(d)
+    return d
+
+
+def _attach_chains(params: list[Parameter], layers: list[Layer]) -> None:
+    """The δ chain of a parameter: its own δ, then every δ that one reads, layer by layer."""
+    reads = {}
+    for layer in layers:
+        for dsym, form in zip(layer.delta, layer.delta_forms):
+            reads[dsym] = sorted((s for s in form.free_symbols if s.name.startswith("delta_")), key=sp.default_sort_key)
+    for p in params:
+        chain, frontier = [p.delta], [p.delta]
+        while frontier:
+            nxt = []
+            for dsym in frontier:
+                for s in reads.get(dsym, []):
+                    if s not in chain:
+                        chain.append(s)
+                        nxt.append(s)
+            frontier = nxt
+        p.chain = tuple(chain)
