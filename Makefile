@@ -19,7 +19,7 @@ export BD_AGAINST := $(AGAINST)
 
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: derive test lint clean tex venv diff bench
+.PHONY: derive test lint clean tex venv diff bench need-arch
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,8 +39,11 @@ tex:
 	  echo "TeX is missing: run 'sudo apt-get install --no-install-recommends $(TEX_PACKAGES)' (the .tex is still written)" >&2; \
 	fi
 
-derive: $(STAMP) tex
+need-arch:
 	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
+
+# need-arch comes first so that a missing ARCH is reported before any installing
+derive: need-arch $(STAMP) tex
 	@set -- build --arch "$$BD_ARCH"; \
 	[ -z "$$BD_ACT" ] || set -- "$$@" --act "$$BD_ACT"; \
 	[ -z "$$BD_LOSS" ] || set -- "$$@" --loss "$$BD_LOSS"; \
