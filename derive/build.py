@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from derive import render_json
+from derive import render_json, render_trainer
 from derive.model import Derivation
 from derive.spec import NetworkSpec
 from derive.symbolic import derive
@@ -33,4 +33,5 @@ def derivation(spec: NetworkSpec) -> Derivation:
 def render_files(d: Derivation, options: BuildOptions) -> dict[str, bytes]:
     """Every output file of one build, as bytes (no PDF; see :func:`derive.cli.build`)."""
     files = {"formulas.json": render_json.render(d).encode()}
+    files["trainer.py"] = render_trainer.render(d, options.style).encode()
     return files

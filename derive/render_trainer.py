@@ -1,0 +1,315 @@
+"""Render the standalone numpy trainer from a verified Derivation.
+
+The template (``templates/trainer.py.j2``) supplies the module's structure; every
+line that computes something is an expression of the Derivation printed by
+:mod:`derive.codegen`. Two styles from the same Derivation:
+
+``scalar``
+    one line per unit, per δ and per parameter gradient, named as in the
+    document (``delta_2_1 = ...``); each name holds a batch vector. The unit
+    forms come from ``Layer.pre``, ``Layer.act``, ``Layer.delta_forms`` and
+    ``Parameter.gradient``.
+``vector``
+    one line per layer in matrix form (BP1-BP4), printed from the generic
+    per-layer equations (``Indexed`` families) in ``Derivation.equations``.
+
+No calculus happens here: expressions are only rewritten into numerically
+stable equivalents (:func:`derive.codegen.stabilize`) and printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from derive import naming
+from derive.codegen import TrainerPrinter, batch_outer, batch_sum, cse_lines, stabilize
+from derive.model import Derivation
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+#: Nets up to this many parameters get the scalar style unless a style is asked for.
+SCALAR_MAX_PARAMETERS = 40
+#: Generated lines are wrapped to stay within this width (ruff's E501 is 120).
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Line:
+    """One assignment of the generated code: ``lhs = rhs  # comment``."""
+
+    lhs: str
+    rhs: str
+    comment: str = ""
+
+
+def choose_style(d: Derivation, style: str | None) -> str:
+    """The asked-for style, else scalar for small nets and vector for the rest."""
+    if style is not None:
+        return style
+    return "scalar" if d.spec.n_parameters <= SCALAR_MAX_PARAMETERS else "vector"
+
+
+def cite(d: Derivation, *eq_ids: str) -> str:
+    """``eq. (n)`` for the first of ``eq_ids`` that the document numbers."""
+    for eq_id in eq_ids:
+        try:
+            return f"eq. ({d.equation(eq_id).number})"
+        except KeyError:
+            continue
+    raise KeyError(eq_ids)
+
+
+def _strip_outer(text: str) -> str:
+    """``(u)`` -> ``u`` when the parentheses enclose the whole text."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for pos, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and pos < len(text) - 1:
+            return text
+    return text[1:-1]
+
+
+def emit(line: Line, indent: int = 4) -> list[str]:
+    """Source lines of one assignment, wrapped inside parentheses when long."""
+    pad = " " * indent
+    comment = f"  # {line.comment}" if line.comment else ""
+    rhs = _strip_outer(line.rhs)
+    one = f"{pad}{line.lhs} = {rhs}{comment}"
+    if len(one) <= WIDTH:
+        return [one]
+    body = textwrap.wrap(rhs, WIDTH - indent - 4, break_long_words=False, break_on_hyphens=False)
+    return [f"{pad}{line.lhs} = ({comment}"] + [f"{pad}    {part}" for part in body] + [f"{pad})"]
+
+
+def _log_args_in(expr: sp.Expr, repl: dict) -> sp.Expr:
+    """Write the output inside every log in pre-activations, so the log can be taken stably."""
+    return expr.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(e.args[0].xreplace(repl)))
+
+
+def _reduce(rhs: str, d: Derivation) -> str:
+    return f"({rhs}) / n" if d.reduction == "mean" else rhs
+
+
+def _tuple_text(items: list[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _unpack(d: Derivation) -> list[Line]:
+    lines = []
+    for layer in d.layers:
+        lines.append(Line(f"W{layer.index}", f'params["W{layer.index}"]'))
+        if layer.biases:
+            lines.append(Line(f"b{layer.index}", f'params["b{layer.index}"]'))
+    return lines
+
+
+def scalar_blocks(d: Derivation) -> dict[str, list[Line] | str]:
+    """The scalar style: one line per unit, δ and parameter."""
+    names: dict[sp.Symbol, str] = {}
+    for layer in d.layers:
+        for j, row in enumerate(layer.weights):
+            for i, w in enumerate(row):
+                names[w] = f"W{layer.index}[{j}, {i}]"
+        for j, b in enumerate(layer.biases or []):
+            names[b] = f"b{layer.index}[{j}]"
+    pr = TrainerPrinter(names)
+    inputs = [Line(x.name, f"X[:, {i}]") for i, x in enumerate(d.inputs)]
+    targets = [Line(t.name, f"T[:, {k}]") for k, t in enumerate(d.targets)]
+    fwd: list[Line] = []
+    for layer in d.layers:
+        l = layer.index
+        fwd += [Line(a.name, pr.doprint(pre), cite(d, f"forward-a-{l}")) for a, pre in zip(layer.a, layer.pre)]
+        temps, outs = cse_lines([stabilize(e) for e in layer.act], f"s{l}_")
+        fwd += [Line(s.name, pr.doprint(e)) for s, e in temps]
+        fwd += [Line(z.name, pr.doprint(e), cite(d, f"forward-z-{l}")) for z, e in zip(layer.out, outs)]
+    out = d.layers[-1]
+    error = stabilize(_log_args_in(d.loss, dict(zip(out.out, out.act))))
+    temps, (error,) = cse_lines([error], "e")
+    loss = [Line(s.name, pr.doprint(e)) for s, e in temps]
+    loss.append(Line("E", _reduce(batch_sum(error, pr), d), cite(d, "error")))
+    deltas = []
+    for layer in reversed(d.layers):
+        ref = cite(d, f"delta-{layer.index}", "dE-dy", "error")
+        deltas += [Line(s.name, pr.doprint(stabilize(f)), ref) for s, f in zip(layer.delta, layer.delta_forms)]
+    grads = [Line(f"dE_d{p.key}", f"np.empty_like({p.key})") for p in d.parameters if p.index in ((0,), (0, 0))]
+    for p in d.parameters:
+        ref = cite(d, f"grad-{'w' if p.kind == 'weight' else 'b'}-{p.layer}")
+        idx = ", ".join(str(k) for k in p.index)
+        grads.append(Line(f"dE_d{p.key}[{idx}]", _reduce(batch_sum(p.gradient, pr), d), ref))
+    outputs = _tuple_text([y.name for y in out.out])
+    return {
+        "inputs": inputs,
+        "targets": targets,
+        "forward": fwd,
+        "output": f"np.stack({outputs}, axis=1)",
+        "loss": loss,
+        "deltas": deltas,
+        "grads": grads,
+    }
+
+
+def _arrays(d: Derivation) -> dict[str, str]:
+    arrays = {"x": "X", "t": "T", "y": "Y"}
+    for layer in d.layers:
+        l = layer.index
+        arrays.update({f"a_{l}": f"A{l}", f"w_{l}": f"W{l}", f"b_{l}": f"b{l}", f"delta_{l}": f"delta_{l}"})
+        if not layer.is_output:
+            arrays[f"z_{l}"] = f"Z{l}"
+    return arrays
+
+
+def _strip_unit_sum(expr: sp.Expr, k: sp.Symbol) -> sp.Expr:
+    """Drop the sum over the output index; the loss line sums every entry anyway."""
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == k, lambda e: e.function)
+
+
+def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
+    """The vector style: one matrix line per layer, from the generic equations."""
+    arrays = _arrays(d)
+    pr = TrainerPrinter(arrays=arrays)
+    fwd: list[Line] = []
+    for layer in d.layers:
+        l = layer.index
+        for kind, target in (("a", f"A{l}"), ("z", "Y" if layer.is_output else f"Z{l}")):
+            eq = d.equation(f"forward-{kind}-{l}")
+            fwd.append(Line(target, pr.doprint(stabilize(eq.rhs)), cite(d, eq.id)))
+    L = d.spec.n_layers
+    y_generic = d.equation(f"forward-z-{L}").rhs
+    k = naming.index(L)
+    error = _log_args_in(d.equation("error").rhs, {naming.indexed("y", L)[k]: y_generic})
+    temps, (error,) = cse_lines([stabilize(_strip_unit_sum(error, k))], "e")
+    loss = [Line(s.name, pr.doprint(e)) for s, e in temps]
+    loss.append(Line("E", _reduce(f"np.sum({pr.doprint(error)})", d), cite(d, "error")))
+    deltas = []
+    for layer in reversed(d.layers):
+        l = layer.index
+        try:
+            eq = d.equation(f"delta-{l}")
+            deltas.append(Line(f"delta_{l}", pr.doprint(stabilize(eq.rhs)), cite(d, eq.id)))
+        except KeyError:
+            deltas.append(_stacked_deltas(d, layer.index))
+    grads = []
+    for layer in d.layers:
+        l = layer.index
+        for kind, key in (("w", f"W{l}"), ("b", f"b{l}")):
+            try:
+                eq = d.equation(f"grad-{kind}-{l}")
+            except KeyError:
+                continue
+            grads.append(Line(f"dE_d{key}", _reduce(batch_outer(eq.rhs, pr), d), cite(d, eq.id)))
+    return {
+        "inputs": [],
+        "targets": [],
+        "forward": fwd,
+        "output": "Y",
+        "loss": loss,
+        "deltas": deltas,
+        "grads": grads,
+    }
+
+
+def _stacked_deltas(d: Derivation, l: int) -> Line:
+    """A layer whose δ has no single generic form (softmax without ce): its unit forms as columns."""
+    layer = d.layers[l - 1]
+    names = {}
+    for role_syms, arr in ((d.targets, "T"), (layer.out, "Y" if layer.is_output else f"Z{l}"), (layer.a, f"A{l}")):
+        names.update({s: f"{arr}[:, {m}]" for m, s in enumerate(role_syms)})
+    pr = TrainerPrinter(names)
+    cols = _tuple_text([pr.doprint(stabilize(f)) for f in layer.delta_forms])
+    return Line(f"delta_{l}", f"np.stack({cols}, axis=1)", cite(d, f"delta-{l}", "dE-dy", "error"))
+
+
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def prune(lines: list[Line], returned: str) -> list[Line]:
+    """Drop assignments to names nothing later reads (a loss written in a's never reads y)."""
+    needed = set(_NAME_RE.findall(returned))
+    kept = []
+    for line in reversed(lines):
+        if line.lhs.isidentifier() and line.lhs not in needed:
+            continue
+        needed |= set(_NAME_RE.findall(line.rhs)) | set(_NAME_RE.findall(line.lhs))
+        kept.append(line)
+    return kept[::-1]
+
+
+def literal(value: object) -> str:
+    """Python source of a str, bool, number or tuple of them, with double quotes as ruff format writes.
+
+    >>> print(literal(("sigmoid",)), literal("2-3-2"), literal((2, 3)))
+    ("sigmoid",) "2-3-2" (2, 3)
+    """
+    if isinstance(value, tuple):
+        return _tuple_text([literal(v) for v in value])
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def _body(lines: list[Line], returned: str) -> list[str]:
+    return [s for line in prune(lines, returned) for s in emit(line)]
+
+
+def context(d: Derivation, style: str) -> dict:
+    """Everything the template reads."""
+    spec = d.spec
+    b = scalar_blocks(d) if style == "scalar" else vector_blocks(d)
+    keys = [f"{kind}{layer.index}" for layer in d.layers for kind in ("W", "b")[: 1 + spec.bias]]
+    size = [Line("n", "X.shape[0]")] if d.reduction == "mean" else []
+    head = _unpack(d) + b["inputs"]
+    grads_dict = "{" + ", ".join(f'"{key}": dE_d{key}' for key in keys) + "}"
+    xor = spec.sizes[0] == 2 and spec.sizes[-1] == 1 and spec.n_layers >= 2
+    return {
+        "forward_body": _body(head + b["forward"], b["output"]),
+        "output": b["output"],
+        "loss_body": _body(size + head + b["targets"] + b["forward"] + b["loss"], "E"),
+        "grads_body": _body(size + head + b["targets"] + b["forward"] + b["deltas"] + b["grads"], grads_dict),
+        "arch": literal(spec.arch),
+        "name": spec.name,
+        "sizes": literal(tuple(spec.sizes)),
+        "activations": literal(tuple(spec.activations)),
+        "loss_name": literal(spec.loss),
+        "bias": repr(spec.bias),
+        "reduction": literal(d.reduction),
+        "mean": d.reduction == "mean",
+        "style": literal(style),
+        "grads_dict": grads_dict,
+        "xor": xor,
+        "demo_lr": repr(0.5 if xor else 0.2),
+        "demo_epochs": repr(2000 if xor else 200),
+        "error_eq": cite(d, "error"),
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(d: Derivation, style: str | None = None) -> str:
+    """trainer.py text for a verified Derivation.
+
+    Args:
+        d: the Derivation.
+        style: ``"scalar"``, ``"vector"`` or None (by size, see :func:`choose_style`).
+    Returns:
+        The module source; the same Derivation always gives the same bytes.
+    """
+    chosen = choose_style(d, style)
+    return _environment().get_template("trainer.py.j2").render(**context(d, chosen))
