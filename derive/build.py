@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from derive import render_json, render_trainer
+from derive import render_json, render_latex, render_trainer
 from derive.model import Derivation
 from derive.spec import NetworkSpec
 from derive.symbolic import derive
@@ -34,4 +34,5 @@ def render_files(d: Derivation, options: BuildOptions) -> dict[str, bytes]:
     """Every output file of one build, as bytes (no PDF; see :func:`derive.cli.build`)."""
     files = {"formulas.json": render_json.render(d).encode()}
     files["trainer.py"] = render_trainer.render(d, options.style).encode()
+    files["derivation.tex"] = render_latex.render(d, options.example).encode()
     return files

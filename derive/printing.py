@@ -11,6 +11,7 @@ import re
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from derive import naming
 
@@ -48,12 +49,33 @@ class NotationLatexPrinter(LatexPrinter):
         role, layer = naming.indexed_info(expr.base, self.n_layers)
         idx = [self._index(k) for k in expr.indices]
         sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
-        fields = {"l": str(layer), "L": str(self.n_layers), "j": idx[0]}
+        fields = {**naming.layer_fields(layer, self.n_layers), "j": idx[0]}
         if len(idx) == 2:
             fields["i"] = idx[1]
             pair = idx if self.notation.weight_order == "ji" else idx[::-1]
             fields["ji"] = sep.join(pair)
-        return _group(self.notation.patterns[role] % fields)
+        return _group(self.notation.pattern(role, layer, self.n_layers) % fields)
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol, style: str = "plain") -> str:
+        # names made by :func:`vector`: "vec:<role>:<layer>"
+        parts = expr.name.split(":")
+        if len(parts) != 3 or parts[0] != "vec":
+            return super()._print_MatrixSymbol(expr)
+        role, layer = parts[1], int(parts[2])
+        if role == "fprime":  # h'(a^(l)), the activation derivative applied elementwise
+            arg = self._print(vector("a", layer, *expr.shape))
+            return r"%s'\!\left(%s\right)" % (self.notation.activation, arg)
+        pattern = self.notation.pattern(role, layer, self.n_layers, vector=True)
+        return _group(pattern % naming.layer_fields(layer, self.n_layers))
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
+        # Nielsen's ⊙ for the elementwise product; products of matrices inside get brackets
+        return r" \odot ".join(self.parenthesize(arg, PRECEDENCE["Pow"], strict=True) for arg in expr.args)
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        if isinstance(expr.arg, sp.MatrixSymbol):  # a braced symbol takes the T without brackets
+            return r"%s^{\mathsf{T}}" % self._print(expr.arg)
+        return r"\left(%s\right)^{\mathsf{T}}" % self._print(expr.arg)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         # textbooks write y_k - t_k and 1 - y_k: positive terms first, in SymPy's order
@@ -85,6 +107,14 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         text = r"H\!\left(%s\right)" % self._print(expr.args[0])
         return text if exp is None else f"{text}^{{{exp}}}"
+
+
+def vector(role: str, layer: int, rows: int, cols: int = 1) -> sp.MatrixSymbol:
+    """The vector (for ``w`` the matrix) of one role in one layer, printed in the notation's bold forms.
+
+    ``fprime`` is h'(a^(l)), the activation derivative applied elementwise.
+    """
+    return sp.MatrixSymbol(f"vec:{role}:{layer}", rows, cols)
 
 
 def _group(text: str) -> str:

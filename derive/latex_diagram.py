@@ -1,0 +1,89 @@
+"""The TikZ picture of the network: node positions and labels as data for the template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from derive.model import Derivation
+from derive.printing import NotationLatexPrinter
+
+#: Layers wider than this are drawn as their first units, a gap and the last unit.
+MAX_DRAWN = 7
+#: Weights are labelled on the edges when the net has at most this many and no layer wider than LABEL_WIDTH.
+LABEL_WEIGHTS = 12
+LABEL_WIDTH = 3
+COLUMN_CM = 3.4
+ROW_CM = 1.45
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str  # TikZ node name
+    x: float
+    y: float
+    label: str  # LaTeX (maths)
+    kind: str  # input, hidden, output, target
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    label: str  # "" when unlabelled
+    pos: float
+
+
+def _shown(n: int) -> list[int]:
+    """0-based units drawn for a layer of n units (-1 marks the gap)."""
+    if n <= MAX_DRAWN:
+        return list(range(n))
+    return [0, 1, 2, -1, n - 1]
+
+
+def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
+    """Nodes, edges, gaps and layer captions of the network picture."""
+    columns = [d.inputs] + [layer.out for layer in d.layers]
+    nodes, gaps, captions = [], [], []
+    names: list[dict[int, str]] = []
+    tallest = max(len(_shown(len(c))) for c in columns)
+    for col, units in enumerate(columns):
+        shown = _shown(len(units))
+        top = (len(shown) - 1) / 2 * ROW_CM
+        placed = {}
+        for row, u in enumerate(shown):
+            y = round(top - row * ROW_CM, 3)
+            if u < 0:
+                gaps.append({"x": col * COLUMN_CM, "y": y})
+                continue
+            kind = "input" if col == 0 else ("output" if col == len(columns) - 1 else "hidden")
+            name = f"n{col}u{u + 1}"
+            nodes.append(Node(name, col * COLUMN_CM, y, printer.doprint(units[u]), kind))
+            placed[u] = name
+        names.append(placed)
+        what = "inputs" if col == 0 else ("outputs" if col == len(columns) - 1 else f"hidden layer {col}")
+        act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
+        captions.append({"x": col * COLUMN_CM, "y": round(-(tallest / 2) * ROW_CM - 0.2, 3), "what": what, "act": act})
+    n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)
+    label = n_weights <= LABEL_WEIGHTS and max(d.spec.sizes) <= LABEL_WIDTH
+    edges = []
+    for layer in d.layers:
+        below, above = names[layer.index - 1], names[layer.index]
+        for j, target in above.items():
+            for i, source in below.items():
+                text = printer.doprint(layer.weights[j][i]) if label else ""
+                edges.append(Edge(source, target, text, round(0.72 - 0.06 * i, 2)))
+    last = len(columns) - 1
+    targets = []
+    for k, name in names[-1].items():
+        node = next(n for n in nodes if n.name == name)
+        targets.append({"of": name, "y": node.y, "label": printer.doprint(d.targets[k])})
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "gaps": gaps,
+        "captions": captions,
+        "targets": targets,
+        "error_x": last * COLUMN_CM + 2.6,
+        "labelled": label,
+        "clipped": any(len(c) > MAX_DRAWN for c in columns),
+    }

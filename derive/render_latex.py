@@ -1,0 +1,238 @@
+"""Render derivation.tex from a verified Derivation (Jinja templates in templates/doc/).
+
+Templates use LaTeX-friendly delimiters (``((( value )))``, ``((* block *))``)
+and ``StrictUndefined``; maths arrives printed by SymPy's printer and any text
+that came from the user goes through the ``tex`` escaping filter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from derive import example as example_mod
+from derive import latex_context as lc
+from derive import latex_diagram, naming
+from derive.model import Derivation
+from derive.printing import NotationLatexPrinter, vector
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "doc"
+
+_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "δ": r"$\delta$",
+    "′": "'",
+    "−": "-",
+    "Σ": r"$\Sigma$",
+    "·": r"$\cdot$",
+    "≤": r"$\leq$",
+    "×": r"$\times$",
+    "\n": " ",
+}
+
+
+def tex_escape(text: object) -> str:
+    """Text as literal LaTeX: every special character escaped, unknown non-ASCII shown as its code point.
+
+    >>> tex_escape(r"\\input{/etc/passwd} $5 % #_")
+    '\\\\textbackslash{}input\\\\{/etc/passwd\\\\} \\\\$5 \\\\% \\\\#\\\\_'
+    """
+    out = []
+    for ch in str(text):
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 32:
+            out.append(" ")
+        elif ord(ch) > 126:
+            out.append(r"\texttt{[U+%04X]}" % ord(ch))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def number(value: float, digits: int = 6) -> str:
+    """A value to ``digits`` decimals, never "-0.000000"."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        block_start_string="((*",
+        block_end_string="*))",
+        variable_start_string="(((",
+        variable_end_string=")))",
+        comment_start_string="((#",
+        comment_end_string="#))",
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["tex"] = tex_escape
+    env.filters["num"] = number
+    env.filters["paren"] = lambda name: f"({name})"
+    env.filters["coord"] = lambda xy: "(%s,%s)" % tuple(f"{round(v, 3):g}" for v in xy)
+    return env
+
+
+def _mapping(d: Derivation) -> list[dict]:
+    """Generic symbols of this notation beside Bishop's and Nielsen's."""
+    L = d.spec.n_layers
+    keys = [d.spec.notation] + [k for k in ("bishop", "nielsen") if k != d.spec.notation]
+    printers = [NotationLatexPrinter(k, L) for k in keys]
+    h = 1 if L > 1 else L
+    concepts = [
+        ("input", naming.indexed("x", 0)[naming.index(0)]),
+        (f"pre-activation, layer {h}", naming.indexed("a", h)[naming.index(h)]),
+        ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[naming.index(h)]),
+        ("output", naming.indexed("y", L)[naming.index(L)]),
+        ("target", naming.indexed("t", L)[naming.index(L)]),
+        (f"weight, layer {L}", naming.indexed("w", L)[naming.index(L), naming.index(L - 1)]),
+        (f"bias, layer {L}", naming.indexed("b", L)[naming.index(L)]),
+        (f"error signal, layer {L}", naming.indexed("delta", L)[naming.index(L)]),
+        ("error", sp.Symbol("E")),
+        ("weight matrix", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1])),
+    ]
+    rows = [{"what": what, "cells": [p.doprint(e) for p in printers]} for what, e in concepts]
+    rows.append({"what": "learning rate", "cells": [naming.NOTATIONS[k].rate for k in keys]})
+    return [{"keys": keys, "titles": [naming.NOTATIONS[k].title for k in keys]}] + rows
+
+
+def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
+    step = example_mod.run(d, ex)
+    layers = []
+    for layer in d.layers:
+        units = [
+            {
+                "a": c.tex(layer.a[j]),
+                "a_val": step.values[layer.a[j]],
+                "out": c.tex(layer.out[j]),
+                "out_val": step.values[layer.out[j]],
+                "delta": c.tex(layer.delta[j]),
+                "delta_val": step.values[layer.delta[j]],
+                "stale": step.stale.get(layer.delta[j]),
+            }
+            for j in lc.shown_units(layer.n_out)
+        ]
+        layers.append({"index": layer.index, "units": units, "gap": layer.n_out > lc.SMALL_WIDTH})
+    params = []
+    for p in d.parameters:
+        if p.unit - 1 not in lc.shown_units(len(d.layers[p.layer - 1].a)):
+            continue
+        if p.source is not None and p.source - 1 not in lc.shown_units(d.layers[p.layer - 1].n_in):
+            continue
+        params.append(
+            {
+                "sym": c.tex(p.symbol),
+                "value": step.values[p.symbol],
+                "grad": step.grads[p.symbol],
+                "fd": step.fd.get(p.symbol),
+                "new": step.updated[p.symbol],
+            }
+        )
+    return {
+        "source": ex.source,
+        "title": ex.title,
+        "seed": example_mod.SEED,
+        "lr": ex.lr,
+        "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: lc.SMALL_WIDTH + 2],
+        "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: lc.SMALL_WIDTH + 2],
+        "more_inputs": len(ex.x) > lc.SMALL_WIDTH + 2,
+        "layers": layers,
+        "params": params,
+        "all_params": len(params) == len(d.parameters),
+        "n_checked": len(step.fd),
+        "error": step.error,
+        "error_after": step.error_after,
+        "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
+    }
+
+
+def context(d: Derivation, ex: example_mod.Example) -> dict:
+    """Every value the templates use."""
+    c = lc.Context(d)
+    infos = [lc.layer_info(c, layer) for layer in d.layers]
+    small = max(d.spec.sizes) <= lc.SMALL_WIDTH
+    hidden = [lc.hidden_chain(c, layer) for layer in reversed(d.layers[:-1])]
+    bp2 = {}
+    for layer in d.layers[:-1]:
+        up = d.layers[layer.index]
+        rhs = sp.HadamardProduct(
+            vector("fprime", layer.index, layer.n_out),
+            sp.Transpose(vector("w", up.index, up.n_out, up.n_in)) * vector("delta", up.index, up.n_out),
+        )
+        bp2[layer.index] = c.tex(rhs)
+    proofs = {}
+    for p in d.parameters:
+        proofs.setdefault(p.proof.method if p.proof else "none", []).append(p)
+    return {
+        "spec": d.spec,
+        "arch": d.spec.arch,
+        "L": d.spec.n_layers,
+        "small": small,
+        "table": d.spec.n_parameters <= lc.TABLE_PARAMETERS,
+        "nota": naming.NOTATIONS[d.spec.notation],
+        "E": c.printer.doprint(sp.Symbol("E")),
+        "eq": {e.id: {"id": e.id, "number": e.number, **c.eq(e.lhs, e.rhs)} for e in d.equations},
+        "layers": infos,
+        "out": infos[-1],
+        "symbols": lc.symbol_rows(c, infos),
+        "diagram": latex_diagram.diagram(d, c.printer),
+        "loss": d.spec.loss,
+        "loss_name": {
+            "sse": "sum of squares",
+            "mse": "mean squared error",
+            "ce": "cross-entropy",
+            "bce": "binary cross-entropy",
+        }[d.spec.loss],
+        "reduction": d.reduction,
+        "assumptions": d.assumptions,
+        "chain": lc.output_chain(c),
+        "hidden": hidden,
+        "bp2": bp2,
+        "grad_rows": lc.gradient_rows(c) if d.spec.n_parameters <= lc.TABLE_PARAMETERS else [],
+        "counts": lc.layer_counts(d),
+        "n_params": d.spec.n_parameters,
+        "example": _example(d, c, ex),
+        "proofs": [
+            {
+                "method": m,
+                "count": len(ps),
+                "detail": ps[0].proof.detail if ps[0].proof else "",
+                "params": [c.tex(p.symbol) for p in ps],
+            }
+            for m, ps in sorted(proofs.items())
+        ],
+        "proof_summary": d.proof_summary,
+        "mapping": _mapping(d),
+    }
+
+
+def render(d: Derivation, example_path: Path | None = None) -> str:
+    """derivation.tex for a verified Derivation.
+
+    Args:
+        d: the verified Derivation.
+        example_path: a worked-example JSON file (validated by :func:`derive.example.load`), or None for the seeded one.
+    Returns:
+        The LaTeX source, deterministic for the same inputs.
+    """
+    ex = example_mod.load(example_path, d.spec) if example_path else example_mod.seeded(d.spec)
+    return environment().get_template("main.tex").render(**context(d, ex))
