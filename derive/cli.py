@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from derive import build as build_stage
+from derive import pdf
+from derive.example import load as load_example
 from derive.output import check_target, write_all
 from derive.spec import LOSSES, STYLES, SpecError, make_spec
 
@@ -69,14 +71,24 @@ def build(args: argparse.Namespace) -> int:
     example = Path(args.example) if args.example else None
     if example is not None and not example.is_file():
         raise SpecError(f"example file {args.example!r} does not exist")
+    if example is not None:
+        load_example(example, spec)  # a malformed file is bad input: one line, exit 2, nothing written
     out = Path(args.out) if args.out else Path("generated") / spec.name
     check_target(out)
     options = build_stage.BuildOptions(style=args.style, example=example, pdf=not args.no_pdf)
     d = build_stage.derivation(spec)
     files = build_stage.render_files(d, options)
+    status, problem = 0, ""
+    if options.pdf:
+        try:
+            files["derivation.pdf"] = pdf.compile_pdf(files["derivation.tex"].decode())
+        except (pdf.TeXMissing, pdf.TeXError) as e:  # the .tex is still written, the exit status says it failed
+            status, problem = 1, str(e)
     write_all(out, files)
     print(f"wrote {out}/ ({', '.join(sorted(files))}); {d.proof_summary}")
-    return 0
+    if problem:
+        print(f"backprop-derive: no PDF: {problem}", file=sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
