@@ -54,12 +54,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--no-pdf", action="store_true", help="write derivation.tex but do not run TeX")
     b.add_argument("--out", default=None, help="output directory (default generated/<name>)")
     d = sub.add_parser("diff", help="compare the derived formulas with textbook forms")
-    d.add_argument("--arch", required=True)
-    d.add_argument("--act", default="sigmoid")
-    d.add_argument("--loss", default="sse")
-    d.add_argument("--against", default=None)
-    d.add_argument("--forms", default=None)
-    d.add_argument("--json", action="store_true")
+    d.add_argument("--arch", required=True, help="layer sizes joined by '-', e.g. 2-3-2")
+    d.add_argument("--act", default=None, help="compare under this activation (default: each source's own)")
+    d.add_argument("--loss", default=None, help="compare under this loss (default: each source's own)")
+    d.add_argument("--against", default=None, help="catalog ids joined by ',' or 'all' (see 'textbooks')")
+    d.add_argument("--forms", default=None, help="your own forms, a TOML file in the catalog's schema")
+    d.add_argument("--json", action="store_true", help="print the verdict records as JSON")
     sub.add_parser("textbooks", help="list the catalog of textbook forms")
     return p
 
@@ -97,7 +97,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(_join_values(argv))
         if args.command == "build":
             return build(args)
-        raise SpecError(f"'{args.command}' is not available in this version yet")
+        if args.command == "textbooks":
+            from derive import textbooks
+
+            print(textbooks.listing())
+            return 0
+        from derive import diffreport
+
+        records = diffreport.run(args.arch, args.against, args.forms, args.act, args.loss)
+        print(diffreport.as_json(records) if args.json else diffreport.as_table(records, args.arch))
+        return diffreport.status(records)
     except SpecError as e:
         print(f"backprop-derive: error: {e}", file=sys.stderr)
         return 2

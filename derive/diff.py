@@ -319,7 +319,7 @@ def counterexample(ctx: Context, rows, c, pt: dict, target: str) -> dict:
             used = src.free_symbols | tru.free_symbols
             return {
                 "at": canonical_name(ctx, target, inst.layer, inst.units),
-                "point": {str(k): short(v) for k, v in sorted(pt.items(), key=lambda kv: str(kv[0])) if k in used},
+                "point": {str(k).removeprefix("free_"): short(v) for k, v in sorted(pt.items(), key=lambda kv: str(kv[0])) if k in used},
                 "source_value": short(s),
                 "derived_value": short(t),
                 "expected_under_convention": short(c * t),
