@@ -96,10 +96,8 @@ def factor(source: Source, target: str) -> sp.Rational:
 
 def convention_text(source: Source, target: str) -> str:
     conv = source.conventions
-    parts = [str(conv[k]) for k in ("delta", "error", "update") if k in conv]
-    if target != "delta":
-        parts = [p for k, p in zip(("delta", "error", "update"), parts) if k != "delta"]
-    return "; ".join(parts)
+    keys = ("delta", "error") if target == "delta" else ("update_note", "error") if "update" in target else ("error",)
+    return "; ".join(str(conv[k]) for k in keys if k in conv)
 
 
 # --------------------------------------------------------------------------
@@ -238,7 +236,7 @@ def canonical_name(ctx: Context, target: str, l: int, units: tuple) -> str:
 
 def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
     """The verdict record of one form, or None when it does not apply to this network."""
-    instances = instantiate.build(form, ctx.d, source.functions)
+    instances = instantiate.build(form, ctx.d, source.functions, factor(source, "delta"))
     if not instances:
         return None
     c = factor(source, form.target)

@@ -71,6 +71,11 @@ def _value(v) -> str:
     return "n/a" if v is None else f"{v:.10g}"
 
 
+def _expected(cx: dict) -> str:
+    e = cx.get("expected_under_convention")
+    return "" if e is None or e == cx["derived_value"] else f", expected under the source's convention {_value(e)}"
+
+
 def as_table(records: list[dict], arch: str) -> str:
     """The human-readable report: one row per form, details under every form that is not equal."""
     if not records:
@@ -95,7 +100,7 @@ def as_table(records: list[dict], arch: str) -> str:
                 more = " ..." if len(cx["point"]) > 8 else ""
                 lines.append(
                     f"{pad}counterexample at {cx['at']}: source {_value(cx['source_value'])}, "
-                    f"derived {_value(cx['derived_value'])}  ({pt}{more})"
+                    f"derived {_value(cx['derived_value'])}{_expected(cx)}  ({pt}{more})"
                 )
             else:
                 lines.append(f"{pad}counterexample at {cx['at']}: {cx.get('note', '')}")

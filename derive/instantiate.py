@@ -78,8 +78,9 @@ class Instance:
 
 
 class _Builder:
-    def __init__(self, d: Derivation, form: Form, functions: dict[str, str], l: int, fix: bool) -> None:
+    def __init__(self, d: Derivation, form, functions: dict[str, str], l: int, fix: bool, delta_factor=1) -> None:
         self.d, self.form, self.functions, self.l, self.fix = d, form, functions, l, fix
+        self.delta_factor = delta_factor
         self.L = d.spec.n_layers
         self.transposed = False
 
@@ -122,7 +123,8 @@ class _Builder:
         if layer < 1:
             raise FormError(f"{name!r} is indexed by an input unit")
         role = {"preact": "a", "delta": "delta", "bias": "b"}[spec.kind]
-        return naming.symbol(role, layer, unit)
+        # the source's delta is its own convention's multiple of the derived dE/da
+        return naming.symbol(role, layer, unit) * (self.delta_factor if role == "delta" else 1)
 
     def weight(self, spec: SymbolSpec, idx: tuple, env: dict, fixed: int | None) -> sp.Expr:
         if len(idx) != 2:
@@ -199,7 +201,7 @@ def applies(form: Form, d: Derivation) -> bool:
     return form.arch is None or form.arch == d.spec.arch
 
 
-def build(form: Form, d: Derivation, functions: dict[str, str]) -> list[Instance]:
+def build(form: Form, d: Derivation, functions: dict[str, str], delta_factor=1) -> list[Instance]:
     """Every instance of ``form`` on the units of ``d`` (empty when it does not apply)."""
     if not applies(form, d):
         return []
@@ -218,12 +220,12 @@ def build(form: Form, d: Derivation, functions: dict[str, str]) -> list[Instance
             for combo in itertools.product(*ranges):
                 env = {k: v for k, v in combo if isinstance(k, str)}
                 units = tuple(v[1] for _, v in combo)
-                literal = _Builder(d, form, functions, l, fix=False)
+                literal = _Builder(d, form, functions, l, False, delta_factor)
                 try:
                     expr = literal(form.tree, env)
                 except Undefined:
                     expr = None
-                fixer = _Builder(d, form, functions, l, fix=True)
+                fixer = _Builder(d, form, functions, l, True, delta_factor)
                 fixed = fixer(form.tree, env)
                 if expr is None and not fixer.transposed:
                     continue
