@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import mpmath
 import sympy as sp
@@ -207,11 +207,17 @@ def points(ctx: Context, seed: str, extra: set[sp.Symbol]) -> list[dict[sp.Symbo
     return out
 
 
-def value(ctx: Context, expr: sp.Expr, pt: dict) -> mpmath.mpf:
-    expr = sp.sympify(expr).xreplace(ctx.constraint)
+@lru_cache(maxsize=8192)
+def _compiled(expr: sp.Expr):
     syms = sorted(expr.free_symbols, key=str)
+    return syms, sp.lambdify(syms, expr, modules="mpmath")
+
+
+def value(ctx: Context, expr: sp.Expr, pt: dict) -> mpmath.mpf:
+    """``expr`` at a point, to :data:`DIGITS` digits (with the loss's target constraint applied)."""
+    syms, f = _compiled(sp.sympify(expr).xreplace(ctx.constraint))
     with mpmath.workdps(DIGITS):
-        return sp.lambdify(syms, expr, modules="mpmath")(*[pt[s] for s in syms])
+        return f(*[pt[s] for s in syms])
 
 
 def close(a, b) -> bool:
