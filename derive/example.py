@@ -152,12 +152,12 @@ class Evaluator:
         self.forward = []
         for layer in d.layers:
             args = list(layer.inputs) + [s for row in layer.weights for s in row] + (layer.biases or [])
-            self.forward.append((args, _evaluator(layer.pre, args), _evaluator(layer.act, layer.a)))
+            self.forward.append((args, _evaluator(list(layer.pre), args), _evaluator(list(layer.act), list(layer.a))))
         self.loss = _evaluator([d.loss], list(d.outputs) + list(d.targets))
         self.backward = []
         for layer in reversed(d.layers):
             args = sorted(set().union(*(f.free_symbols for f in layer.delta_forms)), key=sp.default_sort_key)
-            self.backward.append((layer.delta, args, _evaluator(layer.delta_forms, args)))
+            self.backward.append((layer.delta, args, _evaluator(list(layer.delta_forms), args)))
         grad_args = sorted(set().union(*(p.gradient.free_symbols for p in d.parameters)), key=sp.default_sort_key)
         self.grad_args = grad_args
         self.grad = _evaluator([p.gradient for p in d.parameters], grad_args)

@@ -64,6 +64,30 @@ def tex_escape(text: object) -> str:
     return "".join(out)
 
 
+_TT_SPECIAL = set("\\{}$&#%_^~")
+
+
+def tex_literal(text: object) -> str:
+    r"""User text in typewriter type, every character shown as itself (``\char`` for TeX's specials).
+
+    The typewriter font has a glyph for each ASCII character, so the PDF's text is the user's text.
+
+    >>> tex_literal("a_b{")
+    '\\texttt{a\\char95{}\\allowbreak{}b\\char123{}}'
+    """
+    out = []
+    for ch in str(text):
+        if ch in _TT_SPECIAL:
+            out.append(r"\char%d{}" % ord(ch))
+        elif ch in "<>|\"'-`":
+            out.append(r"\char%d{}" % ord(ch))
+        else:
+            out.append(tex_escape(ch))
+        if ch in "/.-_":  # long paths may break after a separator
+            out.append(r"\allowbreak{}")
+    return r"\texttt{%s}" % "".join(out)
+
+
 def number(value: float, digits: int = 6) -> str:
     """A value to ``digits`` decimals, never "-0.000000"."""
     text = f"{value:.{digits}f}"
@@ -86,6 +110,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["tex"] = tex_escape
+    env.filters["literal"] = tex_literal
     env.filters["num"] = number
     env.filters["paren"] = lambda name: f"({name})"
     env.filters["coord"] = lambda xy: "(%s,%s)" % tuple(f"{round(v, 3):g}" for v in xy)

@@ -1,0 +1,175 @@
+"""The derivation document: compiled PDFs, their text, notation presets, user text and TeX failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derive import naming, pdf, render_latex
+from derive.build import derivation
+from derive.printing import latex
+from derive.spec import make_spec
+
+NETS = {
+    "2-3-2": dict(arch="2-3-2"),
+    "2-2-2-1-nobias": dict(arch="2-2-2-1", act="tanh,tanh,linear", loss="sse", bias=False),
+    "3-4-3-ce": dict(arch="3-4-3", act="relu,softmax", loss="ce"),
+}
+SECTIONS = [
+    "The network",
+    "The forward pass",
+    "The error function",
+    "Output-layer weights",
+    "Hidden layers",
+    "Biases",
+    "Matrix form",
+    "The algorithm",
+    "Every gradient",
+    "A worked example",
+    "How each formula was proved",
+    "Notation",
+]
+
+
+def pdf_text(data: bytes, tmp: Path) -> str:
+    path = tmp / "doc.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout.decode()
+    return text.replace("\u2212", "-")
+
+
+@pytest.fixture(scope="module", params=sorted(NETS))
+def built(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(request.param)
+    d = derivation(make_spec(**NETS[request.param]))
+    tex = render_latex.render(d)
+    log = tmp / "derivation.log"
+    data = pdf.compile_pdf(tex, keep_log=log)
+    return d, tex, data, log.read_text(encoding="latin-1"), pdf_text(data, tmp)
+
+
+def test_log_has_no_errors_and_no_undefined_references(built):
+    _, _, _, log, _ = built
+    assert not re.search(r"^!", log, re.M)
+    assert "undefined" not in log.lower()
+    assert "Rerun to get" not in log.split("Output written")[-1]
+
+
+def test_every_section_heading_is_in_the_pdf(built):
+    *_, text = built
+    for heading in SECTIONS:
+        assert re.search(r"\d+\s+" + re.escape(heading) + r"\n|[A-B]\s+" + re.escape(heading), text), heading
+
+
+def test_delta_equations_carry_the_derivations_numbers(built):
+    d, tex, *_ = built
+    for e in d.equations:
+        assert rf"\tag{{{e.number}}}\label{{eq:{e.id}}}" in tex
+        assert latex(e.rhs, "bishop", d.spec.n_layers) in tex, e.id
+
+
+def test_pdf_shows_the_delta_recursion_and_output_delta(built):
+    d, *_, text = built
+    flat = re.sub(r"\s+", "", text)
+    if d.spec.loss == "ce":
+        assert "δ(2)k=yk-tk" in flat.replace("=y", "=y") or "=yk-tk" in flat
+    if d.spec.n_layers > 1:
+        assert "δ recursion" in text
+        # the hidden δ sums the upper δs times the weights
+        assert "∑" in text or "X" in text
+
+
+def test_the_build_is_deterministic(built):
+    d, tex, data, *_ = built
+    assert render_latex.render(d) == tex
+    assert pdf.compile_pdf(tex) == data
+
+
+def test_every_notation_changes_every_symbol(tmp_path):
+    d = derivation(make_spec("2-3-2"))
+    default = render_latex.render(d)
+    texts = {}
+    for key in naming.NOTATIONS:
+        spec = make_spec("2-3-2", notation=key)
+        d = derivation(spec)
+        texts[key] = render_latex.render(d)
+        hidden_weight = latex(d.layers[0].weights[0][1], key, 2)
+        assert hidden_weight in texts[key]
+    assert r"\hat{d}" in texts["seed003"] and "v_{1,1}" in texts["seed003"]
+    assert r"\mathrm{net}" in texts["seed000"] and r"\varepsilon" in texts["seed000"]
+    assert "u_{" in texts["seed004"] and "{w_{21}}" not in texts["seed004"]
+    assert r"\hat{y}" in texts["goodfellow"] and "{h^{(1)}_{1}}" in texts["goodfellow"]
+    # Nielsen's letters: z is the pre-activation, a the activation
+    assert "{z^{1}_{1}} &= " in texts["nielsen"] and "{a^{(1)}_{1}}" not in texts["nielsen"]
+    assert len(set(texts.values()) | {default}) == len(texts)
+
+
+HOSTILE = r"\input{/etc/passwd}$%#_{"
+
+
+def test_hostile_user_text_is_printed_literally(tmp_path):
+    spec = make_spec("2-3-2")
+    folder = tmp_path / r"\input{" / "etc"
+    folder.mkdir(parents=True)
+    path = folder / "passwd}$%#_{.json"
+    rng_example = {
+        "title": HOSTILE,
+        "x": [0.5, -0.25],
+        "t": [1, 0],
+        "lr": 0.1,
+        "W1": [[0.1, 0.2], [0.3, -0.4], [0.5, 0.6]],
+        "b1": [0.0, 0.1, -0.1],
+        "W2": [[0.7, -0.8, 0.9], [1.0, 1.1, -1.2]],
+        "b2": [0.2, -0.2],
+    }
+    path.write_text(json.dumps(rng_example))
+    d = derivation(spec)
+    tex = render_latex.render(d, path)
+    text = pdf_text(pdf.compile_pdf(tex), tmp_path)
+    flat = re.sub(r"\s+", "", text)
+    assert re.sub(r"\s+", "", HOSTILE) in flat
+    assert re.sub(r"\s+", "", str(path)) in flat
+    assert "root:" not in text
+
+
+def test_tex_failure_reports_the_first_error_line():
+    bad = "\\documentclass{article}\\begin{document}\n\\undefinedmacro\n\\end{document}\n"
+    with pytest.raises(pdf.TeXError, match=r"^! Undefined control sequence\. \(derivation\.tex l\.2"):
+        pdf.compile_pdf(bad)
+
+
+def test_missing_tex_still_writes_the_tex_and_says_what_to_install(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    out = tmp_path / "out"
+    env = dict(os.environ, PATH=str(empty))
+    run = subprocess.run(
+        [sys.executable, "-m", "derive", "build", "--arch", "2-2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert run.returncode != 0
+    assert (out / "derivation.tex").is_file() and not (out / "derivation.pdf").exists()
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "apt-get install" in lines[0] and "texlive-latex-base" in lines[0]
+
+
+def test_a_large_net_gets_generic_forms_and_a_short_pdf(tmp_path):
+    d = derivation(make_spec("8-7-3"))
+    tex = render_latex.render(d)
+    assert r"\cdots" in tex and r"\vdots" in tex
+    assert "would not help anyone" in tex  # no per-parameter table for 87 parameters
+    data = pdf.compile_pdf(tex)
+    path = tmp_path / "large.pdf"
+    path.write_bytes(data)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages <= 14

@@ -1,0 +1,158 @@
+"""The worked example's printed numbers against an independent numpy forward pass and finite differences."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derive import example, render_latex
+from derive.build import derivation
+from derive.printing import latex
+from derive.spec import SpecError, make_spec
+
+ACT = {
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+    "tanh": np.tanh,
+    "relu": lambda a: np.maximum(a, 0),
+    "linear": lambda a: a,
+    "softmax": lambda a: np.exp(a - a.max()) / np.exp(a - a.max()).sum(),
+}
+LOSS = {
+    "sse": lambda y, t: 0.5 * np.sum((t - y) ** 2),
+    "mse": lambda y, t: np.mean((t - y) ** 2),
+    "ce": lambda y, t: -np.sum(t * np.log(y)),
+}
+ROW = re.compile(r"^(\S.*?) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6})\\\\$", re.M)
+HALF_ULP = 0.5e-6 + 1e-8  # printed to six decimals; the finite difference is good to ~1e-9
+
+
+def error(params: dict, x, t, acts, loss) -> float:
+    z = np.asarray(x, float)
+    for l, act in enumerate(acts, start=1):
+        z = ACT[act](np.asarray(params[f"W{l}"]) @ z + (np.asarray(params[f"b{l}"]) if f"b{l}" in params else 0))
+    return float(LOSS[loss](z, np.asarray(t, float)))
+
+
+def finite_differences(params: dict, x, t, acts, loss, h=1e-6) -> dict:
+    grads = {}
+    for key, value in params.items():
+        arr = np.asarray(value, float)
+        g = np.zeros_like(arr)
+        for n in range(arr.size):
+            up, down = {k: np.asarray(v, float).copy() for k, v in params.items()}, None
+            down = {k: np.asarray(v, float).copy() for k, v in params.items()}
+            up[key].flat[n] += h
+            down[key].flat[n] -= h
+            g.flat[n] = (error(up, x, t, acts, loss) - error(down, x, t, acts, loss)) / (2 * h)
+        grads[key] = g
+    return grads
+
+
+def check_document(tex: str, d, ex: dict, acts, loss) -> int:
+    """Every printed row agrees with the independent computation; returns the number of rows checked."""
+    params = {k: v for k, v in ex.items() if k[0] in "Wb"}
+    want = finite_differences(params, ex["x"], ex["t"], acts, loss)
+    section = tex.split(r"\section{A worked example}")[1].split(r"\appendix")[0]
+    rows = {m.group(1): [float(v) for v in m.groups()[1:]] for m in ROW.finditer(section)}
+    checked = 0
+    for p in d.parameters:
+        sym = latex(p.symbol, d.spec.notation, d.spec.n_layers)
+        before, grad, fd, after = rows.pop(sym)
+        value = np.asarray(params[p.key], float)[p.index]
+        g = want[p.key][p.index]
+        assert abs(before - value) <= HALF_ULP, sym
+        assert abs(grad - g) <= HALF_ULP, (sym, grad, g)
+        assert abs(fd - g) <= HALF_ULP, (sym, fd, g)
+        assert abs(after - (value - ex["lr"] * g)) <= HALF_ULP, sym
+        checked += 1
+    assert not rows, f"rows for unknown parameters: {sorted(rows)}"
+    e0 = error(params, ex["x"], ex["t"], acts, loss)
+    new = {k: np.asarray(v, float) - ex["lr"] * want[k] for k, v in params.items()}
+    e1 = error(new, ex["x"], ex["t"], acts, loss)
+    m = re.search(r"has error \$.* = (-?\d+\.\d{6})\$ \(before: \$(-?\d+\.\d{6})\$\)", section)
+    assert abs(float(m.group(1)) - e1) <= 1e-6 and abs(float(m.group(2)) - e0) <= HALF_ULP
+    return checked
+
+
+@pytest.mark.parametrize(
+    "arch,act,loss,bias",
+    [
+        ("2-3-2", "sigmoid", "sse", True),
+        ("3-4-3", "relu,softmax", "ce", True),
+        ("2-2-2-1", "tanh,tanh,linear", "sse", False),
+    ],
+    ids=["2-3-2", "3-4-3-ce", "2-2-2-1-nobias"],
+)
+def test_seeded_example_numbers_match_finite_differences(arch, act, loss, bias):
+    d = derivation(make_spec(arch, act, loss, bias=bias))
+    ex = example.seeded(d.spec)
+    data = {"x": ex.x, "t": ex.t, "lr": ex.lr, **ex.params}
+    assert check_document(render_latex.render(d), d, data, d.spec.activations, loss) == len(d.parameters)
+
+
+USER = {
+    "x": [0.9, -0.3],
+    "t": [0.25, 0.75],
+    "lr": 0.2,
+    "W1": [[0.11, -0.52], [0.73, 0.04], [-0.35, 0.66]],
+    "b1": [0.05, -0.15, 0.25],
+    "W2": [[0.42, -0.61, 0.18], [-0.27, 0.33, 0.9]],
+    "b2": [-0.08, 0.12],
+}
+
+
+def test_user_example_file_numbers_match_finite_differences(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(USER))
+    d = derivation(make_spec("2-3-2", "tanh,sigmoid", "sse"))
+    tex = render_latex.render(d, path)
+    assert r"mine.\allowbreak{}json" in tex
+    assert check_document(tex, d, USER, ("tanh", "sigmoid"), "sse") == 17
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"W2": [[0.1, 0.2], [0.3, 0.4]]}, "W2[0] must be a list of 3 numbers"),
+        ({"lr": -1}, "lr must be positive"),
+        ({"x": [1, "a"]}, "x[1] must be a finite number"),
+        ({"b9": [1]}, "unknown key(s) b9"),
+        ({"t": [True, 0]}, "t[0] must be a finite number"),
+    ],
+    ids=["shape", "lr", "string", "unknown-key", "bool"],
+)
+def test_malformed_example_is_one_line_exit_2_and_nothing_written(tmp_path, change, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(USER | change))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "derive", "build", "--arch", "2-3-2", "--example", str(path), "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and message in run.stderr
+    assert not out.exists()
+
+
+def test_not_json_and_missing_keys_are_spec_errors(tmp_path):
+    spec = make_spec("2-3-2")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(SpecError, match="is not valid JSON"):
+        example.load(bad, spec)
+    with pytest.raises(SpecError, match="missing b1, b2"):
+        example.parse({k: v for k, v in USER.items() if k[0] != "b"}, spec, "x.json")
+    with pytest.raises(SpecError, match="sum to 1"):
+        example.parse(USER | {"t": [0.5, 0.6, 0.1]}, make_spec("2-3-3", "tanh,softmax", "ce"), "x.json")
+
+
+def test_a_wrong_gradient_is_caught_before_printing():
+    """The finite-difference gate in example.run really compares: break one δ form and it raises."""
+    d = derivation(make_spec("2-3-2"))
+    d.layers[-1].delta_forms = [2 * f for f in d.layers[-1].delta_forms]
+    with pytest.raises(AssertionError, match="finite difference"):
+        example.run(d, example.seeded(d.spec))
