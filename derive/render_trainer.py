@@ -19,10 +19,6 @@ stable equivalents (:func:`derive.codegen.stabilize`) and printed.
 
 from __future__ import annotations
 
-import json
-import re
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -31,22 +27,12 @@ import sympy as sp
 from derive import naming
 from derive.codegen import TrainerPrinter, batch_outer, batch_sum, cse_lines, stabilize
 from derive.model import Derivation
+from derive.pysource import Line, emit, literal, prune, tuple_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 #: Nets up to this many parameters get the scalar style unless a style is asked for.
 SCALAR_MAX_PARAMETERS = 40
-#: Generated lines are wrapped to stay within this width (ruff's E501 is 120).
-WIDTH = 100
-
-
-@dataclass(frozen=True)
-class Line:
-    """One assignment of the generated code: ``lhs = rhs  # comment``."""
-
-    lhs: str
-    rhs: str
-    comment: str = ""
 
 
 def choose_style(d: Derivation, style: str | None) -> str:
@@ -66,30 +52,6 @@ def cite(d: Derivation, *eq_ids: str) -> str:
     raise KeyError(eq_ids)
 
 
-def _strip_outer(text: str) -> str:
-    """``(u)`` -> ``u`` when the parentheses enclose the whole text."""
-    if not (text.startswith("(") and text.endswith(")")):
-        return text
-    depth = 0
-    for pos, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth == 0 and pos < len(text) - 1:
-            return text
-    return text[1:-1]
-
-
-def emit(line: Line, indent: int = 4) -> list[str]:
-    """Source lines of one assignment, wrapped inside parentheses when long."""
-    pad = " " * indent
-    comment = f"  # {line.comment}" if line.comment else ""
-    rhs = _strip_outer(line.rhs)
-    one = f"{pad}{line.lhs} = {rhs}{comment}"
-    if len(one) <= WIDTH:
-        return [one]
-    body = textwrap.wrap(rhs, WIDTH - indent - 4, break_long_words=False, break_on_hyphens=False)
-    return [f"{pad}{line.lhs} = ({comment}"] + [f"{pad}    {part}" for part in body] + [f"{pad})"]
-
-
 def _log_args_in(expr: sp.Expr, repl: dict) -> sp.Expr:
     """Write the output inside every log in pre-activations, so the log can be taken stably."""
     return expr.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(e.args[0].xreplace(repl)))
@@ -97,10 +59,6 @@ def _log_args_in(expr: sp.Expr, repl: dict) -> sp.Expr:
 
 def _reduce(rhs: str, d: Derivation) -> str:
     return f"({rhs}) / n" if d.reduction == "mean" else rhs
-
-
-def _tuple_text(items: list[str]) -> str:
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _unpack(d: Derivation) -> list[Line]:
@@ -145,7 +103,7 @@ def scalar_blocks(d: Derivation) -> dict[str, list[Line] | str]:
         ref = cite(d, f"grad-{'w' if p.kind == 'weight' else 'b'}-{p.layer}")
         idx = ", ".join(str(k) for k in p.index)
         grads.append(Line(f"dE_d{p.key}[{idx}]", _reduce(batch_sum(p.gradient, pr), d), ref))
-    outputs = _tuple_text([y.name for y in out.out])
+    outputs = tuple_text([y.name for y in out.out])
     return {
         "inputs": inputs,
         "targets": targets,
@@ -224,36 +182,8 @@ def _stacked_deltas(d: Derivation, l: int) -> Line:
     for role_syms, arr in ((d.targets, "T"), (layer.out, "Y" if layer.is_output else f"Z{l}"), (layer.a, f"A{l}")):
         names.update({s: f"{arr}[:, {m}]" for m, s in enumerate(role_syms)})
     pr = TrainerPrinter(names)
-    cols = _tuple_text([pr.doprint(stabilize(f)) for f in layer.delta_forms])
+    cols = tuple_text([pr.doprint(stabilize(f)) for f in layer.delta_forms])
     return Line(f"delta_{l}", f"np.stack({cols}, axis=1)", cite(d, f"delta-{l}", "dE-dy", "error"))
-
-
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def prune(lines: list[Line], returned: str) -> list[Line]:
-    """Drop assignments to names nothing later reads (a loss written in a's never reads y)."""
-    needed = set(_NAME_RE.findall(returned))
-    kept = []
-    for line in reversed(lines):
-        if line.lhs.isidentifier() and line.lhs not in needed:
-            continue
-        needed |= set(_NAME_RE.findall(line.rhs)) | set(_NAME_RE.findall(line.lhs))
-        kept.append(line)
-    return kept[::-1]
-
-
-def literal(value: object) -> str:
-    """Python source of a str, bool, number or tuple of them, with double quotes as ruff format writes.
-
-    >>> print(literal(("sigmoid",)), literal("2-3-2"), literal((2, 3)))
-    ("sigmoid",) "2-3-2" (2, 3)
-    """
-    if isinstance(value, tuple):
-        return _tuple_text([literal(v) for v in value])
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)
 
 
 def _body(lines: list[Line], returned: str) -> list[str]:
@@ -285,8 +215,9 @@ def context(d: Derivation, style: str) -> dict:
         "style": literal(style),
         "grads_dict": grads_dict,
         "xor": xor,
-        "demo_lr": repr(0.5 if xor else 0.2),
-        "demo_epochs": repr(2000 if xor else 200),
+        "scalar": style == "scalar",
+        "demo_lr": repr(2.0 if xor else 0.03),
+        "demo_epochs": repr(1000 if xor else 200),
         "error_eq": cite(d, "error"),
     }
 

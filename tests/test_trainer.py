@@ -371,18 +371,19 @@ def test_style_is_chosen_by_size_and_can_be_forced(tmp_path):
 
 
 def test_demo_runs_and_prints_the_loss(rendered):
-    for cfg in (
-        Config("2-2-1", "sigmoid", "sse", True, False),
-        Config("3-4-4-2", "tanh,tanh,softmax", "ce", True, False),
-    ):
+    cases = [
+        (Config("2-2-1", "sigmoid", "sse", True, False), 600),  # XOR; the first epochs sit on a plateau
+        (Config("3-4-4-2", "tanh,tanh,softmax", "ce", True, False), 20),  # blobs
+    ]
+    for cfg, epochs in cases:
         out = subprocess.run(
-            [sys.executable, "-W", "error", str(rendered(cfg, "scalar")), "--demo", "--epochs", "20"],
+            [sys.executable, "-W", "error", str(rendered(cfg, "scalar")), "--demo", "--epochs", str(epochs)],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         losses = [float(m) for m in re.findall(r"loss ([0-9.e+-]+)", out)]
-        assert len(losses) == 11 and losses[-1] < losses[0]
+        assert len(losses) == 11 and losses[-1] < 0.5 * losses[0], out
 
 
 # ---------------------------------------------------------------- the source itself

@@ -1,0 +1,80 @@
+"""Python source text for generated code: assignments, wrapping, literals, dead-line pruning.
+
+Only formatting lives here; the expressions come from :mod:`derive.codegen`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from dataclasses import dataclass
+
+#: Generated lines are wrapped to stay within this width (ruff's E501 is 120).
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Line:
+    """One assignment of the generated code: ``lhs = rhs  # comment``."""
+
+    lhs: str
+    rhs: str
+    comment: str = ""
+
+
+def _strip_outer(text: str) -> str:
+    """``(u)`` -> ``u`` when the parentheses enclose the whole text."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for pos, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and pos < len(text) - 1:
+            return text
+    return text[1:-1]
+
+
+def emit(line: Line, indent: int = 4) -> list[str]:
+    """Source lines of one assignment, wrapped inside parentheses when long."""
+    pad = " " * indent
+    comment = f"  # {line.comment}" if line.comment else ""
+    rhs = _strip_outer(line.rhs)
+    one = f"{pad}{line.lhs} = {rhs}{comment}"
+    if len(one) <= WIDTH:
+        return [one]
+    body = textwrap.wrap(rhs, WIDTH - indent - 4, break_long_words=False, break_on_hyphens=False)
+    return [f"{pad}{line.lhs} = ({comment}"] + [f"{pad}    {part}" for part in body] + [f"{pad})"]
+
+
+def tuple_text(items: list[str]) -> str:
+    """A tuple display: ``(a, b)``, and ``(a,)`` for one item."""
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def prune(lines: list[Line], returned: str) -> list[Line]:
+    """Drop assignments to names nothing later reads (a loss written in a's never reads y)."""
+    needed = set(_NAME_RE.findall(returned))
+    kept = []
+    for line in reversed(lines):
+        if line.lhs.isidentifier() and line.lhs not in needed:
+            continue
+        needed |= set(_NAME_RE.findall(line.rhs)) | set(_NAME_RE.findall(line.lhs))
+        kept.append(line)
+    return kept[::-1]
+
+
+def literal(value: object) -> str:
+    """Python source of a str, bool, number or tuple of them, with double quotes as ruff format writes.
+
+    >>> print(literal(("sigmoid",)), literal("2-3-2"), literal((2, 3)))
+    ("sigmoid",) "2-3-2" (2, 3)
+    """
+    if isinstance(value, tuple):
+        return tuple_text([literal(v) for v in value])
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
