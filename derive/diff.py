@@ -24,7 +24,7 @@ from functools import cache, lru_cache
 import mpmath
 import sympy as sp
 
-from derive import calculus, instantiate, naming, symbolic
+from derive import activations, calculus, instantiate, naming, symbolic
 from derive.instantiate import ETA
 from derive.model import Derivation
 from derive.spec import ACTIVATIONS, make_spec
@@ -38,7 +38,7 @@ TOLERANCE = mpmath.mpf(10) ** -20
 #: The mistakes the diff can name (ids are part of the JSON output).
 MISTAKES = {
     "sigmoid_derivative_squared": "sigma'(a) written as sigma(a)^2 = 1/(1+e^-a)^2 instead of sigma(a)(1 - sigma(a))",
-    "derivative_of_preactivation": "f' in output form (y(1-y), 1-y^2) applied to the pre-activation instead of the output",
+    "derivative_of_preactivation": "f' in output form (y(1-y), 1-y^2) applied to the pre-activation, not the output",
     "canonical_link_outside": "delta_k = y_k - t_k used although output activation and loss are not a canonical pair",
     "dropped_half": "off by a factor 2: the 1/2 of the squared error dropped (or doubled)",
     "dropped_sign": "off by a factor -1: a minus sign dropped",
@@ -84,9 +84,9 @@ def source_act(source: Source, arch: str, act: str | None) -> str:
 def factor(source: Source, target: str) -> sp.Rational:
     """What the source's conventions multiply the derived quantity by."""
     conv = source.conventions
-    scale = sp.nsimplify(conv.get("error_scale", 1))
+    scale = sp.Rational(str(conv.get("error_scale", 1)))  # a number, checked by the loader
     if target == "delta":
-        return sp.nsimplify(conv.get("delta_sign", 1)) * scale
+        return int(conv.get("delta_sign", 1)) * scale
     if target in ("dE_dy", "dE_dout", "grad_w", "grad_b"):
         return scale
     if target in ("update_w", "update_b"):
@@ -170,8 +170,7 @@ def variants(ctx: Context):
 
         return F
 
-    sig = activations_sigmoid()
-    yield "sigmoid_derivative_squared", None, lambda z: sig(z) ** 2
+    yield "sigmoid_derivative_squared", None, lambda z: activations.ELEMENTWISE["sigmoid"](z) ** 2
     yield "derivative_of_preactivation", None, lambda z: z * (1 - z)
     if d.layers[-1].activation != "softmax":
         yield "canonical_link_outside", model("canonical_link_outside", {L}), None
@@ -179,10 +178,6 @@ def variants(ctx: Context):
         for scope in ("output", "hidden", "all"):
             if scopes[scope]:
                 yield kind, model(kind, scopes[scope]), None
-
-
-def activations_sigmoid():
-    return calculus.elementwise("sigmoid").f.as_dummy().func if False else (lambda z: 1 / (1 + sp.exp(-z)))
 
 
 # --------------------------------------------------------------------------
@@ -226,6 +221,10 @@ def close(a, b) -> bool:
 
 def short(v) -> float:
     return float(mpmath.nstr(v, 10))
+
+
+def _sorted(pt: dict) -> list:
+    return sorted(pt.items(), key=lambda kv: str(kv[0]))
 
 
 def canonical_name(ctx: Context, target: str, l: int, units: tuple) -> str:
@@ -304,14 +303,20 @@ def classify(source, form, ctx, rows, c, matches) -> tuple[str | None, str | Non
     for r, name in ((-1, "dropped_sign"), (2, "dropped_half"), (sp.Rational(1, 2), "dropped_half")):
         if matches(lambda inst, tru, r=r: r * c * tru):
             return name, f"equals {r} times the correct value"
+    z = sorted(
+        {s for _, src, _ in rows if src is not None for s in src.free_symbols if s.name.startswith("free_")}, key=str
+    )
     for name, F, Fz in variants(ctx):
         if (form.target == "sigmoid_prime") != (Fz is not None):
             continue
-        deltas = chain(ctx, F) if F else None
-        z = sorted({s for _, src, _ in rows if src is not None for s in src.free_symbols if s.name.startswith("free_")}, key=str)
-        if matches(lambda inst, tru: c * truth(ctx, form.target, inst.layer, inst.units, deltas, F or Fz, z[0] if z else None)):
+        if matches(_with_mistake(ctx, form.target, c, chain(ctx, F) if F else None, F or Fz, z[0] if z else None)):
             return name, MISTAKES[name]
     return None, None
+
+
+def _with_mistake(ctx: Context, target: str, c, deltas, F, z):
+    """The expected value of an instance when f' is replaced by a mistake model F."""
+    return lambda inst, tru: c * truth(ctx, target, inst.layer, inst.units, deltas, F, z)
 
 
 def counterexample(ctx: Context, rows, c, pt: dict, target: str) -> dict:
@@ -323,11 +328,16 @@ def counterexample(ctx: Context, rows, c, pt: dict, target: str) -> dict:
             used = src.free_symbols | tru.free_symbols
             return {
                 "at": canonical_name(ctx, target, inst.layer, inst.units),
-                "point": {str(k).removeprefix("free_"): short(v) for k, v in sorted(pt.items(), key=lambda kv: str(kv[0])) if k in used},
+                "point": {str(k).removeprefix("free_"): short(v) for k, v in _sorted(pt) if k in used},
                 "source_value": short(s),
                 "derived_value": short(t),
                 "expected_under_convention": short(c * t),
             }
     inst = rows[0][0]
-    return {"at": canonical_name(ctx, target, inst.layer, inst.units), "point": None, "source_value": None,
-            "derived_value": None, "note": "the form names a weight that does not exist on this network"}
+    return {
+        "at": canonical_name(ctx, target, inst.layer, inst.units),
+        "point": None,
+        "source_value": None,
+        "derived_value": None,
+        "note": "the form names a weight that does not exist on this network",
+    }

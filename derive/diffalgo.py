@@ -132,7 +132,8 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
         record["mistake"] = "updated_weights_in_backward"
         record["explanation"] = (
             "a later step reads weights that an earlier step already updated; "
-            "with every weight read at its pre-update value the step is correct" + (f" ({alg.note})" if alg.note else "")
+            "with every weight read at its pre-update value the step is correct"
+            + (f" ({alg.note})" if alg.note else "")
         )
     else:
         record["explanation"] = alg.note or "the weights after one step differ from w - eta dE/dw"

@@ -7,8 +7,8 @@ subscripts of whitelisted names; everything else is refused before any object
 is built. The result is a small tree of tuples (:data:`Node`) that
 :mod:`derive.diff` turns into SymPy objects itself, once per concrete unit.
 
->>> parse("h_prime(a[j]) * Sum(w[k, j] * delta[k], k)", names={"a", "w", "delta"}, functions={"h_prime"})
-('mul', ('call', 'h_prime', (('ref', 'a', ('j',)),)), ('sum', 'k', ('mul', ('ref', 'w', ('k', 'j')), ('ref', 'delta', ('k',)))))
+>>> parse("h_prime(a[j]) * Sum(w[k, j] * delta[k], k)", names={"a", "w", "delta"}, functions={"h_prime"})[2]
+('sum', 'k', ('mul', ('ref', 'w', ('k', 'j')), ('ref', 'delta', ('k',))))
 """
 
 from __future__ import annotations

@@ -135,7 +135,8 @@ def load_source(path: Path) -> Source:
     except tomllib.TOMLDecodeError as e:
         raise CatalogError(f"{path}: malformed TOML: {e}") from None
     where = str(path)
-    sid = _str(data, "id", where)
+    sid = _str(data, "id", where, path.stem)
+    conventions = _conventions(data.get("conventions", {}), where)
     functions = dict(_BUILTIN_FUNCTIONS)
     for name, kind in (data.get("functions") or {}).items():
         if "__" in name or not name.isidentifier() or kind not in FUNCTION_KINDS:
@@ -144,15 +145,15 @@ def load_source(path: Path) -> Source:
     base = _symbols(data.get("symbols", {}), where)
     src = Source(
         id=sid,
-        title=_str(data, "source", where),
+        title=_str(data, "source", where, sid),
         citation=_str(data, "citation", where, ""),
         path=path,
         act=_str(data, "act", where, "sigmoid"),
         loss=_str(data, "loss", where, "sse"),
         bias=bool(data.get("bias", True)),
-        conventions=dict(data.get("conventions") or {}),
+        conventions=conventions,
         functions=functions,
-        aliases=tuple(data.get("aliases", ())),
+        aliases=tuple(_list(data, "aliases", where, str)),
     )
     forms, algos = data.get("forms", []), data.get("algorithms", [])
     if not isinstance(forms, list) or not isinstance(algos, list) or len(forms) + len(algos) > MAX_FORMS:
@@ -164,13 +165,37 @@ def load_source(path: Path) -> Source:
     return src
 
 
+def _list(entry: dict, key: str, where: str, *types) -> list:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, types) and not isinstance(v, bool) for v in value):
+        raise CatalogError(f"{where}: '{key}' must be a list")
+    return value
+
+
+def _conventions(conv: object, where: str) -> dict[str, object]:
+    """Check the numeric conventions: they scale verdicts, so they must be plain numbers."""
+    if not isinstance(conv, dict):
+        raise CatalogError(f"{where}: [conventions] must be a table")
+    if conv.get("delta_sign", 1) not in (1, -1) or isinstance(conv.get("delta_sign"), bool):
+        raise CatalogError(f"{where}: conventions.delta_sign must be 1 or -1")
+    scale = conv.get("error_scale", 1)
+    if isinstance(scale, bool) or scale not in (1, -1, 2, -2, 0.5, -0.5):
+        raise CatalogError(f"{where}: conventions.error_scale must be one of 1, -1, 2, -2, 0.5, -0.5")
+    if conv.get("update", "descent") not in ("descent", "ascent"):
+        raise CatalogError(f"{where}: conventions.update must be 'descent' or 'ascent'")
+    return {k: v if isinstance(v, (int, float)) else str(v) for k, v in conv.items()}
+
+
+_ARITY = {"grad_w": 2, "update_w": 2, "sigmoid_prime": 0}
+
+
 def _merged(entry: dict, base: dict[str, SymbolSpec], where: str) -> dict[str, SymbolSpec]:
     return {**base, **_symbols(entry.get("symbols", {}), where)}
 
 
 def _indices(entry: dict, where: str) -> dict[str, str | int]:
     table = entry.get("indices", {})
-    if not isinstance(table, dict) or any(not (isinstance(v, (str, int))) for v in table.values()):
+    if not isinstance(table, dict) or any(isinstance(v, bool) or not isinstance(v, (str, int)) for v in table.values()):
         raise CatalogError(f"{where}: 'indices' must map index letters to layers")
     return table
 
@@ -186,6 +211,15 @@ def _form(entry: dict, base, functions, text: str, where: str) -> Form:
     target = _str(entry, "target", at_line)
     if target not in TARGETS:
         raise CatalogError(f"{at_line}: unknown target {target!r}; one of {', '.join(TARGETS)}")
+    at = _list(entry, "at", at_line, str, int)
+    if len(at) != _ARITY.get(target, 1) or any(isinstance(a, str) and a not in indices for a in at):
+        raise CatalogError(f"{at_line}: 'at' must list {_ARITY.get(target, 1)} declared index letters or units")
+    layer = entry.get("layer", "all")
+    if isinstance(layer, bool) or not isinstance(layer, (str, int)):
+        raise CatalogError(f"{at_line}: 'layer' must be output, hidden, all or a layer number")
+    for key in ("n_layers", "arch"):
+        if key in entry and not isinstance(entry[key], int if key == "n_layers" else str):
+            raise CatalogError(f"{at_line}: bad '{key}'")
     try:
         tree = safeparse.parse(expr, set(symbols), set(functions), set(indices))
     except safeparse.UnsafeForm as e:
@@ -195,8 +229,8 @@ def _form(entry: dict, base, functions, text: str, where: str) -> Form:
         citation=_str(entry, "citation", at_line, ""),
         latex=_str(entry, "latex", at_line, ""),
         target=target,
-        at=tuple(entry.get("at", ())),
-        layer=entry.get("layer", "all"),
+        at=tuple(at),
+        layer=layer,
         indices=indices,
         expr=expr,
         tree=tree,

@@ -1,0 +1,200 @@
+"""`backprop-derive diff` and `textbooks` on the command line: exit codes, JSON, hostile forms files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derive import cli
+
+GOOD_NOTES = """
+id = "my-notes"
+source = "my lecture notes"
+act = "sigmoid"
+loss = "sse"
+bias = true
+
+[conventions]
+delta = "delta = dE/dnet"
+update = "descent"
+
+[symbols]
+net = "preact"
+out = "act"
+target = "target"
+w = "weight"
+d = "delta"
+lr = "rate"
+
+[functions]
+s_prime = "act_prime"
+
+[[forms]]
+id = "out-delta"
+target = "delta"
+at = ["k"]
+layer = "output"
+indices = { k = "l" }
+expr = "(out[k] - target[k]) * out[k] * (1 - out[k])"
+
+[[forms]]
+id = "hidden-delta"
+target = "delta"
+at = ["j"]
+layer = "hidden"
+indices = { j = "l", k = "l+1" }
+expr = "s_prime(net[j]) * Sum(w[k, j] * d[k], k)"
+
+[[forms]]
+id = "step"
+target = "update_w"
+at = ["j", "i"]
+layer = "all"
+indices = { j = "l", i = "l-1" }
+expr = "-lr * d[j] * out[i]"
+"""
+
+
+def main(args, capsys) -> tuple[int, str, str]:
+    rc = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def notes(tmp_path: Path, text: str = GOOD_NOTES) -> str:
+    path = tmp_path / "my-notes.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_textbooks_lists_id_source_citation(capsys):
+    rc, out, err = main(["textbooks"], capsys)
+    assert rc == 0 and not err
+    for sid in ("bishop", "nielsen", "goodfellow", "rhw1986", "pdp8", "seed000", "seed003"):
+        assert any(line.startswith(sid + " ") for line in out.splitlines()), sid
+    assert "(5.48)" in out and "BP1" in out
+
+
+def test_json_records_and_exit_1_when_something_differs(capsys):
+    rc, out, err = main(["diff", "--arch", "2-3-2", "--against", "seed003", "--json"], capsys)
+    assert rc == 1 and not err
+    records = json.loads(out)
+    keys = {"source", "formula", "verdict", "convention", "mistake", "counterexample"}
+    assert all(keys <= set(r) for r in records)
+    named = {r["mistake"] for r in records if r["verdict"] == "different"}
+    assert named == {"sigmoid_derivative_squared", "updated_weights_in_backward"}
+
+
+def test_exit_0_when_everything_matches_under_conventions(capsys):
+    rc, out, _ = main(["diff", "--arch", "2-3-2", "--against", "pdp8,seed002"], capsys)
+    assert rc == 0
+    assert "equal_under_convention" in out and "delta_pj = -dE_p/dnet_pj" in out
+
+
+def test_table_says_what_is_wrong_and_where(capsys):
+    rc, out, _ = main(["diff", "--arch", "2-3-2", "--against", "vanveen"], capsys)
+    assert rc == 1
+    row = next(line for line in out.splitlines() if "slide3-sigma-prime " in line)
+    assert "different" in row and "sigmoid_derivative_squared" in row
+    assert "counterexample at w_1_" in out and "source " in out and "derived " in out
+
+
+def test_user_forms_that_are_right(tmp_path, capsys):
+    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path), "--json"], capsys)
+    assert (rc, err) == (0, "")
+    assert {r["formula"]: r["verdict"] for r in json.loads(out)} == {
+        "out-delta": "equal",
+        "hidden-delta": "equal",
+        "step": "equal",
+    }
+
+
+def test_user_forms_with_a_mistake(tmp_path, capsys):
+    text = GOOD_NOTES.replace('"(out[k] - target[k]) * out[k] * (1 - out[k])"', '"out[k] - target[k]"')
+    rc, out, _ = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text), "--json"], capsys)
+    assert rc == 1
+    rec = next(r for r in json.loads(out) if r["formula"] == "out-delta")
+    assert rec["mistake"] == "canonical_link_outside" and rec["counterexample"]["point"]
+
+
+HOSTILE = [
+    "__import__('os').system('touch {marker}')",
+    "().__class__",
+    "lambda: 1",
+    "out.__class__",
+    "out[k].real",
+    "+".join(["out[k]"] * 150),
+    "s_prime(" * 40 + "out[k]" + ")" * 40,
+    "out[k] ** 99999999",
+]
+
+
+@pytest.mark.parametrize("expr", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_forms_are_refused_naming_file_and_line(tmp_path, capsys, expr):
+    marker = tmp_path / "pwned"
+    expr = expr.replace("{marker}", str(marker))
+    text = GOOD_NOTES.replace('"(out[k] - target[k]) * out[k] * (1 - out[k])"', json.dumps(expr))
+    path = notes(tmp_path, text)
+    line = next(n for n, s in enumerate(text.splitlines(), 1) if s.startswith("expr = ") and expr[:20] in s)
+    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", path], capsys)
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and f"{path}:{line}:" in err
+    assert not marker.exists()
+
+
+def test_hostile_step_is_refused(tmp_path, capsys):
+    text = GOOD_NOTES + '\n[[algorithms]]\nid = "a"\nsteps = ["x = __import__(\'os\')"]\n'
+    rc, _, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
+    assert rc == 2 and "double underscores" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_symbol_lists_the_known_ones(tmp_path, capsys):
+    text = GOOD_NOTES.replace('"-lr * d[j] * out[i]"', '"-eta * d[j] * out[i]"')
+    rc, _, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
+    assert rc == 2
+    assert "unknown symbol 'eta'" in err and "known symbols: d, lr, net, out, target, w" in err
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('id = "x"\nsource = "y"\n[[forms]\n', "malformed TOML"),
+        ('id = "x"\nsource = "y"\nsymbols = 3\n', "[symbols] must be a table"),
+        ('id = "x"\nsource = "y"\n[symbols]\nq = "nonsense"\n', "needs a kind"),
+        (GOOD_NOTES.replace('target = "delta"', 'target = "gradient"', 1), "unknown target 'gradient'"),
+        (b"\xff\xfe".decode("latin-1"), "malformed TOML"),
+    ],
+)
+def test_malformed_files(tmp_path, capsys, text, words):
+    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
+    assert rc == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--against", "bishopp"], "unknown source 'bishopp'; known: all, bishop"),
+        (["--against", "all", "--forms", "x.toml"], "exactly one of"),
+        ([], "exactly one of"),
+        (["--forms", "/nonexistent/notes.toml"], "does not exist"),
+        (["--against", "all", "--act", "nope"], "unknown activation"),
+    ],
+)
+def test_bad_arguments(capsys, args, words):
+    rc, out, err = main(["diff", "--arch", "2-3-2", *args], capsys)
+    assert rc == 2 and out == "" and words in err.lower() and len(err.strip().splitlines()) == 1
+
+
+def test_bad_arch_is_one_line(capsys):
+    rc, _, err = main(["diff", "--arch", "-2-3", "--against", "all"], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    exe = Path(sys.executable).parent / "backprop-derive"
+    r = subprocess.run([str(exe), "diff", "--arch", "2-3-2", "--against", "nope"], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
