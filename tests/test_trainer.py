@@ -318,8 +318,15 @@ def test_mean_reduction_is_the_mean_of_the_sample_errors(trainer):
         assert_close(gm[key], gs[key] / 6, atol=1e-15, rtol=1e-13, what=key)
 
 
-def test_float32_parameters_give_a_float32_trainer(trainer):
-    cfg = Config("3-4-4-2", "tanh,tanh,softmax", "ce", True, False)
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        Config("3-4-4-2", "tanh,tanh,softmax", "ce", True, False),
+        Config("3-4-4-2", "relu,softplus,sigmoid", "bce", True, True),
+    ],
+    ids=lambda c: c.id,
+)
+def test_float32_parameters_give_a_float32_trainer(trainer, cfg):
     for style in STYLES:
         tr = trainer(cfg, style)
         p64 = tr.init_params(seed=0)
@@ -331,7 +338,7 @@ def test_float32_parameters_give_a_float32_trainer(trainer):
         g32, g64 = tr.gradients(p32, X, T), tr.gradients(p64, X, T)
         for key in p64:
             assert g32[key].dtype == np.float32
-            assert_close(g32[key], g64[key], atol=1e-5, rtol=1e-4, what=key)
+            assert_close(g32[key], g64[key], atol=1e-4, rtol=1e-3, what=key)
         assert all(v.dtype == np.float32 for v in tr.sgd_step(p32, X, T, 0.1).values())
 
 
@@ -434,3 +441,25 @@ def test_rendering_is_byte_identical():
     spec = make_spec("2-3-2", "tanh,softmax", "ce")
     assert render(derive(spec)) == render(derive(spec))
     assert render(derive(spec), "vector") == render(derive(spec), "vector")
+
+
+def test_the_delta_lines_are_read_from_the_derivation(tmp_path):
+    """Doubling the output δ in the Derivation doubles the output-layer gradients of both styles."""
+    spec = make_spec("2-3-2", "tanh,sigmoid", "sse")
+    params, X, T = sample_point(Config("2-3-2", "tanh,sigmoid", "sse", True, False))
+    for style in STYLES:
+        d = derive(spec)
+        base = tmp_path / f"base_{style}.py"
+        base.write_text(render(d, style))
+        out = d.layers[-1]
+        out.delta_forms = [2 * form for form in out.delta_forms]
+        eq = d.equation("delta-2")
+        d.equations = [
+            e if e.id != "delta-2" else type(e)(e.id, e.number, e.title, e.lhs, 2 * e.rhs) for e in d.equations
+        ]
+        assert eq.number == d.equation("delta-2").number
+        doubled = tmp_path / f"doubled_{style}.py"
+        doubled.write_text(render(d, style))
+        g, g2 = load(base).gradients(params, X, T), load(doubled).gradients(params, X, T)
+        for key in ("W2", "b2", "W1", "b1"):
+            assert_close(g2[key], 2 * g[key], atol=1e-14, rtol=1e-12, what=f"{style} {key}")
