@@ -17,6 +17,8 @@ from derive.printing import NotationLatexPrinter, vector
 SMALL_WIDTH = 6
 #: The per-parameter gradient table is printed for nets with at most this many parameters.
 TABLE_PARAMETERS = 60
+#: Activations whose derivative SymPy writes with the Heaviside step H.
+STEP_DERIVATIVE = ("relu", "leaky_relu")
 #: An expanded gradient longer than this (characters of LaTeX) is left to its equation.
 EXPANDED_CHARS = 260
 
@@ -154,18 +156,24 @@ def output_chain(c: Context) -> dict:
     out["grad"] = c.eq(c.dE(w), p.gradient)
     out["E"] = c.tex(d.loss)
     if layer.activation == "softmax":
+        column = [(m, entry) for (m, k), entry in sorted(layer.jacobian.items()) if k == 0]
         terms = [
-            {"dE": c.eq(c.dE(layer.out[m]), d.dE_dy[m]), "dy": c.eq(sp.Derivative(layer.out[m], a1), entry)}
-            for (m, k), entry in sorted(layer.jacobian.items())
-            if k == 0
+            {
+                "dE": c.eq(c.dE(layer.out[m]), d.dE_dy[m]),
+                "dy": c.eq(sp.Derivative(layer.out[m], a1), calculus.tidy(sp.factor(entry), set(layer.out))),
+            }
+            for m, entry in column
         ]
         out["softmax"] = terms
-        out["sum"] = c.tex(sp.Add(*[d.dE_dy[m] * e for (m, k), e in sorted(layer.jacobian.items()) if k == 0]))
+        total = sp.expand(sp.Add(*[d.dE_dy[m] * e for m, e in column]))
+        out["sum"] = c.tex(total)
+        out["collected"] = c.tex(sp.collect(total, y1))
     else:
         out["softmax"] = None
         out["fprime_a"] = c.tex(layer.fprime.subs(calculus.A, a1))
         out["fprime_y"] = None if layer.fprime_out is None else c.tex(layer.fprime_out.subs(calculus.Y, y1))
         out["f"] = c.tex(activations.ELEMENTWISE[layer.activation](a1))
+        out["step"] = layer.activation in STEP_DERIVATIVE
     return out
 
 
@@ -199,6 +207,7 @@ def hidden_chain(c: Context, layer: Layer) -> dict:
         "form": c.tex(layer.delta_forms[0]),
         "grad": c.eq(c.dE(w), p.gradient),
         "gap": upper.n_out > SMALL_WIDTH,
+        "step": layer.activation in STEP_DERIVATIVE,
     }
 
 

@@ -12,8 +12,8 @@ MAX_DRAWN = 7
 #: Weights are labelled on the edges when the net has at most this many and no layer wider than LABEL_WIDTH.
 LABEL_WEIGHTS = 12
 LABEL_WIDTH = 3
-COLUMN_CM = 3.4
-ROW_CM = 1.45
+COLUMN_CM = 4.2
+ROW_CM = 1.75
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
         for j, target in above.items():
             for i, source in below.items():
                 text = printer.doprint(layer.weights[j][i]) if label else ""
-                edges.append(Edge(source, target, text, round(0.72 - 0.06 * i, 2)))
+                edges.append(Edge(source, target, text, 0.74))
     last = len(columns) - 1
     targets = []
     for k, name in names[-1].items():
