@@ -55,7 +55,7 @@ class Config:
 
 def _configs() -> list[Config]:
     found = []
-    extra = [("2-3-2", "leaky_relu")]
+    extra = [("2-3-2", "leaky_relu"), ("2-3-1", "sigmoid"), ("3-1-2", "tanh"), ("3-1-2", "softmax")]
     for arch, act in list(itertools.product(ARCHS, ACTS)) + extra:
         n_layers = arch.count("-")
         acts = ",".join(["tanh"] * (n_layers - 1) + ["softmax"]) if act == "softmax" else act
