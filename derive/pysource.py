@@ -5,6 +5,7 @@ Only formatting lives here; the expressions come from :mod:`derive.codegen`.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import textwrap
@@ -35,6 +36,26 @@ def _strip_outer(text: str) -> str:
     return text[1:-1]
 
 
+def is_primary(text: str) -> bool:
+    """True for a name, call, attribute or subscript, which binds tighter than any operator.
+
+    >>> is_primary("np.dot(a, b)"), is_primary("a.sum()"), is_primary("d.T @ z")
+    (True, True, False)
+    """
+    node = ast.parse(text, mode="eval").body
+    return isinstance(node, (ast.Name, ast.Call, ast.Attribute, ast.Subscript))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Break at spaces, never inside a subscript such as ``W2[3, 0]``."""
+    depth, chars = 0, []
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        chars.append("\0" if ch == " " and depth > 0 else ch)
+    parts = textwrap.wrap("".join(chars), width, break_long_words=False, break_on_hyphens=False)
+    return [part.replace("\0", " ") for part in parts]
+
+
 def emit(line: Line, indent: int = 4) -> list[str]:
     """Source lines of one assignment, wrapped inside parentheses when long."""
     pad = " " * indent
@@ -43,7 +64,7 @@ def emit(line: Line, indent: int = 4) -> list[str]:
     one = f"{pad}{line.lhs} = {rhs}{comment}"
     if len(one) <= WIDTH:
         return [one]
-    body = textwrap.wrap(rhs, WIDTH - indent - 4, break_long_words=False, break_on_hyphens=False)
+    body = _wrap(rhs, WIDTH - indent - 4)
     return [f"{pad}{line.lhs} = ({comment}"] + [f"{pad}    {part}" for part in body] + [f"{pad})"]
 
 

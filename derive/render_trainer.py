@@ -27,7 +27,7 @@ import sympy as sp
 from derive import naming
 from derive.codegen import TrainerPrinter, batch_outer, batch_sum, cse_lines, stabilize
 from derive.model import Derivation
-from derive.pysource import Line, emit, literal, prune, tuple_text
+from derive.pysource import Line, emit, is_primary, literal, prune, tuple_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -58,7 +58,10 @@ def _log_args_in(expr: sp.Expr, repl: dict) -> sp.Expr:
 
 
 def _reduce(rhs: str, d: Derivation) -> str:
-    return f"({rhs}) / n" if d.reduction == "mean" else rhs
+    """Divide by the batch size n when the error is the mean over the samples."""
+    if d.reduction != "mean":
+        return rhs
+    return f"{rhs} / n" if is_primary(rhs) else f"({rhs}) / n"
 
 
 def _unpack(d: Derivation) -> list[Line]:
