@@ -155,6 +155,7 @@ def output_chain(c: Context) -> dict:
     out["form"] = c.tex(layer.delta_forms[0])
     out["grad"] = c.eq(c.dE(w), p.gradient)
     out["E"] = c.tex(d.loss)
+    out["E_small"] = layer.n_out <= SMALL_WIDTH
     if layer.activation == "softmax":
         column = [(m, entry) for (m, k), entry in sorted(layer.jacobian.items()) if k == 0]
         terms = [

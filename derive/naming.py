@@ -120,7 +120,7 @@ class Notation:
     rate: str = r"\eta"
     activation: str = "h"  # name of the activation function in generic formulas
     weight_order: str = "ji"  # "ji": w_{to,from} (Bishop); "ij": w_{from,to}
-    index_letters: str = "ijklmnpq"  # generic indices, input layer first
+    index_letters: str = "ijkmnpqr"  # generic indices, input layer first; no l, which names layers
     citation: str = ""
     #: patterns that replace ``patterns`` in the output layer (seed 003 calls those weights v)
     top: dict[str, str] = field(default_factory=dict)
@@ -259,7 +259,7 @@ SEED000 = Notation(
     },
     rate=r"\varepsilon",
     activation="f",
-    index_letters="ijklmnpq",
+    index_letters="ijkmnpqr",
     vectors={
         "x": r"\mathbf{x}",
         "a": r"\mathbf{net}^{(%(l)s)}",

@@ -180,6 +180,7 @@ def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
         "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: lc.SMALL_WIDTH + 2],
         "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: lc.SMALL_WIDTH + 2],
         "more_inputs": len(ex.x) > lc.SMALL_WIDTH + 2,
+        "more_targets": len(ex.t) > lc.SMALL_WIDTH + 2,
         "layers": layers,
         "params": params,
         "all_params": len(params) == len(d.parameters),

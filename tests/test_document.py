@@ -110,6 +110,15 @@ def test_every_notation_changes_every_symbol(tmp_path):
     assert len(set(texts.values()) | {default}) == len(texts)
 
 
+@pytest.mark.parametrize("notation", sorted(set(naming.NOTATIONS) - {"bishop"}))
+def test_every_notation_compiles_without_errors(notation, tmp_path):
+    d = derivation(make_spec("2-3-2", "tanh,sigmoid", notation=notation))
+    log = tmp_path / "derivation.log"
+    text = pdf_text(pdf.compile_pdf(render_latex.render(d), keep_log=log), tmp_path)
+    assert not re.search(r"^!", log.read_text(encoding="latin-1"), re.M)
+    assert "δ recursion" in text and "A worked example" in text
+
+
 HOSTILE = r"\input{/etc/passwd}$%#_{"
 
 
