@@ -2,9 +2,9 @@
 
 For every form of a source (see :mod:`derive.textbooks`) and every concrete
 unit it applies to, the source side is mapped onto canonical symbols
-(:mod:`derive.instantiate`), everything is expanded into inputs, weights,
-biases and targets (:func:`derive.verify.expansions`) and compared with what
-the Derivation says the same quantity is. Verdicts:
+(:mod:`derive.instantiate`) and compared with what the Derivation says the
+same quantity is, at random points where every canonical symbol has the value
+of its full expansion (:mod:`derive.diffnum`). Verdicts:
 
 ``equal``                   the form is the derived quantity;
 ``equal_under_convention``  it is the derived quantity times the factor the
@@ -17,23 +17,17 @@ the Derivation says the same quantity is. Verdicts:
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
-import mpmath
 import sympy as sp
 
 from derive import activations, calculus, instantiate, naming, symbolic
+from derive.diffnum import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled, short
 from derive.instantiate import ETA
 from derive.model import Derivation
 from derive.spec import ACTIVATIONS, make_spec
 from derive.textbooks import Form, Source
-from derive.verify import expansions
-
-DIGITS = 30
-N_POINTS = 3
-TOLERANCE = mpmath.mpf(10) ** -20
 
 #: The mistakes the diff can name (ids are part of the JSON output).
 MISTAKES = {
@@ -49,11 +43,10 @@ MISTAKES = {
 
 @dataclass
 class Context:
-    """One Derivation and everything the comparison needs from it."""
+    """One Derivation and what the comparison needs from it."""
 
     d: Derivation
-    full: dict[sp.Symbol, sp.Expr]
-    constraint: dict[sp.Symbol, sp.Expr]
+    constrained: bool  # the targets are assumed to sum to one (softmax with cross-entropy)
     label: str
 
 
@@ -62,12 +55,8 @@ def context(arch: str, act: str, loss: str, bias: bool) -> Context:
     """The Derivation a source is compared against (cached per network)."""
     spec = make_spec(arch, act, loss, bias=bias, mean=False, notation="bishop")
     d = symbolic.derive(spec)
-    constraint = {}
-    if d.assumptions:  # Σ t_k = 1: eliminate the last target, as the derivation assumes
-        *rest, last = d.targets
-        constraint = {last: 1 - sp.Add(*rest)}
     label = f"{'/'.join(spec.activations)}, {loss}{'' if bias else ', no bias'}"
-    return Context(d, expansions(d), constraint, label)
+    return Context(d, bool(d.assumptions), label)
 
 
 def source_act(source: Source, arch: str, act: str | None) -> str:
@@ -107,27 +96,26 @@ def convention_text(source: Source, target: str) -> str:
 
 def _fprime(ctx: Context, l: int, j: int) -> sp.Expr:
     layer = ctx.d.layers[l - 1]
-    return calculus.elementwise(layer.activation).fprime.subs(calculus.A, ctx.full[layer.a[j - 1]])
+    return calculus.elementwise(layer.activation).fprime.subs(calculus.A, layer.a[j - 1])
 
 
-def chain(ctx: Context, F) -> dict[sp.Symbol, sp.Expr]:
-    """δ of every unit when f'(a_lj) is replaced by F(l, j) (a mistake model)."""
-    d, deltas = ctx.d, {}
+def chain(ctx: Context, F, env: Env) -> Env:
+    """``env`` with every δ recomputed when f'(a_lj) is replaced by F(l, j) (a mistake model)."""
+    d, out = ctx.d, dict(env)
     for layer in reversed(d.layers):
         for j, dj in enumerate(layer.delta, 1):
             if layer.is_output:
-                deltas[dj] = d.dE_dy[j - 1].xreplace(ctx.full) * F(layer.index, j)
+                out[dj] = evaluate(d.dE_dy[j - 1] * F(layer.index, j), out)
             else:
                 nxt = d.layers[layer.index]
-                back = sp.Add(*[nxt.weights[k][j - 1] * deltas[nxt.delta[k]] for k in range(nxt.n_out)])
-                deltas[dj] = F(layer.index, j) * back
-    return deltas
+                back = sp.Add(*[nxt.weights[k][j - 1] * nxt.delta[k] for k in range(nxt.n_out)])
+                out[dj] = evaluate(F(layer.index, j) * back, out)
+    return out
 
 
-def truth(ctx: Context, target: str, l: int, units: tuple, deltas=None, F=None, free=None) -> sp.Expr:
-    """The quantity a form claims to be, at layer l and units ``units``."""
-    d, full = ctx.d, ctx.full
-    deltas = deltas or {s: full[s] for layer in d.layers for s in layer.delta}
+def truth(ctx: Context, target: str, l: int, units: tuple, F=None, free=None) -> sp.Expr:
+    """The quantity a form claims to be, at layer l and units ``units``, in canonical symbols."""
+    d = ctx.d
     layer = d.layers[l - 1]
     j = units[0] if units else None
     if target == "sigmoid_prime":
@@ -135,135 +123,103 @@ def truth(ctx: Context, target: str, l: int, units: tuple, deltas=None, F=None, 
     if target == "fprime":
         return (F or (lambda l_, j_: _fprime(ctx, l_, j_)))(l, j)
     if target == "dE_dy" or (target == "dE_dout" and layer.is_output):
-        return d.dE_dy[j - 1].xreplace(full)
+        return d.dE_dy[j - 1]
     if target == "dE_dout":
         nxt = d.layers[l]
-        return sp.Add(*[nxt.weights[k][j - 1] * deltas[nxt.delta[k]] for k in range(nxt.n_out)])
+        return sp.Add(*[nxt.weights[k][j - 1] * nxt.delta[k] for k in range(nxt.n_out)])
     if target == "delta":
-        return deltas[layer.delta[j - 1]]
-    if target in ("grad_w", "update_w"):
-        grad = deltas[layer.delta[j - 1]] * full.get(layer.inputs[units[1] - 1], layer.inputs[units[1] - 1])
-    else:
-        grad = deltas[layer.delta[j - 1]]
+        return layer.delta[j - 1]
+    grad = layer.delta[j - 1] * (layer.inputs[units[1] - 1] if target in ("grad_w", "update_w") else 1)
     return -ETA * grad if target.startswith("update") else grad
 
 
 def variants(ctx: Context):
-    """(mistake id, F for units, F for a free z) for every f' mistake model that applies."""
+    """(mistake id, F for units or None, F for a free z or None) for every f' mistake model."""
     d = ctx.d
-    if any(layer.activation == "softmax" for layer in d.layers[:-1]):
-        return
     L = d.spec.n_layers
+    yield "sigmoid_derivative_squared", None, lambda z: activations.ELEMENTWISE["sigmoid"](z) ** 2
+    yield "derivative_of_preactivation", None, lambda z: z * (1 - z)
+    if any(layer.activation == "softmax" for layer in d.layers):
+        return
     scopes = {"output": {L}, "hidden": set(range(1, L)), "all": set(range(1, L + 1))}
 
     def model(kind: str, layers: set[int]):
         def F(l: int, j: int) -> sp.Expr:
             layer = d.layers[l - 1]
-            if l not in layers or layer.activation == "softmax":
-                return _fprime(ctx, l, j) if layer.activation != "softmax" else sp.nan
-            a, out = ctx.full[layer.a[j - 1]], ctx.full[layer.out[j - 1]]
-            if kind == "sigmoid_derivative_squared":
-                return out**2 if layer.activation == "sigmoid" else _fprime(ctx, l, j)
-            if kind == "derivative_of_preactivation" and layer.fprime_out is not None:
+            a, out = layer.a[j - 1], layer.out[j - 1]
+            if l in layers and kind == "sigmoid_derivative_squared" and layer.activation == "sigmoid":
+                return out**2
+            if l in layers and kind == "derivative_of_preactivation" and layer.fprime_out is not None:
                 return layer.fprime_out.subs(calculus.Y, a)
-            return sp.Integer(1) if kind == "canonical_link_outside" else _fprime(ctx, l, j)
+            if l in layers and kind == "canonical_link_outside":
+                return sp.Integer(1)
+            return _fprime(ctx, l, j)
 
         return F
 
-    yield "sigmoid_derivative_squared", None, lambda z: activations.ELEMENTWISE["sigmoid"](z) ** 2
-    yield "derivative_of_preactivation", None, lambda z: z * (1 - z)
-    if d.layers[-1].activation != "softmax":
-        yield "canonical_link_outside", model("canonical_link_outside", {L}), None
+    yield "canonical_link_outside", model("canonical_link_outside", {L}), None
     for kind in ("sigmoid_derivative_squared", "derivative_of_preactivation"):
         for scope in ("output", "hidden", "all"):
             if scopes[scope]:
                 yield kind, model(kind, scopes[scope]), None
 
 
-# --------------------------------------------------------------------------
-# Numbers
-# --------------------------------------------------------------------------
-
-
-def points(ctx: Context, seed: str, extra: set[sp.Symbol]) -> list[dict[sp.Symbol, mpmath.mpf]]:
-    """Deterministic random points for every primitive symbol of the network."""
-    rng = random.Random(seed)
-    d = ctx.d
-    prims = list(d.inputs) + [p.symbol for p in d.parameters] + list(d.targets)
-    out = []
-    for _ in range(N_POINTS):
-        pt = {s: mpmath.mpf(rng.randint(-1500, 1500)) / 1000 for s in prims}
-        for t in d.targets:
-            pt[t] = mpmath.mpf(rng.randint(50, 950)) / 1000
-        pt[ETA] = mpmath.mpf(rng.randint(100, 900)) / 1000
-        for s in sorted(extra, key=str):
-            pt[s] = mpmath.mpf(rng.randint(-1500, 1500)) / 1000
-        out.append(pt)
-    return out
-
-
-@lru_cache(maxsize=8192)
-def _compiled(expr: sp.Expr):
-    syms = sorted(expr.free_symbols, key=str)
-    return syms, sp.lambdify(syms, expr, modules="mpmath")
-
-
-def value(ctx: Context, expr: sp.Expr, pt: dict) -> mpmath.mpf:
-    """``expr`` at a point, to :data:`DIGITS` digits (with the loss's target constraint applied)."""
-    syms, f = _compiled(sp.sympify(expr).xreplace(ctx.constraint))
-    with mpmath.workdps(DIGITS):
-        return f(*[pt[s] for s in syms])
-
-
-def close(a, b) -> bool:
-    return abs(a - b) <= TOLERANCE * max(1, abs(b))
-
-
-def short(v) -> float:
-    return float(mpmath.nstr(v, 10))
-
-
-def _sorted(pt: dict) -> list:
-    return sorted(pt.items(), key=lambda kv: str(kv[0]))
-
-
 def canonical_name(ctx: Context, target: str, l: int, units: tuple) -> str:
     if target == "sigmoid_prime":
         return "sigma'(z)"
-    role = {"delta": "delta", "fprime": "a", "dE_dy": "y", "dE_dout": "z", "grad_b": "b", "update_b": "b"}
     if target in ("grad_w", "update_w"):
         return f"{target}({naming.name('w', l, *units)})"
-    r = role[target]
-    if r == "z" and l == ctx.d.spec.n_layers:
-        r = "y"
-    return f"{target}({naming.name(r, l, *units)})"
+    role = {"delta": "delta", "fprime": "a", "dE_dy": "y", "dE_dout": "z", "grad_b": "b", "update_b": "b"}[target]
+    role = "y" if role == "z" and l == ctx.d.spec.n_layers else role
+    return f"{target}({naming.name(role, l, *units)})"
+
+
+# --------------------------------------------------------------------------
+# Verdicts
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Rows:
+    """The instances of one form with their points and environments."""
+
+    ctx: Context
+    insts: list[instantiate.Instance]
+    truths: list[sp.Expr]
+    pts: list[Env]
+    envs: list[Env]
+    target: str
+    z: sp.Symbol | None
+
+    def matches(self, c, F=None, Fz=None, fixed=False) -> bool:
+        """Every defined instance equals c times the truth (under a mistake model F) at every point."""
+        seen = False
+        for inst, tru in zip(self.insts, self.truths):
+            side = inst.fixed if fixed else inst.expr
+            if side is None:
+                continue
+            seen = True
+            if F is not None or Fz is not None:
+                tru = truth(self.ctx, self.target, inst.layer, inst.units, F or Fz, self.z)
+            for env in self.envs:
+                want_env = chain(self.ctx, F, env) if F is not None else env
+                if not close(evaluate(side, env), scaled(c, evaluate(tru, want_env))):
+                    return False
+        return seen
 
 
 def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
     """The verdict record of one form, or None when it does not apply to this network."""
-    instances = instantiate.build(form, ctx.d, source.functions, factor(source, "delta"))
-    if not instances:
+    insts = instantiate.build(form, ctx.d, source.functions, factor(source, "delta"))
+    if not insts:
         return None
     c = factor(source, form.target)
-    free = {s for inst in instances for e in (inst.expr, inst.fixed) if e is not None for s in e.free_symbols}
-    free = {s for s in free if s.name.startswith("free_")}
-    z = sorted(free, key=str)[0] if free else None
-    pts = points(ctx, f"{source.id}:{form.id}:{ctx.d.spec.arch}", free)
-    rows = []  # (instance, source side expanded, truth)
-    for inst in instances:
-        src = None if inst.expr is None else inst.expr.xreplace(ctx.full)
-        rows.append((inst, src, truth(ctx, form.target, inst.layer, inst.units, free=z)))
-
-    def matches(expected_for, side=lambda inst, src: src) -> bool:
-        for inst, src, tru in rows:
-            s = side(inst, src)
-            if s is None:
-                continue
-            exp = expected_for(inst, tru)
-            if not all(close(value(ctx, s, pt), value(ctx, exp, pt)) for pt in pts):
-                return False
-        return any(side(inst, src) is not None for inst, src, _ in rows)
-
+    free = {s for i in insts for e in (i.expr, i.fixed) if e is not None for s in e.free_symbols}
+    free = sorted((s for s in free if s.name.startswith("free_")), key=str)
+    pts = points(ctx.d, f"{source.id}:{form.id}:{ctx.d.spec.arch}", set(free), ctx.constrained)
+    z = free[0] if free else None
+    truths = [truth(ctx, form.target, i.layer, i.units, free=z) for i in insts]
+    rows = _Rows(ctx, insts, truths, pts, [environment(ctx.d, pt) for pt in pts], form.target, z)
     record = {
         "source": source.id,
         "formula": form.id,
@@ -276,68 +232,76 @@ def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
         "mistake": None,
         "explanation": form.note or None,
         "counterexample": None,
-        "method": f"compared at {N_POINTS} random points per unit to {DIGITS} digits, {len(rows)} units",
+        "method": f"values of the fully expanded forms at {N_POINTS} random points to {DIGITS} digits, "
+        f"on {len(insts)} unit(s)",
     }
-    transposed = any(inst.transposed for inst, _, _ in rows)
-    if not transposed and matches(lambda inst, tru: c * tru):
+    transposed = any(i.transposed for i in insts)
+    if not transposed and rows.matches(c):
         record["verdict"] = "equal" if c == 1 else "equal_under_convention"
         record["convention"] = None if c == 1 else convention_text(source, form.target)
         return record
-    record["counterexample"] = counterexample(ctx, rows, c, pts[0], form.target)
-    mistake, why = classify(source, form, ctx, rows, c, matches)
+    record["counterexample"] = counterexample(rows, c)
+    mistake, why = classify(form, rows, c)
     record["mistake"], record["explanation"] = mistake, why or record["explanation"]
     if c != 1:
         record["convention"] = convention_text(source, form.target)
     return record
 
 
-def classify(source, form, ctx, rows, c, matches) -> tuple[str | None, str | None]:
+def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
     """Name the mistake a differing form makes, if it is one of :data:`MISTAKES`."""
-    if any(inst.transposed for inst, _, _ in rows):
-        if matches(lambda inst, tru: c * tru, side=lambda inst, src: inst.fixed.xreplace(ctx.full)):
+    if any(i.transposed for i in rows.insts):
+        if rows.matches(c, fixed=True):
             return "transposed_index", "equal to the derived form once the weight indices are swapped"
         return "transposed_index", "weight indices transposed (and something else differs too)"
-    if c != 1 and matches(lambda inst, tru: tru):
+    if c != 1 and rows.matches(sp.Integer(1)):
         name = {-1: "dropped_sign", 2: "dropped_half", sp.Rational(1, 2): "dropped_half"}.get(c)
         return name, "equals the derived +dE quantity, not the one the source's own convention defines"
     for r, name in ((-1, "dropped_sign"), (2, "dropped_half"), (sp.Rational(1, 2), "dropped_half")):
-        if matches(lambda inst, tru, r=r: r * c * tru):
+        if rows.matches(r * c):
             return name, f"equals {r} times the correct value"
-    z = sorted(
-        {s for _, src, _ in rows if src is not None for s in src.free_symbols if s.name.startswith("free_")}, key=str
-    )
-    for name, F, Fz in variants(ctx):
+    for name, F, Fz in variants(rows.ctx):
         if (form.target == "sigmoid_prime") != (Fz is not None):
             continue
-        if matches(_with_mistake(ctx, form.target, c, chain(ctx, F) if F else None, F or Fz, z[0] if z else None)):
+        if rows.matches(c, F=F, Fz=Fz):
             return name, MISTAKES[name]
     return None, None
 
 
-def _with_mistake(ctx: Context, target: str, c, deltas, F, z):
-    """The expected value of an instance when f' is replaced by a mistake model F."""
-    return lambda inst, tru: c * truth(ctx, target, inst.layer, inst.units, deltas, F, z)
-
-
-def counterexample(ctx: Context, rows, c, pt: dict, target: str) -> dict:
-    for inst, src, tru in rows:
-        if src is None:
+def counterexample(rows: _Rows, c) -> dict:
+    for inst, tru in zip(rows.insts, rows.truths):
+        if inst.expr is None:
             continue
-        s, t = value(ctx, src, pt), value(ctx, tru, pt)
-        if not close(s, c * t):
-            used = src.free_symbols | tru.free_symbols
+        pt, env = rows.pts[0], rows.envs[0]
+        s, t = evaluate(inst.expr, env), evaluate(tru, env)
+        if not close(s, scaled(c, t)):
+            used = {sym for sym in pt if sym in _primitives(inst.expr, rows.ctx) | _primitives(tru, rows.ctx)}
             return {
-                "at": canonical_name(ctx, target, inst.layer, inst.units),
+                "at": canonical_name(rows.ctx, rows.target, inst.layer, inst.units),
                 "point": {str(k).removeprefix("free_"): short(v) for k, v in _sorted(pt) if k in used},
                 "source_value": short(s),
                 "derived_value": short(t),
-                "expected_under_convention": short(c * t),
+                "expected_under_convention": short(scaled(c, t)),
             }
-    inst = rows[0][0]
+    inst = rows.insts[0]
     return {
-        "at": canonical_name(ctx, target, inst.layer, inst.units),
+        "at": canonical_name(rows.ctx, rows.target, inst.layer, inst.units),
         "point": None,
         "source_value": None,
         "derived_value": None,
         "note": "the form names a weight that does not exist on this network",
     }
+
+
+def _primitives(expr: sp.Expr, ctx: Context) -> set[sp.Symbol]:
+    """The inputs, parameters, targets and free symbols an expression depends on (through the net)."""
+    syms = set(expr.free_symbols)
+    if any(s.name.startswith(("a_", "z_", "y_", "delta_")) for s in syms):
+        d = ctx.d
+        syms |= set(d.inputs) | set(d.targets) | {s for layer in d.layers for row in layer.weights for s in row}
+        syms |= {b for layer in d.layers for b in (layer.biases or [])}
+    return syms
+
+
+def _sorted(pt: dict) -> list:
+    return sorted(pt.items(), key=lambda kv: str(kv[0]))

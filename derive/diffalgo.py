@@ -19,7 +19,8 @@ import itertools
 import mpmath
 import sympy as sp
 
-from derive.diff import DIGITS, Context, close, points, short, value
+from derive.diff import Context
+from derive.diffnum import DIGITS, close, environment, evaluate, points, short
 from derive.instantiate import ETA, _Builder, layer_number
 from derive.textbooks import Algorithm, Source
 
@@ -47,7 +48,8 @@ class _Run:
         self.functions = source.functions
         d = ctx.d
         self.params = {p.symbol: pt[p.symbol] for p in d.parameters}
-        self.forward = {s: value(ctx, ctx.full[s], pt) for layer in d.layers for s in layer.a + layer.out}
+        env = environment(d, pt)
+        self.forward = {s: env[s] for layer in d.layers for s in layer.a + layer.out}
         self.temps: dict[str, dict] = {}
 
     def read(self, sym: sp.Symbol) -> mpmath.mpf:
@@ -89,7 +91,7 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
     """The verdict record of one algorithm, or None when it does not apply to this network."""
     if alg.n_layers is not None and alg.n_layers != ctx.d.spec.n_layers:
         return None
-    pts = points(ctx, f"{source.id}:{alg.id}:{ctx.d.spec.arch}", set())
+    pts = points(ctx.d, f"{source.id}:{alg.id}:{ctx.d.spec.arch}", set(), ctx.constrained)
     record = {
         "source": source.id,
         "formula": alg.id,
@@ -142,8 +144,8 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
 
 def correct_step(ctx: Context, pt: dict) -> dict[sp.Symbol, mpmath.mpf]:
     """w - η ∂E/∂w for every parameter, all from the pre-update weights (the Derivation's δ forms)."""
-    out = {}
+    out, env = {}, environment(ctx.d, pt)
     for p in ctx.d.parameters:
         with mpmath.workdps(DIGITS):
-            out[p.symbol] = pt[p.symbol] - pt[ETA] * value(ctx, p.gradient.xreplace(ctx.full), pt)
+            out[p.symbol] = pt[p.symbol] - pt[ETA] * evaluate(p.gradient, env)
     return out

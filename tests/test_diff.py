@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import mpmath
 import pytest
 import sympy as sp
 
-from derive import diff, diffalgo, diffreport, safeparse, textbooks
+from derive import diff, diffalgo, diffnum, diffreport, safeparse, textbooks
+from derive.verify import expansions
 
 #: Every verdict on 2-3-2 (each source under its own activation and loss) that is not plain "equal".
 NOT_EQUAL_2_3_2 = {
@@ -184,8 +186,21 @@ def test_a_wrong_step_that_is_not_an_ordering_problem_is_not_misnamed():
 @pytest.mark.parametrize("act, loss", [("sigmoid", "sse"), ("tanh,linear", "sse"), ("tanh,sigmoid", "bce")])
 def test_chain_with_the_true_derivative_is_the_derivation(act, loss):
     ctx = diff.context("2-3-2", act, loss, True)
-    deltas = diff.chain(ctx, lambda l, j: diff._fprime(ctx, l, j))
-    pts = diff.points(ctx, "chain", set())
-    for sym, expr in deltas.items():
-        for pt in pts:
-            assert diff.close(diff.value(ctx, expr, pt), diff.value(ctx, ctx.full[sym], pt)), sym
+    for pt in diffnum.points(ctx.d, "chain", set(), ctx.constrained):
+        env = diffnum.environment(ctx.d, pt)
+        rebuilt = diff.chain(ctx, lambda l, j: diff._fprime(ctx, l, j), env)
+        for layer in ctx.d.layers:
+            for dj in layer.delta:
+                assert diffnum.close(rebuilt[dj], env[dj]), dj
+
+
+def test_environment_is_the_full_expansion():
+    ctx = diff.context("2-3-2", "sigmoid", "sse", True)
+    full = expansions(ctx.d)
+    for pt in diffnum.points(ctx.d, "env", set(), False):
+        env = diffnum.environment(ctx.d, pt)
+        for sym, expr in full.items():
+            syms = sorted(expr.free_symbols, key=str)
+            with mpmath.workdps(30):
+                direct = sp.lambdify(syms, expr, modules="mpmath")(*[pt[s] for s in syms])
+            assert diffnum.close(env[sym], direct), sym
