@@ -19,6 +19,7 @@ stable equivalents (:func:`derive.codegen.stabilize`) and printed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
@@ -26,7 +27,7 @@ import sympy as sp
 
 from derive import naming
 from derive.codegen import TrainerPrinter, batch_outer, batch_sum, cse_lines, stabilize
-from derive.model import Derivation
+from derive.model import Derivation, Equation
 from derive.pysource import Line, emit, is_primary, literal, prune, tuple_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -118,6 +119,24 @@ def scalar_blocks(d: Derivation) -> dict[str, list[Line] | str]:
     }
 
 
+_INDEX_RE = re.compile(r"idx([0-9]+)p?")
+
+
+def rule(d: Derivation, eq: Equation) -> sp.Expr:
+    """An equation's right-hand side with the unit indices of one-unit layers resolved.
+
+    Differentiating a sum over a single unit leaves ``KroneckerDelta(1, i)``
+    with i ranging over {1}; that factor is 1 on the whole range.
+    """
+    repl = {}
+    for kd in eq.rhs.atoms(sp.KroneckerDelta):
+        for idx, other in (kd.args, kd.args[::-1]):
+            m = _INDEX_RE.fullmatch(idx.name) if isinstance(idx, sp.Symbol) else None
+            if m and other == 1 and d.spec.sizes[int(m.group(1))] == 1:
+                repl[kd] = sp.Integer(1)
+    return eq.rhs.xreplace(repl)
+
+
 def _arrays(d: Derivation) -> dict[str, str]:
     arrays = {"x": "X", "t": "T", "y": "Y"}
     for layer in d.layers:
@@ -142,11 +161,11 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
         l = layer.index
         for kind, target in (("a", f"A{l}"), ("z", "Y" if layer.is_output else f"Z{l}")):
             eq = d.equation(f"forward-{kind}-{l}")
-            fwd.append(Line(target, pr.doprint(stabilize(eq.rhs)), cite(d, eq.id)))
+            fwd.append(Line(target, pr.doprint(stabilize(rule(d, eq))), cite(d, eq.id)))
     L = d.spec.n_layers
-    y_generic = d.equation(f"forward-z-{L}").rhs
+    y_generic = rule(d, d.equation(f"forward-z-{L}"))
     k = naming.index(L)
-    error = _log_args_in(d.equation("error").rhs, {naming.indexed("y", L)[k]: y_generic})
+    error = _log_args_in(rule(d, d.equation("error")), {naming.indexed("y", L)[k]: y_generic})
     temps, (error,) = cse_lines([stabilize(_strip_unit_sum(error, k))], "e")
     loss = [Line(s.name, pr.doprint(e)) for s, e in temps]
     loss.append(Line("E", _reduce(f"np.sum({pr.doprint(error)})", d), cite(d, "error")))
@@ -155,7 +174,7 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
         l = layer.index
         try:
             eq = d.equation(f"delta-{l}")
-            deltas.append(Line(f"delta_{l}", pr.doprint(stabilize(eq.rhs)), cite(d, eq.id)))
+            deltas.append(Line(f"delta_{l}", pr.doprint(stabilize(rule(d, eq))), cite(d, eq.id)))
         except KeyError:
             deltas.append(_stacked_deltas(d, layer.index))
     grads = []
@@ -166,7 +185,7 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
                 eq = d.equation(f"grad-{kind}-{l}")
             except KeyError:
                 continue
-            grads.append(Line(f"dE_d{key}", _reduce(batch_outer(eq.rhs, pr), d), cite(d, eq.id)))
+            grads.append(Line(f"dE_d{key}", _reduce(batch_outer(rule(d, eq), pr), d), cite(d, eq.id)))
     return {
         "inputs": [],
         "targets": [],
