@@ -28,6 +28,10 @@ from derive.instantiate import ETA
 from derive.model import Derivation
 from derive.spec import ACTIVATIONS, make_spec
 from derive.textbooks import Form, Source
+from derive.verify import expansions, prove_symbolic
+
+#: Equal verdicts on nets up to this size are also proved symbolically (beyond it: random points only).
+SYMBOLIC_MAX_PARAMETERS = 40
 
 #: The mistakes the diff can name (ids are part of the JSON output).
 MISTAKES = {
@@ -48,6 +52,16 @@ class Context:
     d: Derivation
     constrained: bool  # the targets are assumed to sum to one (softmax with cross-entropy)
     label: str
+    full: dict[sp.Symbol, sp.Expr] | None = None  # expansions, built on demand for small nets
+
+    def expanded(self, expr: sp.Expr) -> sp.Expr:
+        if self.full is None:
+            self.full = expansions(self.d)
+        constraint = {}
+        if self.constrained:
+            *rest, last = self.d.targets
+            constraint = {last: 1 - sp.Add(*rest)}
+        return expr.xreplace(self.full).xreplace(constraint)
 
 
 @cache
@@ -237,6 +251,12 @@ def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
     }
     transposed = any(i.transposed for i in insts)
     if not transposed and rows.matches(c):
+        if ctx.d.spec.n_parameters <= SYMBOLIC_MAX_PARAMETERS and ctx.d.spec.n_layers <= 2:
+            proved = all(prove_symbolic(ctx.expanded(i.expr - c * t)) for i, t in zip(insts, truths))
+            if proved:
+                record["method"] = (
+                    f"symbolic: source minus derived, fully expanded, cancels to 0 on {len(insts)} unit(s)"
+                )
         record["verdict"] = "equal" if c == 1 else "equal_under_convention"
         record["convention"] = None if c == 1 else convention_text(source, form.target)
         return record
