@@ -241,6 +241,7 @@ def context(d: Derivation, style: str) -> dict:
         "demo_lr": repr(2.0 if xor else 0.03),
         "demo_epochs": repr(1000 if xor else 200),
         "error_eq": cite(d, "error"),
+        "assumptions": "; ".join(d.assumptions),
     }
 
 
