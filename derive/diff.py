@@ -225,6 +225,8 @@ class _Rows:
 def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
     """The verdict record of one form, or None when it does not apply to this network."""
     insts = instantiate.build(form, ctx.d, source.functions, factor(source, "delta"))
+    if form.target == "fprime":  # softmax has a Jacobian, not an elementwise f'
+        insts = [i for i in insts if ctx.d.layers[i.layer - 1].activation != "softmax"]
     if not insts:
         return None
     c = factor(source, form.target)

@@ -97,7 +97,10 @@ def evaluate(expr: sp.Expr, env: Env) -> mpmath.mpf:
         return v
 
     with mpmath.workdps(DIGITS):
-        return ev(sp.sympify(expr))
+        result = ev(sp.sympify(expr))
+    if not isinstance(result, mpmath.mpf) or not mpmath.isfinite(result):
+        raise ValueError("the form has no finite real value at a test point")
+    return result
 
 
 def close(a: mpmath.mpf, b: mpmath.mpf) -> bool:

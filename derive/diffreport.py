@@ -41,8 +41,8 @@ def compare_source(source: Source, arch: str, act: str | None, loss: str | None)
     for form in source.forms:
         try:
             rec = diff.compare_form(source, form, ctx)
-        except (instantiate.FormError, KeyError) as e:
-            raise CatalogError(f"{source.path}:{form.line}: form {form.id!r}: {e}") from None
+        except (instantiate.FormError, KeyError, ValueError, ZeroDivisionError, TypeError) as e:
+            raise CatalogError(f"{source.path}:{form.line}: form {form.id!r}: {_reason(e)}") from None
         if rec is not None:
             if override:
                 rec["explanation"] = "; ".join(
@@ -52,11 +52,16 @@ def compare_source(source: Source, arch: str, act: str | None, loss: str | None)
     for alg in source.algorithms:
         try:
             rec = diffalgo.compare_algorithm(source, alg, ctx)
-        except (instantiate.FormError, KeyError) as e:
-            raise CatalogError(f"{source.path}:{alg.line}: algorithm {alg.id!r}: {e}") from None
+        except (instantiate.FormError, KeyError, ValueError, ZeroDivisionError, TypeError) as e:
+            raise CatalogError(f"{source.path}:{alg.line}: algorithm {alg.id!r}: {_reason(e)}") from None
         if rec is not None:
             out.append(rec)
     return out
+
+
+def _reason(e: Exception) -> str:
+    text = str(e).strip("'\"").splitlines()[0] if str(e) else ""
+    return f"cannot be compared ({type(e).__name__}{': ' + text if text else ''})"
 
 
 def status(records: list[dict]) -> int:

@@ -198,3 +198,19 @@ def test_console_script_runs_without_traceback(tmp_path):
     exe = Path(sys.executable).parent / "backprop-derive"
     r = subprocess.run([str(exe), "diff", "--arch", "2-3-2", "--against", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("expr", ["1/(out[k] - out[k])", "log(out[k] - 5)"])
+def test_forms_without_a_finite_real_value_are_refused(tmp_path, capsys, expr):
+    text = GOOD_NOTES.replace('"(out[k] - target[k]) * out[k] * (1 - out[k])"', json.dumps(expr))
+    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
+    assert rc == 2 and out == "" and "cannot be compared" in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_source_runs_under_softmax_cross_entropy(capsys):
+    rc, out, err = main(
+        ["diff", "--arch", "2-3-2", "--against", "all", "--act", "tanh,softmax", "--loss", "ce"], capsys
+    )
+    assert rc == 1 and not err
+    bishop_554 = next(line for line in out.splitlines() if line.startswith("bishop") and " 5.54 " in line)
+    assert "equal" in bishop_554 and "different" not in bishop_554  # y - t is right for the canonical pair
