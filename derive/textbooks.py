@@ -5,6 +5,42 @@ the Derivation's roles, its forms (each in SymPy syntax in the source's own
 notation) and, where the source gives one, its algorithm as ordered steps.
 Catalog files and a user's ``--forms`` file share this schema and this loader;
 every formula goes through :mod:`derive.safeparse`, never through ``sympify``.
+
+The schema, by example (``derive/catalog/bishop.toml`` is a complete one)::
+
+    id = "my-notes"                # --against id; defaults to the file name
+    source = "my lecture notes"    # title; citation = "where in it"
+    act = "sigmoid"                # assumed: one activation, or "hidden,output"
+    loss = "sse"                   # sse, mse, ce or bce
+    bias = true
+
+    [conventions]                  # texts, plus three numbers/words the verdicts use:
+    delta_sign = -1                # delta = -dE/dnet (1 for +dE/dnet)
+    error_scale = 1                # the source's error is this times the derived E (2: no 1/2, -1: P = -E)
+    update = "descent"             # or "ascent"
+    delta = "delta = -dE/dnet"     # shown with equal_under_convention verdicts, as are error, update_note
+
+    [symbols]                      # source name -> kind (input, preact, act, output, target,
+    net = "preact"                 #   weight, bias, delta, rate, free), or a table with a fixed
+    o = "act"                      #   layer/unit and, for weights, order = "to_from" | "from_to"
+    w = "weight"
+    delta = "delta"
+
+    [functions]                    # name -> act, act_prime, sigmoid, sigmoid_prime (exp, log, tanh built in)
+    f_prime = "act_prime"
+
+    [[forms]]
+    id = "hidden-delta"
+    target = "delta"               # delta, fprime, dE_dy, dE_dout, grad_w, grad_b, update_w, update_b, sigmoid_prime
+    at = ["j"]                     # the target's unit (grad_w/update_w: [to, from])
+    layer = "hidden"               # output, hidden, all, or a layer number
+    indices = { j = "l", k = "l+1" }   # the layer each index letter runs over (l, l-1, l+1, L, or a number)
+    expr = "f_prime(net[j]) * Sum(delta[k] * w[k, j], k)"
+
+    [[algorithms]]                 # one SGD step as ordered assignments, run on numbers
+    id = "step"
+    indices = { k = 2, j = 1 }
+    steps = ["dk[k] = ...", "w[k, j] = w[k, j] - eta * dk[k] * o[j]", ...]
 """
 
 from __future__ import annotations

@@ -204,3 +204,12 @@ def test_environment_is_the_full_expansion():
             with mpmath.workdps(30):
                 direct = sp.lambdify(syms, expr, modules="mpmath")(*[pt[s] for s in syms])
             assert diffnum.close(env[sym], direct), sym
+
+
+def test_mit_simplest_net_on_1_1_1():
+    recs = {r["formula"]: r for r in diffreport.compare_source(source("mit6034"), "1-1-1", None, None)}
+    assert {"simplest-dP-dwr", "simplest-dP-dwl", "ascent-step"} <= set(recs)
+    # dP/dw with P = -E: equal to the derivation's -dE/dw, which is what the source's convention says
+    assert recs["simplest-dP-dwl"]["verdict"] == "equal_under_convention"
+    assert "P = -1/2" in recs["simplest-dP-dwl"]["convention"]
+    assert recs["ascent-step"]["verdict"] == "equal"

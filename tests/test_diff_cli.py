@@ -214,3 +214,42 @@ def test_every_source_runs_under_softmax_cross_entropy(capsys):
     assert rc == 1 and not err
     bishop_554 = next(line for line in out.splitlines() if line.startswith("bishop") and " 5.54 " in line)
     assert "equal" in bishop_554 and "different" not in bishop_554  # y - t is right for the canonical pair
+
+
+NO_HALF = """
+id = "no-half"
+[conventions]
+error = "E = sum_k (t_k - y_k)^2, no 1/2"
+error_scale = 2
+[symbols]
+y = "output"
+t = "target"
+a = "preact"
+[functions]
+fp = "act_prime"
+[[forms]]
+id = "out"
+target = "delta"
+at = ["k"]
+layer = "output"
+indices = { k = "l" }
+expr = "EXPR"
+"""
+
+
+@pytest.mark.parametrize(
+    "expr, verdict, mistake",
+    [
+        ("2 * (y[k] - t[k]) * fp(a[k])", "equal_under_convention", None),
+        ("(y[k] - t[k]) * fp(a[k])", "different", "dropped_half"),
+        ("2 * (t[k] - y[k]) * fp(a[k])", "different", "dropped_sign"),
+    ],
+)
+def test_error_without_the_half_is_a_convention(tmp_path, capsys, expr, verdict, mistake):
+    rc, out, _ = main(
+        ["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, NO_HALF.replace("EXPR", expr)), "--json"], capsys
+    )
+    (rec,) = json.loads(out)
+    assert (rec["verdict"], rec["mistake"]) == (verdict, mistake)
+    assert rc == (0 if verdict != "different" else 1)
+    assert rec["convention"] == "E = sum_k (t_k - y_k)^2, no 1/2"
