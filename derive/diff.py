@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+import mpmath
 import sympy as sp
 
-from derive import activations, calculus, instantiate, naming, symbolic
+from derive import instantiate, symbolic
 from derive.diffnum import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled, short
-from derive.instantiate import ETA
+from derive.difftruth import canonical_name, chain, truth, variants
 from derive.model import Derivation
 from derive.spec import ACTIVATIONS, make_spec
 from derive.textbooks import Form, Source
@@ -104,91 +105,6 @@ def convention_text(source: Source, target: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# The truth side: the Derivation's quantities, and the same with a mistake in f'
-# --------------------------------------------------------------------------
-
-
-def _fprime(ctx: Context, l: int, j: int) -> sp.Expr:
-    layer = ctx.d.layers[l - 1]
-    return calculus.elementwise(layer.activation).fprime.subs(calculus.A, layer.a[j - 1])
-
-
-def chain(ctx: Context, F, env: Env) -> Env:
-    """``env`` with every δ recomputed when f'(a_lj) is replaced by F(l, j) (a mistake model)."""
-    d, out = ctx.d, dict(env)
-    for layer in reversed(d.layers):
-        for j, dj in enumerate(layer.delta, 1):
-            if layer.is_output:
-                out[dj] = evaluate(d.dE_dy[j - 1] * F(layer.index, j), out)
-            else:
-                nxt = d.layers[layer.index]
-                back = sp.Add(*[nxt.weights[k][j - 1] * nxt.delta[k] for k in range(nxt.n_out)])
-                out[dj] = evaluate(F(layer.index, j) * back, out)
-    return out
-
-
-def truth(ctx: Context, target: str, l: int, units: tuple, F=None, free=None) -> sp.Expr:
-    """The quantity a form claims to be, at layer l and units ``units``, in canonical symbols."""
-    d = ctx.d
-    layer = d.layers[l - 1]
-    j = units[0] if units else None
-    if target == "sigmoid_prime":
-        return (F or (lambda z: calculus.elementwise("sigmoid").fprime.subs(calculus.A, z)))(free)
-    if target == "fprime":
-        return (F or (lambda l_, j_: _fprime(ctx, l_, j_)))(l, j)
-    if target == "dE_dy" or (target == "dE_dout" and layer.is_output):
-        return d.dE_dy[j - 1]
-    if target == "dE_dout":
-        nxt = d.layers[l]
-        return sp.Add(*[nxt.weights[k][j - 1] * nxt.delta[k] for k in range(nxt.n_out)])
-    if target == "delta":
-        return layer.delta[j - 1]
-    grad = layer.delta[j - 1] * (layer.inputs[units[1] - 1] if target in ("grad_w", "update_w") else 1)
-    return -ETA * grad if target.startswith("update") else grad
-
-
-def variants(ctx: Context):
-    """(mistake id, F for units or None, F for a free z or None) for every f' mistake model."""
-    d = ctx.d
-    L = d.spec.n_layers
-    yield "sigmoid_derivative_squared", None, lambda z: activations.ELEMENTWISE["sigmoid"](z) ** 2
-    yield "derivative_of_preactivation", None, lambda z: z * (1 - z)
-    if any(layer.activation == "softmax" for layer in d.layers):
-        return
-    scopes = {"output": {L}, "hidden": set(range(1, L)), "all": set(range(1, L + 1))}
-
-    def model(kind: str, layers: set[int]):
-        def F(l: int, j: int) -> sp.Expr:
-            layer = d.layers[l - 1]
-            a, out = layer.a[j - 1], layer.out[j - 1]
-            if l in layers and kind == "sigmoid_derivative_squared" and layer.activation == "sigmoid":
-                return out**2
-            if l in layers and kind == "derivative_of_preactivation" and layer.fprime_out is not None:
-                return layer.fprime_out.subs(calculus.Y, a)
-            if l in layers and kind == "canonical_link_outside":
-                return sp.Integer(1)
-            return _fprime(ctx, l, j)
-
-        return F
-
-    yield "canonical_link_outside", model("canonical_link_outside", {L}), None
-    for kind in ("sigmoid_derivative_squared", "derivative_of_preactivation"):
-        for scope in ("output", "hidden", "all"):
-            if scopes[scope]:
-                yield kind, model(kind, scopes[scope]), None
-
-
-def canonical_name(ctx: Context, target: str, l: int, units: tuple) -> str:
-    if target == "sigmoid_prime":
-        return "sigma'(z)"
-    if target in ("grad_w", "update_w"):
-        return f"{target}({naming.name('w', l, *units)})"
-    role = {"delta": "delta", "fprime": "a", "dE_dy": "y", "dE_dout": "z", "grad_b": "b", "update_b": "b"}[target]
-    role = "y" if role == "z" and l == ctx.d.spec.n_layers else role
-    return f"{target}({naming.name(role, l, *units)})"
-
-
-# --------------------------------------------------------------------------
 # Verdicts
 # --------------------------------------------------------------------------
 
@@ -220,6 +136,21 @@ class _Rows:
                 if not close(evaluate(side, env), scaled(c, evaluate(tru, want_env))):
                     return False
         return seen
+
+    def ratio(self, c) -> mpmath.mpf | None:
+        """The constant source/expected ratio over every unit and point, if there is one."""
+        found = None
+        for inst, tru in zip(self.insts, self.truths):
+            for env in self.envs if inst.expr is not None else ():
+                want = scaled(c, evaluate(tru, env))
+                if abs(want) < 1e-12:
+                    continue
+                with mpmath.workdps(DIGITS):
+                    r = evaluate(inst.expr, env) / want
+                if found is not None and not close(r, found):
+                    return None
+                found = r
+        return found
 
 
 def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
@@ -282,6 +213,9 @@ def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
     for r, name in ((-1, "dropped_sign"), (2, "dropped_half"), (sp.Rational(1, 2), "dropped_half")):
         if rows.matches(r * c):
             return name, f"equals {r} times the correct value"
+    ratio = rows.ratio(c)
+    if ratio is not None:
+        return None, f"off by the constant factor {mpmath.nstr(ratio, 8)}"
     for name, F, Fz in variants(rows.ctx):
         if (form.target == "sigmoid_prime") != (Fz is not None):
             continue

@@ -85,15 +85,16 @@ def as_table(records: list[dict], arch: str) -> str:
     """The human-readable report: one row per form, details under every form that is not equal."""
     if not records:
         return f"no form of the chosen sources applies to {arch}"
-    wid = max(len(r["source"]) for r in records)
-    wf = max(len(r["formula"]) for r in records)
+    wid = max(len("source"), *(len(r["source"]) for r in records))
+    wf = max(len("formula"), *(len(r["formula"]) for r in records))
     lines = [f"{'source':<{wid}}  {'formula':<{wf}}  {'verdict':<22}  mistake", "-" * (wid + wf + 40)]
     for r in records:
         lines.append(f"{r['source']:<{wid}}  {r['formula']:<{wf}}  {r['verdict']:<22}  {r['mistake'] or ''}".rstrip())
         pad = " " * (wid + 2)
         if r["verdict"] == "equal":
             continue
-        lines.append(f"{pad}{r['citation']}: {r['latex']}")
+        if r["citation"] or r["latex"]:
+            lines.append(f"{pad}{': '.join(x for x in (r['citation'], r['latex']) if x)}")
         if r["convention"]:
             lines.append(f"{pad}convention: {r['convention']}")
         if r["explanation"]:

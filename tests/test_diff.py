@@ -8,7 +8,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derive import diff, diffalgo, diffnum, diffreport, safeparse, textbooks
+from derive import diff, diffalgo, diffnum, diffreport, difftruth, safeparse, textbooks
 from derive.verify import expansions
 
 #: Every verdict on 2-3-2 (each source under its own activation and loss) that is not plain "equal".
@@ -188,7 +188,7 @@ def test_chain_with_the_true_derivative_is_the_derivation(act, loss):
     ctx = diff.context("2-3-2", act, loss, True)
     for pt in diffnum.points(ctx.d, "chain", set(), ctx.constrained):
         env = diffnum.environment(ctx.d, pt)
-        rebuilt = diff.chain(ctx, lambda l, j: diff._fprime(ctx, l, j), env)
+        rebuilt = difftruth.chain(ctx, lambda l, j: difftruth._fprime(ctx, l, j), env)
         for layer in ctx.d.layers:
             for dj in layer.delta:
                 assert diffnum.close(rebuilt[dj], env[dj]), dj
