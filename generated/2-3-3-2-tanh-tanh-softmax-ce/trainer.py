@@ -112,7 +112,10 @@ def loss(params, X, T):
 
 
 def gradients(params, X, T):
-    """dE/dθ for every parameter, by the δ equations: same keys and shapes as ``params``."""
+    """dE/dθ for every parameter, by the δ equations: same keys and shapes as ``params``.
+
+    The δ forms assume the targets of a sample sum to one (one-hot or a probability vector).
+    """
     X, T = _batch(params, X), _batch(params, T)
     W1 = params["W1"]
     b1 = params["b1"]
