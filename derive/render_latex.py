@@ -261,4 +261,4 @@ def render(d: Derivation, example_path: Path | None = None) -> str:
         The LaTeX source, deterministic for the same inputs.
     """
     ex = example_mod.load(example_path, d.spec) if example_path else example_mod.seeded(d.spec)
-    return environment().get_template("main.tex").render(**context(d, ex))
+    return environment().get_template("main.tex.j2").render(**context(d, ex))
