@@ -18,7 +18,7 @@ Two steps, both on expression classes and never on strings:
 from __future__ import annotations
 
 import sympy as sp
-from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
+from sympy.codegen.cfunctions import expm1
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
@@ -95,6 +95,18 @@ def _rule(e: sp.Expr) -> sp.Expr:
     return e
 
 
+def _rule_expm1(e: sp.Add) -> sp.Expr:
+    """exp(u) - 1 -> expm1(u) and 1 - exp(u) -> -expm1(u): no cancellation for small u."""
+    const, rest = e.as_coeff_Add()
+    if const not in (1, -1):
+        return e
+    for term in sp.Add.make_args(rest):
+        if isinstance(-const * term, sp.exp):  # the exp term has the opposite sign of the constant
+            others = [t for t in sp.Add.make_args(rest) if t is not term]
+            return sp.Add(-const * expm1((-const * term).args[0]), *others)
+    return e
+
+
 def _rule_mul(e: sp.Mul) -> sp.Expr:
     factors = list(e.args)
     exps = [f for f in factors if isinstance(f, sp.exp)]
@@ -123,7 +135,8 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
     >>> stabilize(1 - sp.exp(-a))
     -expm1(-a)
     """
-    return optimize(_walk(expr), [expm1_opt, log1p_opt])
+    # expm1 last: exp(-y)*(1 - exp(y)) must first become 1 - exp(-y), or expm1(y) would overflow
+    return _walk(expr).replace(lambda e: isinstance(e, sp.Add), _rule_expm1)
 
 
 def _walk(e: sp.Expr) -> sp.Expr:
