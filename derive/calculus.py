@@ -123,7 +123,8 @@ def jacobian_to_outputs(
     denominator S: y_m = n_m / S is solved for n_m = S y_m and substituted.
     """
     entries: dict[tuple[int, int], sp.Expr] = {}
-    elementwise_layer = all(out.free_symbols & set(a) <= {a[m]} for m, out in enumerate(outputs))
+    a_set = set(a)
+    elementwise_layer = all(out.free_symbols & a_set <= {a[m]} for m, out in enumerate(outputs))
     if elementwise_layer:
         calc = elementwise(name)
         for m, am in enumerate(a):

@@ -111,8 +111,14 @@ class _Builder:
         return generic
 
 
-def equations(d: Derivation) -> list[Equation]:
-    """The numbered equations, in the order the document presents them."""
+def equations(d: Derivation, check_units: bool = True) -> list[Equation]:
+    """The numbered equations, in the order the document presents them.
+
+    With ``check_units`` every hidden layer's generic δ rule is instantiated at
+    every unit and compared with the concrete per-unit derivation. A large
+    derivation has no concrete hidden forms of its own (they are instances of
+    this rule); :mod:`derive.perlayer` checks its rules on a proxy net instead.
+    """
     b = _Builder(d)
     for layer in d.layers:
         l, j = layer.index, naming.index(layer.index)
@@ -145,7 +151,7 @@ def equations(d: Derivation) -> list[Equation]:
             inner = sp.diff(b.pre(upper, kk), out[j]).doit()
             inner = in_range(inner, b.ranges(l, l + 1))
             rhs = b.fprime(layer, j) * sp.Sum(b.family(upper, "delta")[kk] * inner, (kk, 1, upper.n_out))
-            if not _instances_match(rhs, layer, j, b.L):
+            if check_units and not _instances_match(rhs, layer, j, b.L):
                 raise AssertionError(f"generic hidden delta of layer {l} does not match its units")
         b.add(f"delta-{l}", f"delta, layer {l}", delta[j], rhs)
         w = b.family(layer, "w")

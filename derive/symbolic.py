@@ -8,7 +8,9 @@ pre-activations) and each parameter's gradient δ_j · da_j/dθ.
 
 Everything is per unit and per connection, so the cost is linear in the number
 of parameters; proving the forms against the raw derivative is
-:mod:`derive.verify`'s job.
+:mod:`derive.verify`'s job. Above :data:`LAZY_ABOVE` parameters the hidden
+layers are derived once per layer with generic indices instead
+(:mod:`derive.perlayer`) and the per-weight objects are built on demand.
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ from __future__ import annotations
 import sympy as sp
 
 from derive import activations, calculus, generic, naming
+from derive.lazy import PreActivations, WeightRows
 from derive.model import Derivation, Layer, Parameter
 from derive.spec import NetworkSpec
 
 #: Loss domains that the derivation may use when simplifying.
 TARGET_ASSUMPTIONS = {"ce": "the targets of a sample sum to one (one-hot or a probability vector)"}
 
+#: Nets with more parameters are derived per layer and built lazily (and proved by
+#: random directions, see derive.verify); smaller ones unit by unit and proved symbolically.
+LAZY_ABOVE = 64
 
-def build_layers(spec: NetworkSpec) -> tuple[list[sp.Symbol], list[Layer]]:
-    """Symbols and local forward expressions of every layer (no derivatives yet)."""
+
+def build_layers(spec: NetworkSpec, lazy_weights: bool = False) -> tuple[list[sp.Symbol], list[Layer]]:
+    """Symbols and local forward expressions of every layer (no derivatives yet).
+
+    With ``lazy_weights`` the weight symbols and the a_j sums are built when read.
+    """
     L = spec.n_layers
     x = [naming.symbol("x", 0, i) for i in range(1, spec.sizes[0] + 1)]
     prev = x
@@ -34,9 +44,13 @@ def build_layers(spec: NetworkSpec) -> tuple[list[sp.Symbol], list[Layer]]:
         role = "y" if l == L else "z"
         a = [naming.symbol("a", l, j) for j in range(1, n + 1)]
         out = [naming.symbol(role, l, j) for j in range(1, n + 1)]
-        W = [[naming.symbol("w", l, j, i) for i in range(1, len(prev) + 1)] for j in range(1, n + 1)]
         B = [naming.symbol("b", l, j) for j in range(1, n + 1)] if spec.bias else None
-        pre = [sp.Add(*[w * z for w, z in zip(W[j], prev)]) + (B[j] if B else 0) for j in range(n)]
+        if lazy_weights:
+            W = WeightRows(l, n, len(prev))
+            pre = PreActivations(W, prev, B)
+        else:
+            W = [[naming.symbol("w", l, j, i) for i in range(1, len(prev) + 1)] for j in range(1, n + 1)]
+            pre = [sp.Add(*[w * z for w, z in zip(W[j], prev)]) + (B[j] if B else 0) for j in range(n)]
         name = spec.activations[l - 1]
         act = activations.apply(name, a)
         jac, how = calculus.jacobian_to_outputs(act, a, out, name)
@@ -130,27 +144,44 @@ def parameters_of(layer: Layer) -> list[Parameter]:
     return params
 
 
-def derive(spec: NetworkSpec) -> Derivation:
+def derive(spec: NetworkSpec, lazy: bool | None = None) -> Derivation:
     """Derive every δ and gradient of the network named by ``spec``.
 
     Args:
         spec: a validated NetworkSpec.
+        lazy: derive per layer and build per-weight objects on demand; by
+            default only for nets of more than :data:`LAZY_ABOVE` parameters.
     Returns:
         The Derivation (not yet verified; see :func:`derive.verify.verify`).
     """
+    from derive import perlayer  # perlayer builds on this module
+
+    if lazy is None:
+        lazy = spec.n_parameters > LAZY_ABOVE
+    if lazy:
+        return perlayer.derive_per_layer(spec)
     x, layers = build_layers(spec)
+    d = assemble(spec, x, layers)
+    for lower, upper in zip(reversed(layers[:-1]), reversed(layers[1:])):
+        lower.delta_forms = hidden_deltas(lower, upper)
+    params = [p for layer in layers for p in parameters_of(layer)]
+    _attach_chains(params, layers)
+    d.parameters = params
+    d.equations = generic.equations(d)
+    d.parameter_groups = perlayer.parameter_groups(d)
+    return d
+
+
+def assemble(spec: NetworkSpec, x: list[sp.Symbol], layers: list[Layer]) -> Derivation:
+    """The Derivation with its loss, dE/dy and output δs; hidden δs and parameters still empty."""
     out = layers[-1]
     t = [naming.symbol("t", spec.n_layers, k) for k in range(1, out.n_out + 1)]
     loss = activations.loss_expression(spec.loss, out.out, t)
     dE_dy = [sp.factor(sp.diff(loss, yk)) for yk in out.out]
     dE_dy = [calculus.tidy(d, set(out.out)) for d in dE_dy]
     out.delta_forms = output_deltas(out, dE_dy, t, spec.loss)
-    for lower, upper in zip(reversed(layers[:-1]), reversed(layers[1:])):
-        lower.delta_forms = hidden_deltas(lower, upper)
-    params = [p for layer in layers for p in parameters_of(layer)]
-    _attach_chains(params, layers)
     assumptions = [TARGET_ASSUMPTIONS[spec.loss]] if spec.loss in TARGET_ASSUMPTIONS else []
-    d = Derivation(
+    return Derivation(
         spec=spec,
         inputs=x,
         targets=t,
@@ -159,10 +190,8 @@ def derive(spec: NetworkSpec) -> Derivation:
         dE_dy=dE_dy,
         reduction="mean" if spec.mean else "sum",
         assumptions=assumptions,
-        parameters=params,
+        parameters=[],
     )
-    d.equations = generic.equations(d)
-    return d
 
 
 def _attach_chains(params: list[Parameter], layers: list[Layer]) -> None:

@@ -14,6 +14,11 @@ is compared with the δ form after the same expansion. Methods, in order:
 ``random-points``
     both sides agree to 40 significant digits at several random points. Only
     used when the symbolic methods give up; the record says so.
+``random-directional``
+    large nets (``Derivation.lazy``): the cost above is quadratic in the number
+    of parameters, so each layer's parameters are checked at once against a
+    forward-mode derivative of E along random directions, at random points,
+    with a stated bound on the chance of a false pass (:mod:`derive.fastcheck`).
 
 A difference that is not zero at a random point is a bug in the derivation and
 raises :class:`VerificationError`.
@@ -26,8 +31,9 @@ import random
 import mpmath
 import sympy as sp
 
-from derive import calculus
+from derive import calculus, fastcheck
 from derive.model import Derivation, Layer, Proof
+from derive.progress import Progress
 
 DIGITS = 50
 TOLERANCE = mpmath.mpf(10) ** -40
@@ -154,16 +160,27 @@ _DETAILS = {
 }
 
 
-def verify(d: Derivation) -> Derivation:
+def verify(d: Derivation, method: str | None = None) -> Derivation:
     """Prove every parameter of ``d`` and record how (mutates and returns ``d``).
 
     Args:
         d: a derivation from :func:`derive.symbolic.derive`.
+        method: ``"symbolic"`` (per parameter, small eager nets) or ``"fast"``
+            (per layer by random directions); by default fast exactly when ``d.lazy``.
     Returns:
-        ``d`` with ``proof`` and ``expanded`` set on every parameter.
+        ``d`` with ``proof`` set on every parameter group and parameter
+        (``expanded`` too, for the symbolic method).
     Raises:
         VerificationError: a δ form differs from the raw derivative.
     """
+    if method is None:
+        method = "fast" if d.lazy else "symbolic"
+    if method == "fast":
+        return verify_fast(d)
+    if method != "symbolic":
+        raise ValueError(f"unknown method {method!r}")
+    if d.lazy:
+        raise ValueError("the symbolic proof needs a unit-by-unit derivation: derive(spec, lazy=False)")
     abstract = d.spec.n_layers > CONCRETE_MAX_LAYERS
     full = expansions(d, abstract_hidden=abstract)
     E_full = d.loss.xreplace(full)
@@ -172,6 +189,7 @@ def verify(d: Derivation) -> Derivation:
         *rest, last = d.targets
         constraint = {last: 1 - sp.Add(*rest)}
     counts: dict[str, int] = {}
+    progress = Progress("prove", len(d.parameters))
     for n, p in enumerate(d.parameters):
         raw = sp.diff(E_full, p.symbol)
         if abstract:
@@ -187,5 +205,35 @@ def verify(d: Derivation) -> Derivation:
             detail = _DETAILS[method]
         p.proof = Proof(method, detail, tuple(d.assumptions))
         counts[method] = counts.get(method, 0) + 1
+        progress.update(p.layer, 1)
+    progress.close()
+    for g in d.parameter_groups:
+        mine = [p.proof for p in d.parameters if p.key == g.key]
+        methods = sorted({q.method for q in mine})
+        if len(methods) == 1 and len({q.detail for q in mine}) == 1:
+            g.proof = mine[0]
+        else:
+            g.proof = Proof(
+                "+".join(methods), "each parameter proved separately; see its own record", mine[0].assumptions
+            )
     d.proof_summary = ", ".join(f"{v} by {k}" for k, v in sorted(counts.items()))
+    return d
+
+
+def verify_fast(d: Derivation) -> Derivation:
+    """Check every parameter by random directions (:mod:`derive.fastcheck`), per layer."""
+    progress = Progress("prove", len(d.parameters) * fastcheck.N_POINTS)
+    try:
+        seen = fastcheck.check(d, progress)
+    except fastcheck.CheckFailed as e:
+        raise VerificationError(str(e)) from None
+    finally:
+        progress.close()
+    by_layer = fastcheck.proofs(d, seen)
+    for g in d.parameter_groups:
+        g.proof = by_layer[g.layer]
+    if not d.lazy:
+        for p in d.parameters:
+            p.proof = by_layer[p.layer]
+    d.proof_summary = f"{len(d.parameters)} by {fastcheck.METHOD}"
     return d
