@@ -154,6 +154,7 @@ def output_chain(c: Context) -> dict:
     out["dz_dw"] = c.eq(sp.Derivative(a1, w), z)
     out["form"] = c.tex(layer.delta_forms[0])
     out["grad"] = c.eq(c.dE(w), p.gradient)
+    out["all_forms"] = [c.eq(dk, form) for dk, form in zip(layer.delta, layer.delta_forms)][: SMALL_WIDTH + 2]
     out["E"] = c.tex(d.loss)
     out["E_small"] = layer.n_out <= SMALL_WIDTH
     if layer.activation == "softmax":
@@ -168,7 +169,8 @@ def output_chain(c: Context) -> dict:
         out["softmax"] = terms
         total = sp.expand(sp.Add(*[d.dE_dy[m] * e for m, e in column]))
         out["sum"] = c.tex(total)
-        out["collected"] = c.tex(sp.collect(total, y1))
+        # with Σt = 1 the collected form shows where the assumption enters
+        out["collected"] = c.tex(sp.collect(total, y1)) if d.assumptions else None
     else:
         out["softmax"] = None
         out["fprime_a"] = c.tex(layer.fprime.subs(calculus.A, a1))

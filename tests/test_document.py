@@ -137,6 +137,22 @@ def test_every_notation_compiles_without_errors(notation, tmp_path):
     assert "δ recursion" in text and "A worked example" in text
 
 
+@pytest.mark.parametrize(
+    "arch,act,loss",
+    [("2-2", "sigmoid", "bce"), ("2-3-2", "leaky_relu,softmax", "sse"), ("3-1", "linear", "mse")],
+    ids=["one-layer-bce", "softmax-sse-no-generic-delta", "linear-mse"],
+)
+def test_other_shapes_compile_and_list_their_output_deltas(arch, act, loss, tmp_path):
+    d = derivation(make_spec(arch, act, loss))
+    log = tmp_path / "derivation.log"
+    tex = render_latex.render(d)
+    pdf.compile_pdf(tex, keep_log=log)
+    assert not re.search(r"^!", log.read_text(encoding="latin-1"), re.M)
+    if f"delta-{d.spec.n_layers}" not in {e.id for e in d.equations}:  # no generic form: every unit listed
+        for form in d.layers[-1].delta_forms:
+            assert latex(form, "bishop", d.spec.n_layers) in tex
+
+
 HOSTILE = r"\input{/etc/passwd}$%#_{"
 
 
