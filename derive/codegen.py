@@ -244,6 +244,34 @@ class TrainerPrinter(NumPyPrinter):
         return "%s(%s, axis=1, keepdims=True)" % (self._module_format("numpy.sum"), self._print(body))
 
 
+class FloatPrinter(TrainerPrinter):
+    """Source for one sample held in Python floats: ``math`` and the trainer's float helpers.
+
+    Every numpy function the trainer printer would call is mapped here; one
+    without a float form raises instead of printing numpy code.
+    """
+
+    FLOAT_FUNCTIONS = {
+        "numpy.tanh": "math.tanh",
+        "numpy.exp": "math.exp",
+        "numpy.expm1": "math.expm1",
+        "numpy.log": "math.log",
+        "numpy.logaddexp": "_logaddexp",
+        "numpy.heaviside": "_heaviside",
+        "numpy.maximum": "max",
+    }
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        if fqn not in self.FLOAT_FUNCTIONS:
+            raise NotImplementedError(f"no float form for {fqn}")
+        return self.FLOAT_FUNCTIONS[fqn]
+
+
+def float_sum(expr: sp.Expr, printer: FloatPrinter) -> str:
+    """The 'sum over the batch' of one sample: the expression itself."""
+    return printer.doprint(expr)
+
+
 def batch_sum(expr: sp.Expr, printer: TrainerPrinter) -> str:
     """Sum of a per-sample expression over the batch: a dot product for a product of two vectors.
 

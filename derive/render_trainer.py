@@ -26,7 +26,7 @@ import jinja2
 import sympy as sp
 
 from derive import naming
-from derive.codegen import TrainerPrinter, batch_outer, batch_sum, cse_lines, stabilize
+from derive.codegen import FloatPrinter, TrainerPrinter, batch_outer, batch_sum, cse_lines, float_sum, stabilize
 from derive.model import Derivation, Equation
 from derive.pysource import Line, emit, is_primary, literal, prune, tuple_text
 
@@ -65,27 +65,34 @@ def _reduce(rhs: str, d: Derivation) -> str:
     return f"{rhs} / n" if is_primary(rhs) else f"({rhs}) / n"
 
 
-def _unpack(d: Derivation) -> list[Line]:
+def _unpack(d: Derivation, one: bool = False) -> list[Line]:
     lines = []
+    to_floats = ".tolist()" if one else ""
     for layer in d.layers:
-        lines.append(Line(f"W{layer.index}", f'params["W{layer.index}"]'))
+        lines.append(Line(f"W{layer.index}", f'params["W{layer.index}"]{to_floats}'))
         if layer.biases:
-            lines.append(Line(f"b{layer.index}", f'params["b{layer.index}"]'))
+            lines.append(Line(f"b{layer.index}", f'params["b{layer.index}"]{to_floats}'))
     return lines
 
 
-def scalar_blocks(d: Derivation) -> dict[str, list[Line] | str]:
-    """The scalar style: one line per unit, δ and parameter."""
+def scalar_blocks(d: Derivation, one: bool = False) -> dict[str, list[Line] | str]:
+    """The scalar style: one line per unit, δ and parameter.
+
+    With ``one`` the same lines for a single sample held in Python floats
+    (weights as nested lists, ``math`` functions), for per-sample SGD.
+    """
     names: dict[sp.Symbol, str] = {}
     for layer in d.layers:
         for j, row in enumerate(layer.weights):
             for i, w in enumerate(row):
-                names[w] = f"W{layer.index}[{j}, {i}]"
+                names[w] = f"W{layer.index}[{j}][{i}]" if one else f"W{layer.index}[{j}, {i}]"
         for j, b in enumerate(layer.biases or []):
             names[b] = f"b{layer.index}[{j}]"
-    pr = TrainerPrinter(names)
-    inputs = [Line(x.name, f"X[:, {i}]") for i, x in enumerate(d.inputs)]
-    targets = [Line(t.name, f"T[:, {k}]") for k, t in enumerate(d.targets)]
+    pr = FloatPrinter(names) if one else TrainerPrinter(names)
+    total = float_sum if one else batch_sum
+    reduce = (lambda rhs, d: rhs) if one else _reduce  # the mean of one sample is the sample
+    inputs = [Line(x.name, f"x[{i}]" if one else f"X[:, {i}]") for i, x in enumerate(d.inputs)]
+    targets = [Line(t.name, f"t[{k}]" if one else f"T[:, {k}]") for k, t in enumerate(d.targets)]
     fwd: list[Line] = []
     for layer in d.layers:
         l = layer.index
@@ -97,16 +104,18 @@ def scalar_blocks(d: Derivation) -> dict[str, list[Line] | str]:
     error = stabilize(_log_args_in(d.loss, dict(zip(out.out, out.act))))
     temps, (error,) = cse_lines([error], "e")
     loss = [Line(s.name, pr.doprint(e)) for s, e in temps]
-    loss.append(Line("E", _reduce(batch_sum(error, pr), d), cite(d, "error")))
+    loss.append(Line("E", reduce(total(error, pr), d), cite(d, "error")))
     deltas = []
     for layer in reversed(d.layers):
         ref = cite(d, f"delta-{layer.index}", "dE-dy", "error")
         deltas += [Line(s.name, pr.doprint(stabilize(f)), ref) for s, f in zip(layer.delta, layer.delta_forms)]
-    grads = [Line(f"dE_d{p.key}", f"np.empty_like({p.key})") for p in d.parameters if p.index in ((0,), (0, 0))]
+    grads = [
+        Line(f"dE_d{p.key}", f'np.empty_like(params["{p.key}"])') for p in d.parameters if p.index in ((0,), (0, 0))
+    ]
     for p in d.parameters:
         ref = cite(d, f"grad-{'w' if p.kind == 'weight' else 'b'}-{p.layer}")
         idx = ", ".join(str(k) for k in p.index)
-        grads.append(Line(f"dE_d{p.key}[{idx}]", _reduce(batch_sum(p.gradient, pr), d), ref))
+        grads.append(Line(f"dE_d{p.key}[{idx}]", reduce(total(p.gradient, pr), d), ref))
     outputs = tuple_text([y.name for y in out.out])
     return {
         "inputs": inputs,
@@ -212,6 +221,11 @@ def _body(lines: list[Line], returned: str) -> list[str]:
     return [s for line in prune(lines, returned) for s in emit(line)]
 
 
+def _one_sample_lines(d: Derivation) -> list[Line]:
+    b = scalar_blocks(d, one=True)
+    return _unpack(d, one=True) + b["inputs"] + b["targets"] + b["forward"] + b["deltas"] + b["grads"]
+
+
 def context(d: Derivation, style: str) -> dict:
     """Everything the template reads."""
     spec = d.spec
@@ -226,6 +240,7 @@ def context(d: Derivation, style: str) -> dict:
         "output": b["output"],
         "loss_body": _body(size + head + b["targets"] + b["forward"] + b["loss"], "E"),
         "grads_body": _body(size + head + b["targets"] + b["forward"] + b["deltas"] + b["grads"], grads_dict),
+        "one_body": _body(_one_sample_lines(d), grads_dict) if style == "scalar" else [],
         "arch": literal(spec.arch),
         "name": spec.name,
         "sizes": literal(tuple(spec.sizes)),

@@ -204,25 +204,28 @@ CASES = [pytest.param(cfg, style, id=f"{cfg.id}-{style}") for cfg in CONFIGS for
 @pytest.mark.parametrize("cfg,style", CASES)
 def test_gradients_match_central_differences(trainer, cfg, style):
     tr = trainer(cfg, style)
-    params, X, T = sample_point(cfg)
-    got = tr.gradients(params, X, T)
-    assert set(got) == set(params)
-    want = central_difference(lambda th: tr.loss(unflat(th, params), X, T), flat(params))
-    assert_close(flat(got), want, atol=1e-6, rtol=1e-5, what=f"{cfg.id} {style}")
+    for batch in (3, 1):  # one sample takes the Python-float path of the scalar style
+        params, X, T = sample_point(cfg, batch=batch)
+        got = tr.gradients(params, X, T)
+        assert set(got) == set(params)
+        want = central_difference(lambda th, p=params, X=X, T=T: tr.loss(unflat(th, p), X, T), flat(params))
+        assert_close(flat(got), want, atol=1e-6, rtol=1e-5, what=f"{cfg.id} {style} batch {batch}")
 
 
 @pytest.mark.parametrize("cfg,style", CASES)
 def test_loss_and_gradients_match_autograd(trainer, cfg, style):
     tr = trainer(cfg, style)
-    params, X, T = sample_point(cfg, seed=1)
-    want_loss = float(reference_loss(cfg, params, X, T))
-    assert abs(tr.loss(params, X, T) - want_loss) <= 1e-12 * max(1.0, abs(want_loss))
-    assert_close(tr.forward(params, X), reference_forward(cfg, params, X)[0], atol=1e-12, rtol=1e-12, what="forward")
-    want = grad(lambda p: reference_loss(cfg, p, X, T))(params)
-    got = tr.gradients(params, X, T)
-    for key in params:
-        assert got[key].shape == params[key].shape
-        assert_close(got[key], want[key], atol=1e-10, rtol=1e-9, what=f"{cfg.id} {style} {key}")
+    for batch in (3, 1):
+        params, X, T = sample_point(cfg, seed=1, batch=batch)
+        want_loss = float(reference_loss(cfg, params, X, T))
+        assert abs(tr.loss(params, X, T) - want_loss) <= 1e-12 * max(1.0, abs(want_loss))
+        want_y = reference_forward(cfg, params, X)[0]
+        assert_close(tr.forward(params, X), want_y, atol=1e-12, rtol=1e-12, what="forward")
+        want = grad(lambda p, X=X, T=T: reference_loss(cfg, p, X, T))(params)
+        got = tr.gradients(params, X, T)
+        for key in params:
+            assert got[key].shape == params[key].shape
+            assert_close(got[key], want[key], atol=1e-10, rtol=1e-9, what=f"{cfg.id} {style} {key} batch {batch}")
 
 
 @pytest.mark.parametrize("cfg", [pytest.param(c, id=c.id) for c in CONFIGS])
@@ -235,6 +238,9 @@ def test_scalar_and_vector_styles_agree(trainer, cfg):
     gs, gv = scalar.gradients(params, X, T), vector.gradients(params, X, T)
     for key in params:
         assert_close(gs[key], gv[key], atol=1e-12, rtol=0, what=f"{cfg.id} {key}")
+    gs, gv = scalar.gradients(params, X[0], T[0]), vector.gradients(params, X[0], T[0])  # float path
+    for key in params:
+        assert_close(gs[key], gv[key], atol=1e-12, rtol=0, what=f"{cfg.id} {key} one sample")
 
 
 @pytest.mark.parametrize("cfg,style", CASES)
@@ -262,6 +268,8 @@ def test_inputs_of_a_thousand_stay_finite(trainer, cfg, style):
         assert np.isfinite(tr.loss(params, X, T))
         assert np.all(np.isfinite(tr.forward(params, X)))
         assert all(np.all(np.isfinite(g)) for g in tr.gradients(params, X, T).values())
+        for row in range(3):
+            assert all(np.all(np.isfinite(g)) for g in tr.gradients(params, X[row], T[row]).values())
 
 
 def test_saturated_cross_entropy_is_the_exact_value(trainer):
@@ -427,7 +435,7 @@ def test_sources_parse_import_only_numpy_and_pass_ruff(rendered):
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom):
                 imported.add(node.module.split(".")[0])
-        assert imported <= {"__future__", "argparse", "numpy"}, (path.name, imported)
+        assert imported <= {"__future__", "argparse", "math", "numpy"}, (path.name, imported)
     ruff = Path(sys.executable).with_name("ruff")
     assert ruff.exists(), "ruff is part of the test extra"
     config = Path(__file__).resolve().parent.parent / "pyproject.toml"
