@@ -8,7 +8,10 @@ line that computes something is an expression of the Derivation printed by
     one line per unit, per δ and per parameter gradient, named as in the
     document (``delta_2_1 = ...``); each name holds a batch vector. The unit
     forms come from ``Layer.pre``, ``Layer.act``, ``Layer.delta_forms`` and
-    ``Parameter.gradient``.
+    ``Parameter.gradient``. The same lines are printed a second time for one
+    sample in Python floats (:class:`derive.codegen.FloatPrinter`), which is
+    what per-sample SGD runs: a numpy call costs about a microsecond even on
+    one value.
 ``vector``
     one line per layer in matrix form (BP1-BP4), printed from the generic
     per-layer equations (``Indexed`` families) in ``Derivation.equations``.
