@@ -55,6 +55,20 @@ class Context:
     label: str
     full: dict[sp.Symbol, sp.Expr] | None = None  # expansions, built on demand for small nets
 
+    _points: list[Env] | None = None
+    _envs: list[Env] | None = None
+
+    def sample(self, free: list[sp.Symbol]) -> tuple[list[Env], list[Env]]:
+        """The network's random points and their environments (shared by all forms), plus free symbols."""
+        if self._points is None:
+            self._points = points(self.d, f"{self.d.spec.arch}:{self.label}", set(), self.constrained)
+            self._envs = [environment(self.d, pt) for pt in self._points]
+        extra = points(self.d, "free", set(free), self.constrained) if free else None
+        if not extra:
+            return self._points, self._envs
+        add = [{s: e[s] for s in free} for e in extra]
+        return [{**p, **a} for p, a in zip(self._points, add)], [{**e, **a} for e, a in zip(self._envs, add)]
+
     def expanded(self, expr: sp.Expr) -> sp.Expr:
         if self.full is None:
             self.full = expansions(self.d)
@@ -163,10 +177,10 @@ def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
     c = factor(source, form.target)
     free = {s for i in insts for e in (i.expr, i.fixed) if e is not None for s in e.free_symbols}
     free = sorted((s for s in free if s.name.startswith("free_")), key=str)
-    pts = points(ctx.d, f"{source.id}:{form.id}:{ctx.d.spec.arch}", set(free), ctx.constrained)
+    pts, envs = ctx.sample(free)
     z = free[0] if free else None
     truths = [truth(ctx, form.target, i.layer, i.units, free=z) for i in insts]
-    rows = _Rows(ctx, insts, truths, pts, [environment(ctx.d, pt) for pt in pts], form.target, z)
+    rows = _Rows(ctx, insts, truths, pts, envs, form.target, z)
     record = {
         "source": source.id,
         "formula": form.id,

@@ -20,8 +20,9 @@ import mpmath
 import sympy as sp
 
 from derive.diff import Context
-from derive.diffnum import DIGITS, close, environment, evaluate, points, short
+from derive.diffnum import DIGITS, close, short
 from derive.instantiate import ETA, NotApplicable, _Builder, layer_number
+from derive.model import Derivation
 from derive.textbooks import Algorithm, Source
 
 
@@ -43,12 +44,11 @@ class _StepBuilder(_Builder):
 
 
 class _Run:
-    def __init__(self, source: Source, alg: Algorithm, ctx: Context, pt: dict, frozen: bool) -> None:
+    def __init__(self, source: Source, alg: Algorithm, ctx: Context, pt: dict, env: dict, frozen: bool) -> None:
         self.alg, self.ctx, self.pt, self.frozen = alg, ctx, pt, frozen
         self.functions = source.functions
         d = ctx.d
-        self.params = {p.symbol: pt[p.symbol] for p in d.parameters}
-        env = environment(d, pt)
+        self.params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
         self.forward = {s: env[s] for layer in d.layers for s in layer.a + layer.out}
         self.temps: dict[str, dict] = {}
 
@@ -91,7 +91,7 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
     """The verdict record of one algorithm, or None when it does not apply to this network."""
     if alg.n_layers is not None and alg.n_layers != ctx.d.spec.n_layers:
         return None
-    pts = points(ctx.d, f"{source.id}:{alg.id}:{ctx.d.spec.arch}", set(), ctx.constrained)
+    pts, envs = ctx.sample([])
     record = {
         "source": source.id,
         "formula": alg.id,
@@ -107,10 +107,10 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
         "method": f"one SGD step run on numbers at {len(pts)} random points to {DIGITS} digits, "
         "compared with w - eta dE/dw (all gradients from the pre-update weights)",
     }
-    bad, rights = None, [correct_step(ctx, pt) for pt in pts]
-    for pt, right in zip(pts, rights):
+    bad, rights = None, [correct_step(ctx, pt, env) for pt, env in zip(pts, envs)]
+    for pt, env, right in zip(pts, envs, rights):
         try:
-            got = _Run(source, alg, ctx, pt, frozen=False).execute()
+            got = _Run(source, alg, ctx, pt, env, frozen=False).execute()
         except NotApplicable:
             return None
         for sym in right:
@@ -130,8 +130,8 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
         "derived_value": short(right_v),
     }
     frozen_ok = all(
-        all(close(a, right[s]) for s, a in _Run(source, alg, ctx, p, frozen=True).execute().items())
-        for p, right in zip(pts, rights)
+        all(close(a, right[s]) for s, a in _Run(source, alg, ctx, p, e, frozen=True).execute().items())
+        for p, e, right in zip(pts, envs, rights)
     )
     if frozen_ok:
         record["mistake"] = "updated_weights_in_backward"
@@ -145,10 +145,24 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
     return record
 
 
-def correct_step(ctx: Context, pt: dict) -> dict[sp.Symbol, mpmath.mpf]:
+def gradient_rule(d: Derivation):
+    """(parameter, δ symbol, input symbol or None) for every weight and bias.
+
+    The gradient of a parameter is δ_j · input_i (``Parameter.gradient``); it is
+    read from the layers so that a large, lazily built Derivation is not expanded.
+    """
+    for layer in d.layers:
+        for j, row in enumerate(layer.weights):
+            for i, w in enumerate(row):
+                yield w, layer.delta[j], layer.inputs[i]
+        for j, b in enumerate(layer.biases or []):
+            yield b, layer.delta[j], None
+
+
+def correct_step(ctx: Context, pt: dict, env: dict) -> dict[sp.Symbol, mpmath.mpf]:
     """w - η ∂E/∂w for every parameter, all from the pre-update weights (the Derivation's δ forms)."""
-    out, env = {}, environment(ctx.d, pt)
-    for p in ctx.d.parameters:
-        with mpmath.workdps(DIGITS):
-            out[p.symbol] = pt[p.symbol] - pt[ETA] * evaluate(p.gradient, env)
+    out = {}
+    with mpmath.workdps(DIGITS):
+        for sym, delta, source in gradient_rule(ctx.d):
+            out[sym] = pt[sym] - pt[ETA] * env[delta] * (1 if source is None else env[source])
     return out

@@ -11,6 +11,7 @@ SymPy expression. The truth side lives in :mod:`derive.diff`.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from dataclasses import dataclass
 
@@ -217,7 +218,7 @@ def build(form: Form, d: Derivation, functions: dict[str, str], delta_factor=1) 
                     continue
                 layer = layer_number(form.indices[letter], l, L)
                 ranges.append([(letter, (layer, u)) for u in range(1, _Sizer(d).size(layer) + 1)])
-            for combo in itertools.product(*ranges):
+            for combo in _sample(ranges, f"{form.id}:{l}"):
                 env = {k: v for k, v in combo if isinstance(k, str)}
                 units = tuple(v[1] for _, v in combo)
                 literal = _Builder(d, form, functions, l, False, delta_factor)
@@ -232,6 +233,29 @@ def build(form: Form, d: Derivation, functions: dict[str, str], delta_factor=1) 
                 out.append(Instance(l, units, expr, fixed if fixer.transposed else None, fixer.transposed))
         except NotApplicable:
             continue
+    return out
+
+
+#: Per layer, a form is checked on at most this many unit bindings (a deterministic sample beyond).
+MAX_INSTANCES = 48
+
+
+def _sample(ranges: list[list], seed: str) -> list[tuple]:
+    """All bindings of the target's letters, or a deterministic sample including the first and last."""
+    total = 1
+    for r in ranges:
+        total *= len(r)
+    if total <= MAX_INSTANCES:
+        return list(itertools.product(*ranges))
+    rng = random.Random(seed)
+    picks = sorted({0, total - 1, *rng.sample(range(total), MAX_INSTANCES - 2)})
+    out = []
+    for n in picks:
+        combo = []
+        for r in reversed(ranges):
+            n, k = divmod(n, len(r))
+            combo.append(r[k])
+        out.append(tuple(reversed(combo)))
     return out
 
 

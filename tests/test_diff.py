@@ -213,3 +213,11 @@ def test_mit_simplest_net_on_1_1_1():
     assert recs["simplest-dP-dwl"]["verdict"] == "equal_under_convention"
     assert "P = -1/2" in recs["simplest-dP-dwl"]["convention"]
     assert recs["ascent-step"]["verdict"] == "equal"
+
+
+def test_gradient_rule_is_the_derivations_gradient():
+    ctx = diff.context("2-3-2", "tanh,sigmoid", "bce", True)
+    rule = {sym: delta * (1 if source is None else source) for sym, delta, source in diffalgo.gradient_rule(ctx.d)}
+    assert len(rule) == len(ctx.d.parameters) == 17
+    for p in ctx.d.parameters:
+        assert sp.expand(rule[p.symbol] - p.gradient) == 0, p.symbol
