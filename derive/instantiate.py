@@ -248,7 +248,7 @@ def _sample(ranges: list[list], seed: str) -> list[tuple]:
     if total <= MAX_INSTANCES:
         return list(itertools.product(*ranges))
     rng = random.Random(seed)
-    picks = sorted({0, total - 1, *rng.sample(range(total), MAX_INSTANCES - 2)})
+    picks = [0, *sorted(rng.sample(range(1, total - 1), MAX_INSTANCES - 2)), total - 1]
     out = []
     for n in picks:
         combo = []

@@ -8,7 +8,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derive import diff, diffalgo, diffnum, diffreport, difftruth, safeparse, textbooks
+from derive import diff, diffalgo, diffnum, diffreport, difftruth, instantiate, safeparse, textbooks
 from derive.verify import expansions
 
 #: Every verdict on 2-3-2 (each source under its own activation and loss) that is not plain "equal".
@@ -221,3 +221,14 @@ def test_gradient_rule_is_the_derivations_gradient():
     assert len(rule) == len(ctx.d.parameters) == 17
     for p in ctx.d.parameters:
         assert sp.expand(rule[p.symbol] - p.gradient) == 0, p.symbol
+
+
+def test_wide_layers_are_sampled_deterministically():
+    src = source("nielsen")
+    form = next(f for f in src.forms if f.id == "BP4")
+    d = diff.context("30-30-10", "sigmoid", "sse", True).d
+    first = [(i.layer, i.units) for i in instantiate.build(form, d, src.functions)]
+    again = [(i.layer, i.units) for i in instantiate.build(form, d, src.functions)]
+    assert first == again
+    layer1 = [u for layer, u in first if layer == 1]
+    assert len(layer1) == instantiate.MAX_INSTANCES and (1, 1) in layer1 and (30, 30) in layer1

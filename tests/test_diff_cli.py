@@ -253,3 +253,18 @@ def test_error_without_the_half_is_a_convention(tmp_path, capsys, expr, verdict,
     assert (rec["verdict"], rec["mistake"]) == (verdict, mistake)
     assert rc == (0 if verdict != "different" else 1)
     assert rec["convention"] == "E = sum_k (t_k - y_k)^2, no 1/2"
+
+
+def test_json_is_deterministic(capsys):
+    args = ["diff", "--arch", "2-3-2", "--against", "seed003,bishop", "--json"]
+    first = main(args, capsys)
+    assert main(args, capsys) == first
+
+
+def test_override_says_what_the_source_assumed(capsys):
+    rc, out, _ = main(["diff", "--arch", "2-3-2", "--against", "seed004", "--act", "tanh", "--json"], capsys)
+    rec = next(r for r in json.loads(out) if r["formula"] == "dy-da")
+    assert (
+        rec["verdict"] == "different"
+        and "the source assumes sigmoid, sse; compared under tanh/tanh, sse" in (rec["explanation"])
+    )
