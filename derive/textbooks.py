@@ -67,6 +67,7 @@ FUNCTION_KINDS = ("act", "act_prime", "sigmoid", "sigmoid_prime", "exp", "log", 
 TARGETS = ("delta", "fprime", "dE_dy", "dE_dout", "grad_w", "grad_b", "update_w", "update_b", "sigmoid_prime")
 _BUILTIN_FUNCTIONS = {"exp": "exp", "log": "log", "tanh": "tanh"}
 MAX_FORMS = 200
+MAX_FILE_BYTES = 500_000
 
 
 class CatalogError(SpecError):
@@ -163,6 +164,8 @@ def _str(entry: dict, key: str, where: str, default: str | None = None) -> str:
 def load_source(path: Path) -> Source:
     """Read and check one source file; raise :class:`CatalogError` with file and line."""
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CatalogError(f"{path}: larger than {MAX_FILE_BYTES // 1000} kB; split it")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise CatalogError(f"{path}: cannot read ({e.__class__.__name__})") from None

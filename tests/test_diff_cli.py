@@ -268,3 +268,10 @@ def test_override_says_what_the_source_assumed(capsys):
         rec["verdict"] == "different"
         and "the source assumes sigmoid, sse; compared under tanh/tanh, sse" in (rec["explanation"])
     )
+
+
+def test_huge_forms_file_is_refused(tmp_path, capsys):
+    path = tmp_path / "huge.toml"
+    path.write_text("# padding\n" * 60_000)
+    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", str(path)], capsys)
+    assert rc == 2 and "larger than" in err and len(err.strip().splitlines()) == 1
