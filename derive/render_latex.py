@@ -112,6 +112,7 @@ def environment() -> jinja2.Environment:
     env.filters["tex"] = tex_escape
     env.filters["literal"] = tex_literal
     env.filters["num"] = number
+    env.filters["given"] = lambda v: f"{v:.15g}"  # a user's number exactly as given (shortest round trip)
     env.filters["paren"] = lambda name: f"({name})"
     env.filters["coord"] = lambda xy: "(%s,%s)" % tuple(f"{round(v, 3):g}" for v in xy)
     return env
