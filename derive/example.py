@@ -14,8 +14,10 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
+from derive import naming
 from derive.model import Derivation
 from derive.spec import NetworkSpec, SpecError
 
@@ -39,15 +41,30 @@ class Example:
 
 @dataclass
 class Step:
-    """Every number of one step: values by canonical symbol, before and after."""
+    """Every number of one step: unit values by canonical symbol, parameters in the trainer's arrays."""
 
-    values: dict[sp.Symbol, float]
+    values: dict[sp.Symbol, float]  # x, t, a, z, y and δ
     error: float
-    grads: dict[sp.Symbol, float]
-    updated: dict[sp.Symbol, float]
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    updated: dict[str, np.ndarray]
     error_after: float
-    fd: dict[sp.Symbol, float]
+    fd: dict[tuple[str, tuple[int, ...]], float]
     stale: dict[sp.Symbol, float] = field(default_factory=dict)  # hidden δs from already-updated weights
+
+    def at(self, arrays: dict[str, np.ndarray], sym: sp.Symbol) -> float:
+        key, index = array_position(sym, len(self.params))
+        return float(arrays[key][index])
+
+    def fd_of(self, sym: sp.Symbol) -> float | None:
+        return self.fd.get(array_position(sym, len(self.params)))
+
+
+def array_position(sym: sp.Symbol, _unused: int = 0) -> tuple[str, tuple[int, ...]]:
+    """The trainer array and 0-based index of a weight or bias symbol (``w_2_1_3`` -> ``("W2", (0, 2))``)."""
+    meta = naming.info(sym, 0)
+    key = ("W" if meta.role == "w" else "b") + str(meta.layer)
+    return key, tuple(k - 1 for k in meta.indices)
 
 
 def _number(value: object, what: str, name: str) -> float:
@@ -135,83 +152,110 @@ def seeded(spec: NetworkSpec, seed: int = SEED) -> Example:
     return Example(x, t, 0.5, params)
 
 
-def _heaviside(v: float, at_zero: float = 0.5) -> float:
-    return 1.0 if v > 0 else (0.0 if v < 0 else at_zero)  # SymPy's H(0) = 1/2
+def _heaviside(v, at_zero: float = 0.5):
+    return np.where(np.asarray(v) > 0, 1.0, np.where(np.asarray(v) < 0, 0.0, at_zero))  # SymPy's H(0) = 1/2
 
 
-def _evaluator(exprs: list[sp.Expr], args: list[sp.Symbol]):
-    return sp.lambdify(args, exprs, modules=[{"Heaviside": _heaviside}, "math"])
+def _compiled(exprs: list[sp.Expr], args: list[sp.Symbol]):
+    return sp.lambdify(args, exprs, modules=[{"Heaviside": _heaviside}, "numpy"])
 
 
 class Evaluator:
-    """Numeric forms of the Derivation's expressions, compiled once per network."""
+    """Numeric forms of the Derivation's expressions, compiled once per network.
+
+    The pre-activations are the sums a = W z + b the Derivation defines, evaluated as matrix products so that
+    wide layers stay fast; activations, the error and every δ are the Derivation's own expressions.
+    """
 
     def __init__(self, d: Derivation):
         self.d = d
-        self.theta = [p.symbol for p in d.parameters]
-        self.forward = []
+        self.act = []
         for layer in d.layers:
-            args = list(layer.inputs) + [s for row in layer.weights for s in row] + (layer.biases or [])
-            self.forward.append((args, _evaluator(list(layer.pre), args), _evaluator(list(layer.act), list(layer.a))))
-        self.loss = _evaluator([d.loss], list(d.outputs) + list(d.targets))
+            if layer.activation == "softmax":
+                self.act.append(("all", _compiled(list(layer.act), list(layer.a))))
+            else:  # elementwise: unit 1's expression serves every unit (checked for the last one)
+                first, last = layer.act[0], layer.act[-1]
+                assert first.xreplace({layer.a[0]: layer.a[-1]}) == last, "activation differs between units"
+                self.act.append(("unit", sp.lambdify([layer.a[0]], first, modules="numpy")))
+        self.loss = _compiled([d.loss], list(d.outputs) + list(d.targets))
         self.backward = []
         for layer in reversed(d.layers):
-            args = sorted(set().union(*(f.free_symbols for f in layer.delta_forms)), key=sp.default_sort_key)
-            self.backward.append((layer.delta, args, _evaluator(list(layer.delta_forms), args)))
-        grad_args = sorted(set().union(*(p.gradient.free_symbols for p in d.parameters)), key=sp.default_sort_key)
-        self.grad_args = grad_args
-        self.grad = _evaluator([p.gradient for p in d.parameters], grad_args)
+            forms = list(layer.delta_forms)
+            args = sorted(set().union(*(f.free_symbols for f in forms)), key=sp.default_sort_key)
+            self.backward.append((layer, args, _compiled(forms, args)))
 
-    def run_forward(self, values: dict[sp.Symbol, float]) -> float:
-        """Fill in every a, z and y; return the error of the sample."""
-        for layer, (args, pre, act) in zip(self.d.layers, self.forward):
-            a_vals = pre(*[values[s] for s in args])
-            values.update(zip(layer.a, a_vals))
-            values.update(zip(layer.out, act(*a_vals)))
-        return float(self.loss(*[values[s] for s in list(self.d.outputs) + list(self.d.targets)])[0])
+    def run_forward(self, params: dict[str, np.ndarray], x, t, values: dict | None = None) -> float:
+        """The error of the sample; with ``values``, also record every a, z and y."""
+        z = np.asarray(x, float)
+        for layer, (kind, f) in zip(self.d.layers, self.act):
+            a = params[f"W{layer.index}"] @ z + (params[f"b{layer.index}"] if layer.biases else 0.0)
+            z = np.asarray(f(*a) if kind == "all" else f(a) + 0 * a, float)
+            if values is not None:
+                values.update(zip(layer.a, a.tolist()))
+                values.update(zip(layer.out, z.tolist()))
+        return float(self.loss(*z.tolist(), *np.asarray(t, float).tolist())[0])
 
-    def run_backward(self, values: dict[sp.Symbol, float]) -> dict[sp.Symbol, float]:
-        """Fill in every δ from the derived forms; return every parameter's gradient."""
-        for deltas, args, fn in self.backward:
-            values.update(zip(deltas, fn(*[values[s] for s in args])))
-        return dict(zip(self.theta, self.grad(*[values[s] for s in self.grad_args])))
+    def run_backward(self, params: dict[str, np.ndarray], values: dict) -> dict[str, np.ndarray]:
+        """Fill in every δ from the derived forms; return every gradient as δ times the layer's input."""
 
+        def lookup(sym: sp.Symbol) -> float:
+            return values[sym] if sym in values else float(params[array_position(sym)[0]][array_position(sym)[1]])
 
-def initial_values(d: Derivation, ex: Example) -> dict[sp.Symbol, float]:
-    """x, t and every parameter of the example by canonical symbol."""
-    values = dict(zip(d.inputs, ex.x)) | dict(zip(d.targets, ex.t))
-    for p in d.parameters:
-        array = ex.params[p.key]
-        values[p.symbol] = array[p.index[0]][p.index[1]] if p.kind == "weight" else array[p.index[0]]
-    return values
+        grads = {}
+        for layer, args, fn in self.backward:
+            delta = np.asarray(fn(*[lookup(s) for s in args]), float)
+            values.update(zip(layer.delta, delta.tolist()))
+            inputs = np.asarray([values[s] for s in layer.inputs], float)
+            grads[f"W{layer.index}"] = np.outer(delta, inputs)
+            if layer.biases:
+                grads[f"b{layer.index}"] = delta
+        return grads
 
 
 def run(d: Derivation, ex: Example) -> Step:
     """One SGD step, every gradient checked against a central difference of E first.
 
     Raises:
-        AssertionError: a derived gradient disagrees with the finite difference.
+        AssertionError: a derived gradient disagrees with the finite difference, or with its own δ form.
     """
     ev = Evaluator(d)
-    values = initial_values(d, ex)
-    error = ev.run_forward(values)
-    grads = ev.run_backward(values)
-    checked = ev.theta if len(ev.theta) <= FD_LIMIT else ev.theta[:: math.ceil(len(ev.theta) / FD_LIMIT)]
+    params = {k: np.asarray(v, float) for k, v in ex.params.items()}
+    values = dict(zip(d.inputs, ex.x)) | dict(zip(d.targets, ex.t))
+    error = ev.run_forward(params, ex.x, ex.t, values)
+    grads = ev.run_backward(params, values)
+    positions = [(k, idx) for k in sorted(params) for idx in np.ndindex(params[k].shape)]
+    if len(positions) > FD_LIMIT:
+        positions = positions[:: math.ceil(len(positions) / FD_LIMIT)]
     fd = {}
-    for theta in checked:
-        probe = dict(values)
-        probe[theta] = values[theta] + FD_STEP
-        up = ev.run_forward(probe)
-        probe[theta] = values[theta] - FD_STEP
-        fd[theta] = (up - ev.run_forward(probe)) / (2 * FD_STEP)
-        if abs(fd[theta] - grads[theta]) > 1e-6 + 1e-5 * abs(grads[theta]):
-            raise AssertionError(f"{theta}: derived gradient {grads[theta]!r}, finite difference {fd[theta]!r}")
-    updated = {s: values[s] - ex.lr * grads[s] for s in ev.theta}
-    after = dict(values) | updated
-    error_after = ev.run_forward(after)
-    step = Step(values, error, grads, updated, error_after, fd)
+    for key, idx in positions:
+        probe = {k: v.copy() for k, v in params.items()}
+        probe[key][idx] += FD_STEP
+        up = ev.run_forward(probe, ex.x, ex.t)
+        probe[key][idx] -= 2 * FD_STEP
+        fd[(key, idx)] = value = (up - ev.run_forward(probe, ex.x, ex.t)) / (2 * FD_STEP)
+        g = float(grads[key][idx])
+        if abs(value - g) > 1e-6 + 1e-5 * abs(g):
+            raise AssertionError(f"{key}{list(idx)}: derived gradient {g!r}, finite difference {value!r}")
+    _check_forms(d, params, grads, values)
+    updated = {k: params[k] - ex.lr * grads[k] for k in params}
+    error_after = ev.run_forward(updated, ex.x, ex.t)
+    step = Step(values, error, params, grads, updated, error_after, fd)
     if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
-        stale = dict(values) | {p.symbol: updated[p.symbol] for p in d.parameters if p.layer == len(d.layers)}
-        deltas, args, fn = ev.backward[1]
-        step.stale = dict(zip(deltas, fn(*[stale[s] for s in args])))
+        top = f"W{len(d.layers)}"
+        stale = dict(params) | {top: updated[top]}
+        _, args, fn = ev.backward[1]
+        vals = dict(values)
+        lookup = [vals[s] if s in vals else float(stale[array_position(s)[0]][array_position(s)[1]]) for s in args]
+        step.stale = dict(zip(ev.backward[1][0].delta, np.asarray(fn(*lookup), float).tolist()))
     return step
+
+
+def _check_forms(d: Derivation, params: dict, grads: dict, values: dict) -> None:
+    """Each parameter's own gradient form (δ times its input) gives the array entry, for a sample of them."""
+    for layer in d.layers:
+        for j in sorted({0, layer.n_out - 1}):
+            for i in sorted({0, layer.n_in - 1}):
+                w = layer.weights[j][i]
+                form = values[layer.delta[j]] * values[layer.inputs[i]]
+                if abs(form - grads[f"W{layer.index}"][j, i]) > 1e-12 * (1 + abs(form)):
+                    raise AssertionError(f"{w}: δ times input disagrees with the gradient array")

@@ -159,20 +159,20 @@ def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
         ]
         layers.append({"index": layer.index, "units": units, "gap": layer.n_out > lc.SMALL_WIDTH})
     params = []
-    for p in d.parameters:
-        if p.unit - 1 not in lc.shown_units(len(d.layers[p.layer - 1].a)):
-            continue
-        if p.source is not None and p.source - 1 not in lc.shown_units(d.layers[p.layer - 1].n_in):
-            continue
-        params.append(
-            {
-                "sym": c.tex(p.symbol),
-                "value": step.values[p.symbol],
-                "grad": step.grads[p.symbol],
-                "fd": step.fd.get(p.symbol),
-                "new": step.updated[p.symbol],
-            }
-        )
+    for layer in d.layers:
+        for j in lc.shown_units(layer.n_out):
+            symbols = [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
+            symbols += [layer.biases[j]] if layer.biases else []
+            for sym in symbols:
+                params.append(
+                    {
+                        "sym": c.tex(sym),
+                        "value": step.at(step.params, sym),
+                        "grad": step.at(step.grads, sym),
+                        "fd": step.fd_of(sym),
+                        "new": step.at(step.updated, sym),
+                    }
+                )
     return {
         "source": ex.source,
         "title": ex.title,
@@ -184,7 +184,8 @@ def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
         "more_targets": len(ex.t) > lc.SMALL_WIDTH + 2,
         "layers": layers,
         "params": params,
-        "all_params": len(params) == len(d.parameters),
+        "all_params": len(params) == d.spec.n_parameters,
+        "all_checked": len(step.fd) == d.spec.n_parameters,
         "n_checked": len(step.fd),
         "error": step.error,
         "error_after": step.error_after,
