@@ -146,7 +146,7 @@ def output_chain(c: Context) -> dict:
     """The chain rule for one output weight, factor by factor."""
     d, layer = c.d, c.d.layers[-1]
     w = layer.weights[0][0]
-    p = next(p for p in d.parameters if p.symbol == w)
+    p = parameter_of(d, layer, 0, 0)
     y1, a1 = layer.out[0], layer.a[0]
     z = _input_factor(p)
     out = {"w": c.tex(w), "y": c.tex(y1), "a": c.tex(a1), "z": c.tex(z), "delta": c.tex(layer.delta[0])}
@@ -180,6 +180,16 @@ def output_chain(c: Context) -> dict:
     return out
 
 
+def parameter_of(d: Derivation, layer: Layer, j: int, i: int | None) -> Parameter:
+    """Parameter (j, i) of a layer (0-based; i None for the bias), found by its place in network order."""
+    block = [lay.n_in + (1 if lay.biases else 0) for lay in d.layers]
+    start = sum(lay.n_out * b for lay, b in zip(d.layers[: layer.index - 1], block))
+    k = start + j * block[layer.index - 1] + (layer.n_in if i is None else i)
+    p = d.parameters[k]
+    want = layer.biases[j] if i is None else layer.weights[j][i]
+    return p if p.symbol == want else next(q for q in d.parameters if q.symbol == want)
+
+
 def _input_factor(p: Parameter) -> sp.Expr:
     """da/dθ read off the gradient δ·input (the core wrote it as that product)."""
     return p.gradient.as_independent(p.delta)[0]
@@ -189,7 +199,7 @@ def hidden_chain(c: Context, layer: Layer) -> dict:
     """The chain rule for one weight of a hidden layer, through the layer above."""
     upper = c.d.layers[layer.index]
     w = layer.weights[0][0]
-    p = next(p for p in c.d.parameters if p.symbol == w)
+    p = parameter_of(c.d, layer, 0, 0)
     z1, a1 = layer.out[0], layer.a[0]
     terms = [upper.delta[k] * upper.pre[k].coeff(z1) for k in shown_units(upper.n_out)]
     links = [c.eq(sp.Derivative(upper.a[k], z1), upper.pre[k].coeff(z1)) for k in shown_units(upper.n_out)]

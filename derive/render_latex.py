@@ -18,6 +18,8 @@ from derive import latex_diagram, naming
 from derive.model import Derivation
 from derive.printing import NotationLatexPrinter, vector
 
+#: Above this many parameters the appendix takes the counts per method from the proof summary.
+PROOF_LISTING = 2000
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "doc"
 
 _ESCAPES = {
@@ -207,8 +209,9 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
             sp.Transpose(vector("w", up.index, up.n_out, up.n_in)) * vector("delta", up.index, up.n_out),
         )
         bp2[layer.index] = c.tex(rhs)
-    proofs = {}
-    for p in d.parameters:
+    proofs: dict[str, list] = {}
+    sample = d.parameters if d.spec.n_parameters <= PROOF_LISTING else [d.parameters[0], d.parameters[-1]]
+    for p in sample:
         proofs.setdefault(p.proof.method if p.proof else "none", []).append(p)
     return {
         "spec": d.spec,
@@ -242,7 +245,7 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
         "proofs": [
             {
                 "method": m,
-                "count": len(ps),
+                "count": len(ps) if d.spec.n_parameters <= PROOF_LISTING else None,
                 "detail": ps[0].proof.detail if ps[0].proof else "",
                 "params": [c.tex(p.symbol) for p in ps],
             }
