@@ -115,10 +115,15 @@ def scalar_blocks(d: Derivation, one: bool = False) -> dict[str, list[Line] | st
     grads = [
         Line(f"dE_d{p.key}", f'np.empty_like(params["{p.key}"])') for p in d.parameters if p.index in ((0,), (0, 0))
     ]
+    updates = []
     for p in d.parameters:
         ref = cite(d, f"grad-{'w' if p.kind == 'weight' else 'b'}-{p.layer}")
         idx = ", ".join(str(k) for k in p.index)
-        grads.append(Line(f"dE_d{p.key}[{idx}]", reduce(total(p.gradient, pr), d), ref))
+        rhs = reduce(total(p.gradient, pr), d)
+        grads.append(Line(f"dE_d{p.key}[{idx}]", rhs, ref))
+        if one:  # θ - lr·dE/dθ, in the order numpy's params - lr * grads rounds it
+            grad = rhs if is_primary(rhs) else f"({rhs})"
+            updates.append(Line(_new_name(p.key, p.index), f"{names[p.symbol]} - lr*{grad}", ref))
     outputs = tuple_text([y.name for y in out.out])
     return {
         "inputs": inputs,
@@ -128,7 +133,31 @@ def scalar_blocks(d: Derivation, one: bool = False) -> dict[str, list[Line] | st
         "loss": loss,
         "deltas": deltas,
         "grads": grads,
+        "updates": updates,
     }
+
+
+def _new_name(key: str, index: tuple[int, ...]) -> str:
+    return "_".join([f"{key}_new", *map(str, index)])
+
+
+def _new_param_lines(d: Derivation) -> list[Line]:
+    """The updated parameters of the one-sample step, one nested tuple per key (rows of a W as tuples)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for p in d.parameters:
+        shapes[p.key] = tuple(max(n, k + 1) for n, k in zip(shapes.get(p.key, (0,) * len(p.index)), p.index))
+    lines = []
+    for key, shape in shapes.items():
+        if len(shape) == 1:
+            value = tuple_text([_new_name(key, (j,)) for j in range(shape[0])])
+        else:
+            value = tuple_text([tuple_text([_new_name(key, (j, i)) for i in range(shape[1])]) for j in range(shape[0])])
+        lines.append(Line(f"{key}_new", value))
+    return lines
+
+
+def _new_params(d: Derivation) -> str:
+    return tuple_text([line.lhs for line in _new_param_lines(d)])
 
 
 _INDEX_RE = re.compile(r"idx([0-9]+)p?")
@@ -229,6 +258,14 @@ def _one_sample_lines(d: Derivation) -> list[Line]:
     return _unpack(d, one=True) + b["inputs"] + b["targets"] + b["forward"] + b["deltas"] + b["grads"]
 
 
+def _step_one_lines(d: Derivation) -> list[Line]:
+    """One SGD step of a single sample on Python floats: the parameters come and go as nested lists."""
+    b = scalar_blocks(d, one=True)
+    keys = [f"{kind}{layer.index}" for layer in d.layers for kind in ("W", "b")[: 1 + d.spec.bias]]
+    unpack = [Line(tuple_text(keys)[1:-1].rstrip(","), "P")]
+    return unpack + b["inputs"] + b["targets"] + b["forward"] + b["deltas"] + b["updates"] + _new_param_lines(d)
+
+
 def context(d: Derivation, style: str) -> dict:
     """Everything the template reads."""
     spec = d.spec
@@ -244,6 +281,10 @@ def context(d: Derivation, style: str) -> dict:
         "loss_body": _body(size + head + b["targets"] + b["forward"] + b["loss"], "E"),
         "grads_body": _body(size + head + b["targets"] + b["forward"] + b["deltas"] + b["grads"], grads_dict),
         "one_body": _body(_one_sample_lines(d), grads_dict) if style == "scalar" else [],
+        "step_body": _body(_step_one_lines(d), _new_params(d)) if style == "scalar" else [],
+        "new_params": _new_params(d) if style == "scalar" else "",
+        "keys": literal(tuple(keys)),
+        "lists_body": emit(Line("P", tuple_text([f'params["{key}"].tolist()' for key in keys]))),
         "arch": literal(spec.arch),
         "name": spec.name,
         "sizes": literal(tuple(spec.sizes)),

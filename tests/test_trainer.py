@@ -471,3 +471,58 @@ def test_the_delta_lines_are_read_from_the_derivation(tmp_path):
         g, g2 = load(base).gradients(params, X, T), load(doubled).gradients(params, X, T)
         for key in ("W2", "b2", "W1", "b1"):
             assert_close(g2[key], 2 * g[key], atol=1e-14, rtol=1e-12, what=f"{style} {key}")
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize(
+    "cfg",
+    [Config("2-3-2", "sigmoid", "sse", True, False), Config("3-4-4-2", "tanh,tanh,softmax", "ce", False, True)],
+    ids=lambda c: c.id,
+)
+def test_per_sample_train_equals_repeated_sgd_steps(trainer, cfg, style):
+    """train(batch_size=1) (Python floats in the scalar style) is the loop of sgd_step on the shuffled rows."""
+    tr = trainer(cfg, style)
+    params, X, T = sample_point(cfg, seed=4, batch=7)
+    before = {k: v.copy() for k, v in params.items()}
+    got, history = tr.train(params, X, T, epochs=3, lr=0.05, batch_size=1, seed=5)
+    rng, want, want_history = np.random.default_rng(5), params, []
+    for _ in range(3):
+        for row in rng.permutation(len(X)):
+            want = tr.sgd_step(want, X[row], T[row], 0.05)
+        want_history.append(tr.loss(want, X, T))
+    for key in params:
+        assert got[key].dtype == np.float64 and got[key].shape == params[key].shape
+        assert_close(got[key], want[key], atol=1e-12, rtol=0, what=key)
+        np.testing.assert_array_equal(params[key], before[key])  # the caller's arrays are not touched
+    assert_close(np.array(history), np.array(want_history), atol=1e-12, rtol=1e-12, what="history")
+
+
+@pytest.mark.parametrize("cfg,style", CASES[:: max(1, len(CASES) // 12)])
+def test_one_sample_sgd_step_is_params_minus_lr_gradients(trainer, cfg, style):
+    """The one-sample step (Python floats in the scalar style) rounds exactly as params - lr * gradients."""
+    tr = trainer(cfg, style)
+    params, X, T = sample_point(cfg, seed=6, batch=1)
+    before = {k: v.copy() for k, v in params.items()}
+    grads = tr.gradients(params, X, T)
+    for x, t in ((X, T), (X[0], T[0])):
+        new = tr.sgd_step(params, x, t, 0.1)
+        for key in params:
+            assert new[key].dtype == params[key].dtype and new[key].shape == params[key].shape
+            np.testing.assert_array_equal(new[key], before[key] - 0.1 * grads[key])
+            np.testing.assert_array_equal(params[key], before[key])
+            assert not np.shares_memory(new[key], params[key])
+
+
+def test_sgd_step_keeps_float32_and_leaves_inputs_alone(trainer):
+    cfg = Config("2-3-2", "sigmoid", "sse", True, False)
+    for style in STYLES:
+        tr = trainer(cfg, style)
+        p32 = tr.init_params(seed=0, dtype=np.float32)
+        before = {k: v.copy() for k, v in p32.items()}
+        X, T = np.array([[0.5, -1.0]], dtype=np.float32), np.array([[1.0, 0.0]], dtype=np.float32)
+        grads = tr.gradients(p32, X, T)
+        new = tr.sgd_step(p32, X, T, 0.1)
+        for key in p32:
+            assert new[key].dtype == np.float32
+            np.testing.assert_array_equal(new[key], before[key] - 0.1 * grads[key])
+            np.testing.assert_array_equal(p32[key], before[key])

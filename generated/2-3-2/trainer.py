@@ -30,6 +30,7 @@ BIAS = True
 #: how the error of a batch combines the errors of its samples ("sum" or "mean")
 REDUCTION = "sum"
 STYLE = "scalar"
+KEYS = ("W1", "b1", "W2", "b2")
 
 
 def init_params(seed=0, dtype=np.float64):
@@ -197,6 +198,63 @@ def _gradients_one(params, x, t):
     return {"W1": dE_dW1, "b1": dE_db1, "W2": dE_dW2, "b2": dE_db2}
 
 
+def _step_one(P, x, t, lr):
+    """``sgd_step`` of a single sample on Python floats; ``P`` holds the parameters as nested sequences of floats."""
+    W1, b1, W2, b2 = P
+    x_1 = x[0]
+    x_2 = x[1]
+    t_1 = t[0]
+    t_2 = t[1]
+    a_1_1 = b1[0] + W1[0][0]*x_1 + W1[0][1]*x_2  # eq. (1)
+    a_1_2 = b1[1] + W1[1][0]*x_1 + W1[1][1]*x_2  # eq. (1)
+    a_1_3 = b1[2] + W1[2][0]*x_1 + W1[2][1]*x_2  # eq. (1)
+    z_1_1 = 0.5*math.tanh(0.5*a_1_1) + 0.5  # eq. (2)
+    z_1_2 = 0.5*math.tanh(0.5*a_1_2) + 0.5  # eq. (2)
+    z_1_3 = 0.5*math.tanh(0.5*a_1_3) + 0.5  # eq. (2)
+    a_2_1 = b2[0] + W2[0][0]*z_1_1 + W2[0][1]*z_1_2 + W2[0][2]*z_1_3  # eq. (3)
+    a_2_2 = b2[1] + W2[1][0]*z_1_1 + W2[1][1]*z_1_2 + W2[1][2]*z_1_3  # eq. (3)
+    y_1 = 0.5*math.tanh(0.5*a_2_1) + 0.5  # eq. (4)
+    y_2 = 0.5*math.tanh(0.5*a_2_2) + 0.5  # eq. (4)
+    delta_2_1 = y_1*(1 - y_1)*(y_1 - t_1)  # eq. (8)
+    delta_2_2 = y_2*(1 - y_2)*(y_2 - t_2)  # eq. (8)
+    delta_1_1 = z_1_1*(1 - z_1_1)*(delta_2_1*W2[0][0] + delta_2_2*W2[1][0])  # eq. (12)
+    delta_1_2 = z_1_2*(1 - z_1_2)*(delta_2_1*W2[0][1] + delta_2_2*W2[1][1])  # eq. (12)
+    delta_1_3 = z_1_3*(1 - z_1_3)*(delta_2_1*W2[0][2] + delta_2_2*W2[1][2])  # eq. (12)
+    W1_new_0_0 = W1[0][0] - lr*(delta_1_1*x_1)  # eq. (13)
+    W1_new_0_1 = W1[0][1] - lr*(delta_1_1*x_2)  # eq. (13)
+    b1_new_0 = b1[0] - lr*delta_1_1  # eq. (14)
+    W1_new_1_0 = W1[1][0] - lr*(delta_1_2*x_1)  # eq. (13)
+    W1_new_1_1 = W1[1][1] - lr*(delta_1_2*x_2)  # eq. (13)
+    b1_new_1 = b1[1] - lr*delta_1_2  # eq. (14)
+    W1_new_2_0 = W1[2][0] - lr*(delta_1_3*x_1)  # eq. (13)
+    W1_new_2_1 = W1[2][1] - lr*(delta_1_3*x_2)  # eq. (13)
+    b1_new_2 = b1[2] - lr*delta_1_3  # eq. (14)
+    W2_new_0_0 = W2[0][0] - lr*(delta_2_1*z_1_1)  # eq. (9)
+    W2_new_0_1 = W2[0][1] - lr*(delta_2_1*z_1_2)  # eq. (9)
+    W2_new_0_2 = W2[0][2] - lr*(delta_2_1*z_1_3)  # eq. (9)
+    b2_new_0 = b2[0] - lr*delta_2_1  # eq. (10)
+    W2_new_1_0 = W2[1][0] - lr*(delta_2_2*z_1_1)  # eq. (9)
+    W2_new_1_1 = W2[1][1] - lr*(delta_2_2*z_1_2)  # eq. (9)
+    W2_new_1_2 = W2[1][2] - lr*(delta_2_2*z_1_3)  # eq. (9)
+    b2_new_1 = b2[1] - lr*delta_2_2  # eq. (10)
+    W1_new = (W1_new_0_0, W1_new_0_1), (W1_new_1_0, W1_new_1_1), (W1_new_2_0, W1_new_2_1)
+    b1_new = b1_new_0, b1_new_1, b1_new_2
+    W2_new = (W2_new_0_0, W2_new_0_1, W2_new_0_2), (W2_new_1_0, W2_new_1_1, W2_new_1_2)
+    b2_new = b2_new_0, b2_new_1
+    return (W1_new, b1_new, W2_new, b2_new)
+
+
+def _lists(params):
+    """The parameters as nested lists of Python floats, in the order of KEYS."""
+    P = params["W1"].tolist(), params["b1"].tolist(), params["W2"].tolist(), params["b2"].tolist()
+    return P
+
+
+def _arrays(P):
+    """Nested sequences of floats back to the float64 parameter dict."""
+    return {key: np.array(value) for key, value in zip(KEYS, P)}
+
+
 def _logaddexp(a, b):
     """log(exp(a) + exp(b)) of two floats without overflow (numpy.logaddexp for floats)."""
     return max(a, b) + math.log1p(math.exp(-abs(a - b)))
@@ -208,9 +266,15 @@ def _heaviside(a, at_zero):
 
 
 def sgd_step(params, X, T, lr):
-    """One gradient-descent step; every gradient is taken at the old parameters."""
+    """One gradient-descent step; every gradient is taken at the old parameters, which are left untouched."""
+    X, T = _batch(params, X), _batch(params, T)
+    if X.shape[0] == 1 and params["W1"].dtype == np.float64:  # one sample: all in Python floats
+        return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)))
     grads = gradients(params, X, T)
-    return {key: params[key] - lr * grads[key] for key in params}
+    for key, grad in grads.items():  # the gradients are fresh arrays: params - lr * grads without temporaries
+        grad *= lr
+        np.subtract(params[key], grad, out=grad)
+    return grads
 
 
 def train(params, X, T, epochs, lr, batch_size=1, seed=0, shuffle=True):
@@ -219,6 +283,16 @@ def train(params, X, T, epochs, lr, batch_size=1, seed=0, shuffle=True):
     rng = np.random.default_rng(seed)
     order = np.arange(X.shape[0])
     history = []
+    if batch_size == 1 and params["W1"].dtype == np.float64:  # per-sample SGD: parameters stay floats
+        P, xs, ts, lr = _lists(params), X.tolist(), T.tolist(), float(lr)
+        for _ in range(epochs):
+            if shuffle:
+                order = rng.permutation(X.shape[0])
+            for row in order.tolist():
+                P = _step_one(P, xs[row], ts[row], lr)
+            params = _arrays(P)
+            history.append(loss(params, X, T))
+        return params, history
     for _ in range(epochs):
         if shuffle:
             order = rng.permutation(X.shape[0])
