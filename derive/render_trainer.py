@@ -258,11 +258,16 @@ def _one_sample_lines(d: Derivation) -> list[Line]:
     return _unpack(d, one=True) + b["inputs"] + b["targets"] + b["forward"] + b["deltas"] + b["grads"]
 
 
+def _targets(names: list[str]) -> str:
+    """Assignment targets that unpack a sequence: ``a, b`` and ``(a,)`` for one name."""
+    return ", ".join(names) if len(names) > 1 else f"({names[0]},)"
+
+
 def _step_one_lines(d: Derivation) -> list[Line]:
     """One SGD step of a single sample on Python floats: the parameters come and go as nested lists."""
     b = scalar_blocks(d, one=True)
     keys = [f"{kind}{layer.index}" for layer in d.layers for kind in ("W", "b")[: 1 + d.spec.bias]]
-    unpack = [Line(tuple_text(keys)[1:-1].rstrip(","), "P")]
+    unpack = [Line(_targets(keys), "P")]
     return unpack + b["inputs"] + b["targets"] + b["forward"] + b["deltas"] + b["updates"] + _new_param_lines(d)
 
 
@@ -284,6 +289,8 @@ def context(d: Derivation, style: str) -> dict:
         "step_body": _body(_step_one_lines(d), _new_params(d)) if style == "scalar" else [],
         "new_params": _new_params(d) if style == "scalar" else "",
         "keys": literal(tuple(keys)),
+        "unpack_keys": _targets(keys),
+        "arrays_body": emit(Line("params", "{" + ", ".join(f'"{key}": np.array({key})' for key in keys) + "}")),
         "lists_body": emit(Line("P", tuple_text([f'params["{key}"].tolist()' for key in keys]))),
         "arch": literal(spec.arch),
         "name": spec.name,

@@ -476,7 +476,11 @@ def test_the_delta_lines_are_read_from_the_derivation(tmp_path):
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize(
     "cfg",
-    [Config("2-3-2", "sigmoid", "sse", True, False), Config("3-4-4-2", "tanh,tanh,softmax", "ce", False, True)],
+    [
+        Config("2-3-2", "sigmoid", "sse", True, False),
+        Config("3-4-4-2", "tanh,tanh,softmax", "ce", False, True),
+        Config("1-1", "sigmoid", "bce", False, False),
+    ],
     ids=lambda c: c.id,
 )
 def test_per_sample_train_equals_repeated_sgd_steps(trainer, cfg, style):

@@ -252,7 +252,9 @@ def _lists(params):
 
 def _arrays(P):
     """Nested sequences of floats back to the float64 parameter dict."""
-    return {key: np.array(value) for key, value in zip(KEYS, P)}
+    W1, b1, W2, b2 = P
+    params = {"W1": np.array(W1), "b1": np.array(b1), "W2": np.array(W2), "b2": np.array(b2)}
+    return params
 
 
 def _logaddexp(a, b):
