@@ -11,7 +11,9 @@ line that computes something is an expression of the Derivation printed by
     ``Parameter.gradient``. The same lines are printed a second time for one
     sample in Python floats (:class:`derive.codegen.FloatPrinter`), which is
     what per-sample SGD runs: a numpy call costs about a microsecond even on
-    one value.
+    one value. ``_step_one`` prints them once more with θ - lr·dE/dθ per
+    parameter, so ``train(batch_size=1)`` keeps the parameters as floats for
+    a whole call and converts to arrays only once per epoch.
 ``vector``
     one line per layer in matrix form (BP1-BP4), printed from the generic
     per-layer equations (``Indexed`` families) in ``Derivation.equations``.
