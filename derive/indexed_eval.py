@@ -91,7 +91,7 @@ class _Evaluator:
             return np.power(base, exp), labels
         if isinstance(e, sp.Sum):
             return self.sum(e)
-        if isinstance(e, sp.Function):
+        if isinstance(e, (sp.Function, sp.Max, sp.Min)):
             values, labels = self.align([self(a) for a in e.args])
             fn = _numpy_function(e.func, len(e.args))
             return np.asarray(fn(*values), dtype=self.dtype), labels

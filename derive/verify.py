@@ -124,27 +124,74 @@ class _Namer:
         return e.func(*[self(a) for a in e.args])
 
 
-def prove_symbolic(diff: sp.Expr) -> str | None:
-    """Return the method that showed ``diff`` is 0, or None."""
+Functions = dict[sp.FunctionClass, sp.Lambda]
+
+
+def prove_symbolic(diff: sp.Expr, functions: Functions | None = None) -> str | None:
+    """Return the method that showed ``diff`` is 0, or None.
+
+    ``sympy.simplify`` can take minutes on a difference that is not zero, so it
+    is tried only when ``diff`` is zero at a few random points (undefined
+    functions evaluated by their definitions in ``functions``).
+    """
     named = _Namer()(diff)
     if sp.cancel(sp.together(named)) == 0:
         return "symbolic"
+    if nonzero_somewhere(diff, functions):
+        return None
     if sp.simplify(diff) == 0:
         return "symbolic-simplify"
     return None
 
 
-def random_points(diff: sp.Expr, seed: int, n_points: int = 4) -> str:
-    """Check ``diff`` is 0 at random points to 40 digits; raise VerificationError if not."""
-    syms = sorted(diff.free_symbols, key=sp.default_sort_key)
-    f = sp.lambdify(syms, diff, modules="mpmath")
+def nonzero_somewhere(expr: sp.Expr, functions: Functions | None = None, seed: int = 0, n_points: int = 4) -> bool:
+    """True if ``expr`` is clearly not 0 at one of a few random points (relu units may be off at some)."""
     rng = random.Random(seed)
-    with mpmath.workdps(DIGITS):
-        for _ in range(n_points):
-            point = [mpmath.mpf(rng.randint(-2000, 2000)) / 1000 for _ in syms]
-            value = f(*point)
-            if abs(value) > TOLERANCE:
-                raise VerificationError(f"difference {mpmath.nstr(value, 5)} at a random point")
+    for _ in range(n_points):
+        try:
+            value = _at_random_point(expr, rng, functions)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return False
+        if value is not None and abs(value) > TOLERANCE:
+            return True
+    return False
+
+
+def _at_random_point(expr: sp.Expr, rng: random.Random, functions: Functions | None = None) -> mpmath.mpf | None:
+    """``expr`` at coordinates in [-2, 2], to DIGITS digits, or None if it has no real value there.
+
+    Substituting Floats lets SymPy evaluate node by node (lambdify would turn
+    Heaviside of nested Max into a Piecewise that grows exponentially with
+    depth); undefined functions are replaced once their arguments are numbers.
+    """
+    syms = sorted(expr.free_symbols, key=sp.default_sort_key)
+    point = {s: sp.Float(sp.Rational(rng.randint(-2000, 2000), 1000), DIGITS) for s in syms}
+    value = expr.xreplace(point)
+    for fn, definition in (functions or {}).items():
+        value = value.replace(fn, definition)
+    value = sp.N(value, DIGITS)
+    if not value.is_number or not value.is_real:
+        return None
+    return mpmath.mpf(str(value)) if value.is_finite else None
+
+
+def hidden_definitions(d: Derivation) -> Functions:
+    """Each undefined hidden activation h_l with its definition, for numeric evaluation."""
+    return {
+        hidden_function(layer): sp.Lambda(calculus.A, calculus.elementwise(layer.activation).f)
+        for layer in d.layers
+        if not layer.is_output
+    }
+
+
+def random_points(diff: sp.Expr, seed: int, n_points: int = 4, functions: Functions | None = None) -> str:
+    """Check ``diff`` is 0 at random points to 40 digits; raise VerificationError if not."""
+    rng = random.Random(seed)
+    for _ in range(n_points):
+        value = _at_random_point(diff, rng, functions)
+        if value is None or abs(value) > TOLERANCE:
+            shown = "no real value" if value is None else f"difference {mpmath.nstr(value, 5)}"
+            raise VerificationError(f"{shown} at a random point")
     return f"zero to 40 digits at {n_points} random points (seed {seed}, coordinates in [-2, 2])"
 
 
@@ -189,6 +236,7 @@ def verify(d: Derivation, method: str | None = None) -> Derivation:
         *rest, last = d.targets
         constraint = {last: 1 - sp.Add(*rest)}
     counts: dict[str, int] = {}
+    functions = hidden_definitions(d) if abstract else None
     progress = Progress("prove", len(d.parameters))
     for n, p in enumerate(d.parameters):
         raw = sp.diff(E_full, p.symbol)
@@ -196,11 +244,11 @@ def verify(d: Derivation, method: str | None = None) -> Derivation:
             raw = lemma_rewrite(raw, d)
         p.expanded = raw
         diff = (raw - p.gradient.xreplace(full)).xreplace(constraint)
-        method = prove_symbolic(diff)
+        method = prove_symbolic(diff, functions)
         if method == "symbolic" and abstract:
             method = "symbolic-lemma"
         if method is None:
-            method, detail = "random-points", random_points(diff, seed=n)
+            method, detail = "random-points", random_points(diff, seed=n, functions=functions)
         else:
             detail = _DETAILS[method]
         p.proof = Proof(method, detail, tuple(d.assumptions))
