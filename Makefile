@@ -69,3 +69,9 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Timings live here, not in tests: derivation cost for a doubling series and trainer
+# step times against numpy and PyTorch (CPU), written to bench/results.md.
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/run.py
