@@ -12,6 +12,7 @@ from functools import cache
 import sympy as sp
 
 from derive import activations
+from derive.patterns import Patterns
 
 A = sp.Symbol("A", real=True)  # a generic pre-activation
 Y = sp.Symbol("Y", real=True)  # a generic unit output
@@ -151,3 +152,33 @@ def jacobian_to_outputs(
             if entry != 0:
                 entries[(m, k)] = entry
     return entries, "writing y_m = n_m / S, solving for n_m = S y_m and substituting in the quotient rule"
+
+
+def gradient(expr: sp.Expr, xs: list[sp.Symbol]) -> list[sp.Expr]:
+    """``[sp.diff(expr, x) for x in xs]``, each derivative taken of the terms that contain ``x`` only.
+
+    An error is a sum with one term per output; differentiating the whole sum by
+    each output costs time quadratic in the number of outputs. By linearity the
+    derivative by ``x`` is the sum of the derivatives of the terms that contain
+    ``x``, so each term is differentiated by its own symbols, a cost linear in
+    the size of ``expr``; terms that differ only in their symbols' names are
+    differentiated once (:class:`derive.patterns.Patterns`). A factor free of
+    every ``x`` (the ½ of the squared error) stays outside.
+
+    >>> y1, y2 = sp.symbols("y1 y2")
+    >>> gradient(sp.Rational(1, 2) * (y1**2 + y2**3), [y1, y2])
+    [y1, 3*y2**2/2]
+    """
+    wanted = set(xs)
+    coeff, body = sp.Integer(1), expr
+    if isinstance(expr, sp.Mul):
+        free = [f for f in expr.args if not (f.free_symbols & wanted)]
+        rest = [f for f in expr.args if f.free_symbols & wanted]
+        if len(rest) == 1:
+            coeff, body = sp.Mul(*free), rest[0]
+    terms: dict[sp.Symbol, list[sp.Expr]] = {x: [] for x in xs}
+    for term in sp.Add.make_args(body):
+        for x in term.free_symbols & wanted:
+            terms[x].append(term)
+    diff = Patterns(sp.diff)  # the terms of different outputs are one pattern
+    return [coeff * sp.Add(*[diff(term, x) for term in terms[x]]) for x in xs]

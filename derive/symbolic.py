@@ -20,6 +20,7 @@ import sympy as sp
 from derive import activations, calculus, generic, naming
 from derive.lazy import PreActivations, WeightRows
 from derive.model import Derivation, Layer, Parameter
+from derive.patterns import Patterns
 from derive.spec import NetworkSpec
 
 #: Loss domains that the derivation may use when simplifying.
@@ -86,16 +87,23 @@ def output_deltas(layer: Layer, dE_dy: list[sp.Expr], targets: list[sp.Symbol], 
     by_column: dict[int, list[sp.Expr]] = {}
     for (m, k), entry in layer.jacobian.items():
         by_column.setdefault(k, []).append(dE_dy[m] * entry)
-    prefer = set(layer.out)
-    forms = []
-    for k in range(layer.n_out):
-        delta = sp.expand(sp.Add(*by_column.get(k, [])))
-        if loss in TARGET_ASSUMPTIONS:
-            # collect on the outputs so that a sum of all targets shows up as a
-            # coefficient, then use the stated assumption sum_k t_k = 1
-            delta = sp.collect(delta, layer.out).xreplace({sp.Add(*targets): sp.Integer(1)})
-        forms.append(calculus.tidy(sp.factor(delta), prefer))
-    return forms
+    simplify = Patterns(_simplify_output_delta)  # units of an elementwise layer share one pattern
+    uses_sum = loss in TARGET_ASSUMPTIONS
+    outs = {y: position for position, y in enumerate(layer.out)}
+    targets_set, n = frozenset(targets), len(targets)
+    return [simplify(sp.Add(*by_column.get(k, [])), outs, targets_set, n, uses_sum) for k in range(layer.n_out)]
+
+
+def _simplify_output_delta(
+    delta: sp.Expr, outs: tuple[sp.Symbol, ...], targets: frozenset[sp.Symbol], n_targets: int, uses_sum: bool
+) -> sp.Expr:
+    """Expand, use sum_k t_k = 1 where the loss assumes it, factor, orient (``outs``: the outputs in ``delta``)."""
+    delta = sp.expand(delta)
+    if uses_sum and len(targets) == n_targets:
+        # collect on the outputs so that a sum of all targets shows up as a
+        # coefficient, then use the stated assumption sum_k t_k = 1
+        delta = sp.collect(delta, list(outs)).xreplace({sp.Add(*targets): sp.Integer(1)})
+    return calculus.tidy(sp.factor(delta), set(outs))
 
 
 def hidden_deltas(layer: Layer, upper: Layer) -> list[sp.Expr]:
@@ -117,6 +125,7 @@ def parameters_of(layer: Layer) -> list[Parameter]:
     """Each parameter's gradient δ_j · da_j/dθ, for the unit(s) whose a_j contains θ."""
     params = []
     l = layer.index
+    diff = Patterns(sp.diff)  # every unit's pre-activation is one pattern
     users: dict[sp.Symbol, list[int]] = {}  # which pre-activations each parameter enters
     for m, pre in enumerate(layer.pre):
         for s in pre.free_symbols:
@@ -126,7 +135,7 @@ def parameters_of(layer: Layer) -> list[Parameter]:
         if layer.biases:
             thetas.append((layer.biases[j], "bias", None))
         for theta, kind, i in thetas:
-            grad = sp.Add(*[layer.delta[m] * sp.diff(layer.pre[m], theta) for m in users[theta]])
+            grad = sp.Add(*[layer.delta[m] * diff(layer.pre[m], theta) for m in users[theta]])
             params.append(
                 Parameter(
                     symbol=theta,
@@ -177,8 +186,9 @@ def assemble(spec: NetworkSpec, x: list[sp.Symbol], layers: list[Layer]) -> Deri
     out = layers[-1]
     t = [naming.symbol("t", spec.n_layers, k) for k in range(1, out.n_out + 1)]
     loss = activations.loss_expression(spec.loss, out.out, t)
-    dE_dy = [sp.factor(sp.diff(loss, yk)) for yk in out.out]
-    dE_dy = [calculus.tidy(d, set(out.out)) for d in dE_dy]
+    tidy = Patterns(lambda g, prefer: calculus.tidy(sp.factor(g), set(prefer)))
+    outputs = frozenset(out.out)
+    dE_dy = [tidy(g, outputs) for g in calculus.gradient(loss, out.out)]
     out.delta_forms = output_deltas(out, dE_dy, t, spec.loss)
     assumptions = [TARGET_ASSUMPTIONS[spec.loss]] if spec.loss in TARGET_ASSUMPTIONS else []
     return Derivation(
