@@ -64,6 +64,9 @@ def emit(line: Line, indent: int = 4) -> list[str]:
     one = f"{pad}{line.lhs} = {rhs}{comment}"
     if len(one) <= WIDTH:
         return [one]
+    if "," in line.lhs and len(f"{pad}) = {rhs}{comment}") <= WIDTH:  # many targets, short value
+        names = _wrap(line.lhs, WIDTH - indent - 4)
+        return [f"{pad}("] + [f"{pad}    {part}" for part in names] + [f"{pad}) = {rhs}{comment}"]
     body = _wrap(rhs, WIDTH - indent - 4)
     return [f"{pad}{line.lhs} = ({comment}"] + [f"{pad}    {part}" for part in body] + [f"{pad})"]
 
@@ -74,16 +77,22 @@ def tuple_text(items: list[str]) -> str:
 
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRING_RE = re.compile(r'"[^"]*"')
+
+
+def _names(text: str) -> set[str]:
+    """The names a piece of source reads; words inside string literals (``params["W1"]``) are not names."""
+    return set(_NAME_RE.findall(_STRING_RE.sub('""', text)))
 
 
 def prune(lines: list[Line], returned: str) -> list[Line]:
     """Drop assignments to names nothing later reads (a loss written in a's never reads y)."""
-    needed = set(_NAME_RE.findall(returned))
+    needed = _names(returned)
     kept = []
     for line in reversed(lines):
         if line.lhs.isidentifier() and line.lhs not in needed:
             continue
-        needed |= set(_NAME_RE.findall(line.rhs)) | set(_NAME_RE.findall(line.lhs))
+        needed |= _names(line.rhs) | _names(line.lhs)
         kept.append(line)
     return kept[::-1]
 

@@ -50,9 +50,8 @@ def _batch(params, X):
     return X.reshape(1, -1) if X.ndim == 1 else X
 
 
-def forward(params, X):
-    """The network's outputs, shape (batch, SIZES[-1])."""
-    X = _batch(params, X)
+def _forward_pass(params, X):
+    """Every pre-activation and output, layer by layer (eqs. (1) to (6)), for a (batch, units) X."""
     W1 = params["W1"]
     b1 = params["b1"]
     W2 = params["W2"]
@@ -78,36 +77,32 @@ def forward(params, X):
     s3_0 = -np.logaddexp(a_3_1, a_3_2)
     y_1 = np.exp(a_3_1 + s3_0)  # eq. (6)
     y_2 = np.exp(a_3_2 + s3_0)  # eq. (6)
+    values = (
+        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
+        a_3_2, y_1, y_2
+    )
+    return values
+
+
+def forward(params, X):
+    """The network's outputs, shape (batch, SIZES[-1])."""
+    X = _batch(params, X)
+    (
+        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
+        a_3_2, y_1, y_2
+    ) = _forward_pass(params, X)
     return np.stack((y_1, y_2), axis=1)
 
 
 def loss(params, X, T):
     """The error E of the batch, eq. (7), combined over the samples as REDUCTION says."""
     X, T = _batch(params, X), _batch(params, T)
-    W1 = params["W1"]
-    b1 = params["b1"]
-    W2 = params["W2"]
-    b2 = params["b2"]
-    W3 = params["W3"]
-    b3 = params["b3"]
-    x_1 = X[:, 0]
-    x_2 = X[:, 1]
     t_1 = T[:, 0]
     t_2 = T[:, 1]
-    a_1_1 = b1[0] + W1[0, 0]*x_1 + W1[0, 1]*x_2  # eq. (1)
-    a_1_2 = b1[1] + W1[1, 0]*x_1 + W1[1, 1]*x_2  # eq. (1)
-    a_1_3 = b1[2] + W1[2, 0]*x_1 + W1[2, 1]*x_2  # eq. (1)
-    z_1_1 = np.tanh(a_1_1)  # eq. (2)
-    z_1_2 = np.tanh(a_1_2)  # eq. (2)
-    z_1_3 = np.tanh(a_1_3)  # eq. (2)
-    a_2_1 = b2[0] + W2[0, 0]*z_1_1 + W2[0, 1]*z_1_2 + W2[0, 2]*z_1_3  # eq. (3)
-    a_2_2 = b2[1] + W2[1, 0]*z_1_1 + W2[1, 1]*z_1_2 + W2[1, 2]*z_1_3  # eq. (3)
-    a_2_3 = b2[2] + W2[2, 0]*z_1_1 + W2[2, 1]*z_1_2 + W2[2, 2]*z_1_3  # eq. (3)
-    z_2_1 = np.tanh(a_2_1)  # eq. (4)
-    z_2_2 = np.tanh(a_2_2)  # eq. (4)
-    z_2_3 = np.tanh(a_2_3)  # eq. (4)
-    a_3_1 = b3[0] + W3[0, 0]*z_2_1 + W3[0, 1]*z_2_2 + W3[0, 2]*z_2_3  # eq. (5)
-    a_3_2 = b3[1] + W3[1, 0]*z_2_1 + W3[1, 1]*z_2_2 + W3[1, 2]*z_2_3  # eq. (5)
+    (
+        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
+        a_3_2, y_1, y_2
+    ) = _forward_pass(params, X)
     e0 = -np.logaddexp(a_3_1, a_3_2)
     E = (-t_1*(a_3_1 + e0) - t_2*(a_3_2 + e0)).sum()  # eq. (7)
     return float(E)
@@ -119,35 +114,18 @@ def gradients(params, X, T):
     The δ forms assume the targets of a sample sum to one (one-hot or a probability vector).
     """
     X, T = _batch(params, X), _batch(params, T)
-    if X.shape[0] == 1:  # one sample: the same lines on Python floats, several times faster
-        return _gradients_one(params, X[0].tolist(), T[0].tolist())
-    W1 = params["W1"]
-    b1 = params["b1"]
+    if X.shape[0] == 1 and params["W1"].dtype == np.float64:  # one sample: the same lines on Python floats, faster
+        return _gradients_one(_lists(params), X[0].tolist(), T[0].tolist())
     W2 = params["W2"]
-    b2 = params["b2"]
     W3 = params["W3"]
-    b3 = params["b3"]
     x_1 = X[:, 0]
     x_2 = X[:, 1]
     t_1 = T[:, 0]
     t_2 = T[:, 1]
-    a_1_1 = b1[0] + W1[0, 0]*x_1 + W1[0, 1]*x_2  # eq. (1)
-    a_1_2 = b1[1] + W1[1, 0]*x_1 + W1[1, 1]*x_2  # eq. (1)
-    a_1_3 = b1[2] + W1[2, 0]*x_1 + W1[2, 1]*x_2  # eq. (1)
-    z_1_1 = np.tanh(a_1_1)  # eq. (2)
-    z_1_2 = np.tanh(a_1_2)  # eq. (2)
-    z_1_3 = np.tanh(a_1_3)  # eq. (2)
-    a_2_1 = b2[0] + W2[0, 0]*z_1_1 + W2[0, 1]*z_1_2 + W2[0, 2]*z_1_3  # eq. (3)
-    a_2_2 = b2[1] + W2[1, 0]*z_1_1 + W2[1, 1]*z_1_2 + W2[1, 2]*z_1_3  # eq. (3)
-    a_2_3 = b2[2] + W2[2, 0]*z_1_1 + W2[2, 1]*z_1_2 + W2[2, 2]*z_1_3  # eq. (3)
-    z_2_1 = np.tanh(a_2_1)  # eq. (4)
-    z_2_2 = np.tanh(a_2_2)  # eq. (4)
-    z_2_3 = np.tanh(a_2_3)  # eq. (4)
-    a_3_1 = b3[0] + W3[0, 0]*z_2_1 + W3[0, 1]*z_2_2 + W3[0, 2]*z_2_3  # eq. (5)
-    a_3_2 = b3[1] + W3[1, 0]*z_2_1 + W3[1, 1]*z_2_2 + W3[1, 2]*z_2_3  # eq. (5)
-    s3_0 = -np.logaddexp(a_3_1, a_3_2)
-    y_1 = np.exp(a_3_1 + s3_0)  # eq. (6)
-    y_2 = np.exp(a_3_2 + s3_0)  # eq. (6)
+    (
+        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
+        a_3_2, y_1, y_2
+    ) = _forward_pass(params, X)
     delta_3_1 = y_1 - t_1  # eq. (9)
     delta_3_2 = y_2 - t_2  # eq. (9)
     delta_2_1 = (1 - z_2_1**2)*(delta_3_1*W3[0, 0] + delta_3_2*W3[1, 0])  # eq. (13)
@@ -170,211 +148,220 @@ def gradients(params, X, T):
     dE_db3 = np.empty_like(params["b3"])
     dE_dW1[0, 0] = np.dot(delta_1_1, x_1)  # eq. (18)
     dE_dW1[0, 1] = np.dot(delta_1_1, x_2)  # eq. (18)
-    dE_db1[0] = delta_1_1.sum()  # eq. (19)
     dE_dW1[1, 0] = np.dot(delta_1_2, x_1)  # eq. (18)
     dE_dW1[1, 1] = np.dot(delta_1_2, x_2)  # eq. (18)
-    dE_db1[1] = delta_1_2.sum()  # eq. (19)
     dE_dW1[2, 0] = np.dot(delta_1_3, x_1)  # eq. (18)
     dE_dW1[2, 1] = np.dot(delta_1_3, x_2)  # eq. (18)
+    dE_db1[0] = delta_1_1.sum()  # eq. (19)
+    dE_db1[1] = delta_1_2.sum()  # eq. (19)
     dE_db1[2] = delta_1_3.sum()  # eq. (19)
     dE_dW2[0, 0] = np.dot(delta_2_1, z_1_1)  # eq. (14)
     dE_dW2[0, 1] = np.dot(delta_2_1, z_1_2)  # eq. (14)
     dE_dW2[0, 2] = np.dot(delta_2_1, z_1_3)  # eq. (14)
-    dE_db2[0] = delta_2_1.sum()  # eq. (15)
     dE_dW2[1, 0] = np.dot(delta_2_2, z_1_1)  # eq. (14)
     dE_dW2[1, 1] = np.dot(delta_2_2, z_1_2)  # eq. (14)
     dE_dW2[1, 2] = np.dot(delta_2_2, z_1_3)  # eq. (14)
-    dE_db2[1] = delta_2_2.sum()  # eq. (15)
     dE_dW2[2, 0] = np.dot(delta_2_3, z_1_1)  # eq. (14)
     dE_dW2[2, 1] = np.dot(delta_2_3, z_1_2)  # eq. (14)
     dE_dW2[2, 2] = np.dot(delta_2_3, z_1_3)  # eq. (14)
+    dE_db2[0] = delta_2_1.sum()  # eq. (15)
+    dE_db2[1] = delta_2_2.sum()  # eq. (15)
     dE_db2[2] = delta_2_3.sum()  # eq. (15)
     dE_dW3[0, 0] = np.dot(delta_3_1, z_2_1)  # eq. (10)
     dE_dW3[0, 1] = np.dot(delta_3_1, z_2_2)  # eq. (10)
     dE_dW3[0, 2] = np.dot(delta_3_1, z_2_3)  # eq. (10)
-    dE_db3[0] = delta_3_1.sum()  # eq. (11)
     dE_dW3[1, 0] = np.dot(delta_3_2, z_2_1)  # eq. (10)
     dE_dW3[1, 1] = np.dot(delta_3_2, z_2_2)  # eq. (10)
     dE_dW3[1, 2] = np.dot(delta_3_2, z_2_3)  # eq. (10)
+    dE_db3[0] = delta_3_1.sum()  # eq. (11)
     dE_db3[1] = delta_3_2.sum()  # eq. (11)
     return {"W1": dE_dW1, "b1": dE_db1, "W2": dE_dW2, "b2": dE_db2, "W3": dE_dW3, "b3": dE_db3}
 
 
-def _gradients_one(params, x, t):
-    """``gradients`` of a single sample held in Python floats, line for line the same equations."""
-    W1 = params["W1"].tolist()
-    b1 = params["b1"].tolist()
-    W2 = params["W2"].tolist()
-    b2 = params["b2"].tolist()
-    W3 = params["W3"].tolist()
-    b3 = params["b3"].tolist()
-    x_1 = x[0]
-    x_2 = x[1]
-    t_1 = t[0]
-    t_2 = t[1]
-    a_1_1 = b1[0] + W1[0][0]*x_1 + W1[0][1]*x_2  # eq. (1)
-    a_1_2 = b1[1] + W1[1][0]*x_1 + W1[1][1]*x_2  # eq. (1)
-    a_1_3 = b1[2] + W1[2][0]*x_1 + W1[2][1]*x_2  # eq. (1)
+def _gradients_one(P, x, t):
+    """``gradients`` of a single sample held in Python floats, line for line the same equations.
+
+    ``P`` holds the parameters as one flat sequence of floats (see ``_lists``).
+    """
+    (
+        w_1_1_1, w_1_1_2, w_1_2_1, w_1_2_2, w_1_3_1, w_1_3_2, b_1_1, b_1_2, b_1_3, w_2_1_1, w_2_1_2,
+        w_2_1_3, w_2_2_1, w_2_2_2, w_2_2_3, w_2_3_1, w_2_3_2, w_2_3_3, b_2_1, b_2_2, b_2_3, w_3_1_1,
+        w_3_1_2, w_3_1_3, w_3_2_1, w_3_2_2, w_3_2_3, b_3_1, b_3_2
+    ) = P
+    x_1, x_2 = x
+    t_1, t_2 = t
+    a_1_1 = b_1_1 + w_1_1_1*x_1 + w_1_1_2*x_2  # eq. (1)
+    a_1_2 = b_1_2 + w_1_2_1*x_1 + w_1_2_2*x_2  # eq. (1)
+    a_1_3 = b_1_3 + w_1_3_1*x_1 + w_1_3_2*x_2  # eq. (1)
     z_1_1 = math.tanh(a_1_1)  # eq. (2)
     z_1_2 = math.tanh(a_1_2)  # eq. (2)
     z_1_3 = math.tanh(a_1_3)  # eq. (2)
-    a_2_1 = b2[0] + W2[0][0]*z_1_1 + W2[0][1]*z_1_2 + W2[0][2]*z_1_3  # eq. (3)
-    a_2_2 = b2[1] + W2[1][0]*z_1_1 + W2[1][1]*z_1_2 + W2[1][2]*z_1_3  # eq. (3)
-    a_2_3 = b2[2] + W2[2][0]*z_1_1 + W2[2][1]*z_1_2 + W2[2][2]*z_1_3  # eq. (3)
+    a_2_1 = b_2_1 + w_2_1_1*z_1_1 + w_2_1_2*z_1_2 + w_2_1_3*z_1_3  # eq. (3)
+    a_2_2 = b_2_2 + w_2_2_1*z_1_1 + w_2_2_2*z_1_2 + w_2_2_3*z_1_3  # eq. (3)
+    a_2_3 = b_2_3 + w_2_3_1*z_1_1 + w_2_3_2*z_1_2 + w_2_3_3*z_1_3  # eq. (3)
     z_2_1 = math.tanh(a_2_1)  # eq. (4)
     z_2_2 = math.tanh(a_2_2)  # eq. (4)
     z_2_3 = math.tanh(a_2_3)  # eq. (4)
-    a_3_1 = b3[0] + W3[0][0]*z_2_1 + W3[0][1]*z_2_2 + W3[0][2]*z_2_3  # eq. (5)
-    a_3_2 = b3[1] + W3[1][0]*z_2_1 + W3[1][1]*z_2_2 + W3[1][2]*z_2_3  # eq. (5)
+    a_3_1 = b_3_1 + w_3_1_1*z_2_1 + w_3_1_2*z_2_2 + w_3_1_3*z_2_3  # eq. (5)
+    a_3_2 = b_3_2 + w_3_2_1*z_2_1 + w_3_2_2*z_2_2 + w_3_2_3*z_2_3  # eq. (5)
     s3_0 = -_logaddexp(a_3_1, a_3_2)
     y_1 = math.exp(a_3_1 + s3_0)  # eq. (6)
     y_2 = math.exp(a_3_2 + s3_0)  # eq. (6)
     delta_3_1 = y_1 - t_1  # eq. (9)
     delta_3_2 = y_2 - t_2  # eq. (9)
-    delta_2_1 = (1 - z_2_1**2)*(delta_3_1*W3[0][0] + delta_3_2*W3[1][0])  # eq. (13)
-    delta_2_2 = (1 - z_2_2**2)*(delta_3_1*W3[0][1] + delta_3_2*W3[1][1])  # eq. (13)
-    delta_2_3 = (1 - z_2_3**2)*(delta_3_1*W3[0][2] + delta_3_2*W3[1][2])  # eq. (13)
+    delta_2_1 = (1 - z_2_1**2)*(delta_3_1*w_3_1_1 + delta_3_2*w_3_2_1)  # eq. (13)
+    delta_2_2 = (1 - z_2_2**2)*(delta_3_1*w_3_1_2 + delta_3_2*w_3_2_2)  # eq. (13)
+    delta_2_3 = (1 - z_2_3**2)*(delta_3_1*w_3_1_3 + delta_3_2*w_3_2_3)  # eq. (13)
     delta_1_1 = (  # eq. (17)
-        (1 - z_1_1**2)*(delta_2_1*W2[0][0] + delta_2_2*W2[1][0] + delta_2_3*W2[2][0])
+        (1 - z_1_1**2)*(delta_2_1*w_2_1_1 + delta_2_2*w_2_2_1 + delta_2_3*w_2_3_1)
     )
     delta_1_2 = (  # eq. (17)
-        (1 - z_1_2**2)*(delta_2_1*W2[0][1] + delta_2_2*W2[1][1] + delta_2_3*W2[2][1])
+        (1 - z_1_2**2)*(delta_2_1*w_2_1_2 + delta_2_2*w_2_2_2 + delta_2_3*w_2_3_2)
     )
     delta_1_3 = (  # eq. (17)
-        (1 - z_1_3**2)*(delta_2_1*W2[0][2] + delta_2_2*W2[1][2] + delta_2_3*W2[2][2])
+        (1 - z_1_3**2)*(delta_2_1*w_2_1_3 + delta_2_2*w_2_2_3 + delta_2_3*w_2_3_3)
     )
-    dE_dW1 = np.empty_like(params["W1"])
-    dE_db1 = np.empty_like(params["b1"])
-    dE_dW2 = np.empty_like(params["W2"])
-    dE_db2 = np.empty_like(params["b2"])
-    dE_dW3 = np.empty_like(params["W3"])
-    dE_db3 = np.empty_like(params["b3"])
-    dE_dW1[0, 0] = delta_1_1*x_1  # eq. (18)
-    dE_dW1[0, 1] = delta_1_1*x_2  # eq. (18)
-    dE_db1[0] = delta_1_1  # eq. (19)
-    dE_dW1[1, 0] = delta_1_2*x_1  # eq. (18)
-    dE_dW1[1, 1] = delta_1_2*x_2  # eq. (18)
-    dE_db1[1] = delta_1_2  # eq. (19)
-    dE_dW1[2, 0] = delta_1_3*x_1  # eq. (18)
-    dE_dW1[2, 1] = delta_1_3*x_2  # eq. (18)
-    dE_db1[2] = delta_1_3  # eq. (19)
-    dE_dW2[0, 0] = delta_2_1*z_1_1  # eq. (14)
-    dE_dW2[0, 1] = delta_2_1*z_1_2  # eq. (14)
-    dE_dW2[0, 2] = delta_2_1*z_1_3  # eq. (14)
-    dE_db2[0] = delta_2_1  # eq. (15)
-    dE_dW2[1, 0] = delta_2_2*z_1_1  # eq. (14)
-    dE_dW2[1, 1] = delta_2_2*z_1_2  # eq. (14)
-    dE_dW2[1, 2] = delta_2_2*z_1_3  # eq. (14)
-    dE_db2[1] = delta_2_2  # eq. (15)
-    dE_dW2[2, 0] = delta_2_3*z_1_1  # eq. (14)
-    dE_dW2[2, 1] = delta_2_3*z_1_2  # eq. (14)
-    dE_dW2[2, 2] = delta_2_3*z_1_3  # eq. (14)
-    dE_db2[2] = delta_2_3  # eq. (15)
-    dE_dW3[0, 0] = delta_3_1*z_2_1  # eq. (10)
-    dE_dW3[0, 1] = delta_3_1*z_2_2  # eq. (10)
-    dE_dW3[0, 2] = delta_3_1*z_2_3  # eq. (10)
-    dE_db3[0] = delta_3_1  # eq. (11)
-    dE_dW3[1, 0] = delta_3_2*z_2_1  # eq. (10)
-    dE_dW3[1, 1] = delta_3_2*z_2_2  # eq. (10)
-    dE_dW3[1, 2] = delta_3_2*z_2_3  # eq. (10)
-    dE_db3[1] = delta_3_2  # eq. (11)
+    dE_dw_1_1_1 = delta_1_1*x_1  # eq. (18)
+    dE_dw_1_1_2 = delta_1_1*x_2  # eq. (18)
+    dE_dw_1_2_1 = delta_1_2*x_1  # eq. (18)
+    dE_dw_1_2_2 = delta_1_2*x_2  # eq. (18)
+    dE_dw_1_3_1 = delta_1_3*x_1  # eq. (18)
+    dE_dw_1_3_2 = delta_1_3*x_2  # eq. (18)
+    dE_db_1_1 = delta_1_1  # eq. (19)
+    dE_db_1_2 = delta_1_2  # eq. (19)
+    dE_db_1_3 = delta_1_3  # eq. (19)
+    dE_dw_2_1_1 = delta_2_1*z_1_1  # eq. (14)
+    dE_dw_2_1_2 = delta_2_1*z_1_2  # eq. (14)
+    dE_dw_2_1_3 = delta_2_1*z_1_3  # eq. (14)
+    dE_dw_2_2_1 = delta_2_2*z_1_1  # eq. (14)
+    dE_dw_2_2_2 = delta_2_2*z_1_2  # eq. (14)
+    dE_dw_2_2_3 = delta_2_2*z_1_3  # eq. (14)
+    dE_dw_2_3_1 = delta_2_3*z_1_1  # eq. (14)
+    dE_dw_2_3_2 = delta_2_3*z_1_2  # eq. (14)
+    dE_dw_2_3_3 = delta_2_3*z_1_3  # eq. (14)
+    dE_db_2_1 = delta_2_1  # eq. (15)
+    dE_db_2_2 = delta_2_2  # eq. (15)
+    dE_db_2_3 = delta_2_3  # eq. (15)
+    dE_dw_3_1_1 = delta_3_1*z_2_1  # eq. (10)
+    dE_dw_3_1_2 = delta_3_1*z_2_2  # eq. (10)
+    dE_dw_3_1_3 = delta_3_1*z_2_3  # eq. (10)
+    dE_dw_3_2_1 = delta_3_2*z_2_1  # eq. (10)
+    dE_dw_3_2_2 = delta_3_2*z_2_2  # eq. (10)
+    dE_dw_3_2_3 = delta_3_2*z_2_3  # eq. (10)
+    dE_db_3_1 = delta_3_1  # eq. (11)
+    dE_db_3_2 = delta_3_2  # eq. (11)
+    dE_dW1 = (
+        np.array((dE_dw_1_1_1, dE_dw_1_1_2, dE_dw_1_2_1, dE_dw_1_2_2, dE_dw_1_3_1,
+        dE_dw_1_3_2)).reshape(3, 2)
+    )
+    dE_db1 = np.array((dE_db_1_1, dE_db_1_2, dE_db_1_3))
+    dE_dW2 = (
+        np.array((dE_dw_2_1_1, dE_dw_2_1_2, dE_dw_2_1_3, dE_dw_2_2_1, dE_dw_2_2_2, dE_dw_2_2_3,
+        dE_dw_2_3_1, dE_dw_2_3_2, dE_dw_2_3_3)).reshape(3, 3)
+    )
+    dE_db2 = np.array((dE_db_2_1, dE_db_2_2, dE_db_2_3))
+    dE_dW3 = (
+        np.array((dE_dw_3_1_1, dE_dw_3_1_2, dE_dw_3_1_3, dE_dw_3_2_1, dE_dw_3_2_2,
+        dE_dw_3_2_3)).reshape(2, 3)
+    )
+    dE_db3 = np.array((dE_db_3_1, dE_db_3_2))
     return {"W1": dE_dW1, "b1": dE_db1, "W2": dE_dW2, "b2": dE_db2, "W3": dE_dW3, "b3": dE_db3}
 
 
 def _step_one(P, x, t, lr):
-    """``sgd_step`` of a single sample on Python floats; ``P`` holds the parameters as nested sequences of floats."""
-    W1, b1, W2, b2, W3, b3 = P
-    x_1 = x[0]
-    x_2 = x[1]
-    t_1 = t[0]
-    t_2 = t[1]
-    a_1_1 = b1[0] + W1[0][0]*x_1 + W1[0][1]*x_2  # eq. (1)
-    a_1_2 = b1[1] + W1[1][0]*x_1 + W1[1][1]*x_2  # eq. (1)
-    a_1_3 = b1[2] + W1[2][0]*x_1 + W1[2][1]*x_2  # eq. (1)
+    """``sgd_step`` of a single sample on Python floats: the new parameters, flat as ``P``."""
+    (
+        w_1_1_1, w_1_1_2, w_1_2_1, w_1_2_2, w_1_3_1, w_1_3_2, b_1_1, b_1_2, b_1_3, w_2_1_1, w_2_1_2,
+        w_2_1_3, w_2_2_1, w_2_2_2, w_2_2_3, w_2_3_1, w_2_3_2, w_2_3_3, b_2_1, b_2_2, b_2_3, w_3_1_1,
+        w_3_1_2, w_3_1_3, w_3_2_1, w_3_2_2, w_3_2_3, b_3_1, b_3_2
+    ) = P
+    x_1, x_2 = x
+    t_1, t_2 = t
+    a_1_1 = b_1_1 + w_1_1_1*x_1 + w_1_1_2*x_2  # eq. (1)
+    a_1_2 = b_1_2 + w_1_2_1*x_1 + w_1_2_2*x_2  # eq. (1)
+    a_1_3 = b_1_3 + w_1_3_1*x_1 + w_1_3_2*x_2  # eq. (1)
     z_1_1 = math.tanh(a_1_1)  # eq. (2)
     z_1_2 = math.tanh(a_1_2)  # eq. (2)
     z_1_3 = math.tanh(a_1_3)  # eq. (2)
-    a_2_1 = b2[0] + W2[0][0]*z_1_1 + W2[0][1]*z_1_2 + W2[0][2]*z_1_3  # eq. (3)
-    a_2_2 = b2[1] + W2[1][0]*z_1_1 + W2[1][1]*z_1_2 + W2[1][2]*z_1_3  # eq. (3)
-    a_2_3 = b2[2] + W2[2][0]*z_1_1 + W2[2][1]*z_1_2 + W2[2][2]*z_1_3  # eq. (3)
+    a_2_1 = b_2_1 + w_2_1_1*z_1_1 + w_2_1_2*z_1_2 + w_2_1_3*z_1_3  # eq. (3)
+    a_2_2 = b_2_2 + w_2_2_1*z_1_1 + w_2_2_2*z_1_2 + w_2_2_3*z_1_3  # eq. (3)
+    a_2_3 = b_2_3 + w_2_3_1*z_1_1 + w_2_3_2*z_1_2 + w_2_3_3*z_1_3  # eq. (3)
     z_2_1 = math.tanh(a_2_1)  # eq. (4)
     z_2_2 = math.tanh(a_2_2)  # eq. (4)
     z_2_3 = math.tanh(a_2_3)  # eq. (4)
-    a_3_1 = b3[0] + W3[0][0]*z_2_1 + W3[0][1]*z_2_2 + W3[0][2]*z_2_3  # eq. (5)
-    a_3_2 = b3[1] + W3[1][0]*z_2_1 + W3[1][1]*z_2_2 + W3[1][2]*z_2_3  # eq. (5)
+    a_3_1 = b_3_1 + w_3_1_1*z_2_1 + w_3_1_2*z_2_2 + w_3_1_3*z_2_3  # eq. (5)
+    a_3_2 = b_3_2 + w_3_2_1*z_2_1 + w_3_2_2*z_2_2 + w_3_2_3*z_2_3  # eq. (5)
     s3_0 = -_logaddexp(a_3_1, a_3_2)
     y_1 = math.exp(a_3_1 + s3_0)  # eq. (6)
     y_2 = math.exp(a_3_2 + s3_0)  # eq. (6)
     delta_3_1 = y_1 - t_1  # eq. (9)
     delta_3_2 = y_2 - t_2  # eq. (9)
-    delta_2_1 = (1 - z_2_1**2)*(delta_3_1*W3[0][0] + delta_3_2*W3[1][0])  # eq. (13)
-    delta_2_2 = (1 - z_2_2**2)*(delta_3_1*W3[0][1] + delta_3_2*W3[1][1])  # eq. (13)
-    delta_2_3 = (1 - z_2_3**2)*(delta_3_1*W3[0][2] + delta_3_2*W3[1][2])  # eq. (13)
+    delta_2_1 = (1 - z_2_1**2)*(delta_3_1*w_3_1_1 + delta_3_2*w_3_2_1)  # eq. (13)
+    delta_2_2 = (1 - z_2_2**2)*(delta_3_1*w_3_1_2 + delta_3_2*w_3_2_2)  # eq. (13)
+    delta_2_3 = (1 - z_2_3**2)*(delta_3_1*w_3_1_3 + delta_3_2*w_3_2_3)  # eq. (13)
     delta_1_1 = (  # eq. (17)
-        (1 - z_1_1**2)*(delta_2_1*W2[0][0] + delta_2_2*W2[1][0] + delta_2_3*W2[2][0])
+        (1 - z_1_1**2)*(delta_2_1*w_2_1_1 + delta_2_2*w_2_2_1 + delta_2_3*w_2_3_1)
     )
     delta_1_2 = (  # eq. (17)
-        (1 - z_1_2**2)*(delta_2_1*W2[0][1] + delta_2_2*W2[1][1] + delta_2_3*W2[2][1])
+        (1 - z_1_2**2)*(delta_2_1*w_2_1_2 + delta_2_2*w_2_2_2 + delta_2_3*w_2_3_2)
     )
     delta_1_3 = (  # eq. (17)
-        (1 - z_1_3**2)*(delta_2_1*W2[0][2] + delta_2_2*W2[1][2] + delta_2_3*W2[2][2])
+        (1 - z_1_3**2)*(delta_2_1*w_2_1_3 + delta_2_2*w_2_2_3 + delta_2_3*w_2_3_3)
     )
-    W1_new_0_0 = W1[0][0] - lr*(delta_1_1*x_1)  # eq. (18)
-    W1_new_0_1 = W1[0][1] - lr*(delta_1_1*x_2)  # eq. (18)
-    b1_new_0 = b1[0] - lr*delta_1_1  # eq. (19)
-    W1_new_1_0 = W1[1][0] - lr*(delta_1_2*x_1)  # eq. (18)
-    W1_new_1_1 = W1[1][1] - lr*(delta_1_2*x_2)  # eq. (18)
-    b1_new_1 = b1[1] - lr*delta_1_2  # eq. (19)
-    W1_new_2_0 = W1[2][0] - lr*(delta_1_3*x_1)  # eq. (18)
-    W1_new_2_1 = W1[2][1] - lr*(delta_1_3*x_2)  # eq. (18)
-    b1_new_2 = b1[2] - lr*delta_1_3  # eq. (19)
-    W2_new_0_0 = W2[0][0] - lr*(delta_2_1*z_1_1)  # eq. (14)
-    W2_new_0_1 = W2[0][1] - lr*(delta_2_1*z_1_2)  # eq. (14)
-    W2_new_0_2 = W2[0][2] - lr*(delta_2_1*z_1_3)  # eq. (14)
-    b2_new_0 = b2[0] - lr*delta_2_1  # eq. (15)
-    W2_new_1_0 = W2[1][0] - lr*(delta_2_2*z_1_1)  # eq. (14)
-    W2_new_1_1 = W2[1][1] - lr*(delta_2_2*z_1_2)  # eq. (14)
-    W2_new_1_2 = W2[1][2] - lr*(delta_2_2*z_1_3)  # eq. (14)
-    b2_new_1 = b2[1] - lr*delta_2_2  # eq. (15)
-    W2_new_2_0 = W2[2][0] - lr*(delta_2_3*z_1_1)  # eq. (14)
-    W2_new_2_1 = W2[2][1] - lr*(delta_2_3*z_1_2)  # eq. (14)
-    W2_new_2_2 = W2[2][2] - lr*(delta_2_3*z_1_3)  # eq. (14)
-    b2_new_2 = b2[2] - lr*delta_2_3  # eq. (15)
-    W3_new_0_0 = W3[0][0] - lr*(delta_3_1*z_2_1)  # eq. (10)
-    W3_new_0_1 = W3[0][1] - lr*(delta_3_1*z_2_2)  # eq. (10)
-    W3_new_0_2 = W3[0][2] - lr*(delta_3_1*z_2_3)  # eq. (10)
-    b3_new_0 = b3[0] - lr*delta_3_1  # eq. (11)
-    W3_new_1_0 = W3[1][0] - lr*(delta_3_2*z_2_1)  # eq. (10)
-    W3_new_1_1 = W3[1][1] - lr*(delta_3_2*z_2_2)  # eq. (10)
-    W3_new_1_2 = W3[1][2] - lr*(delta_3_2*z_2_3)  # eq. (10)
-    b3_new_1 = b3[1] - lr*delta_3_2  # eq. (11)
-    W1_new = (W1_new_0_0, W1_new_0_1), (W1_new_1_0, W1_new_1_1), (W1_new_2_0, W1_new_2_1)
-    b1_new = b1_new_0, b1_new_1, b1_new_2
-    W2_new = (
-        (W2_new_0_0, W2_new_0_1, W2_new_0_2), (W2_new_1_0, W2_new_1_1, W2_new_1_2), (W2_new_2_0,
-        W2_new_2_1, W2_new_2_2)
+    w_1_1_1_new = w_1_1_1 - lr*(delta_1_1*x_1)  # eq. (18)
+    w_1_1_2_new = w_1_1_2 - lr*(delta_1_1*x_2)  # eq. (18)
+    w_1_2_1_new = w_1_2_1 - lr*(delta_1_2*x_1)  # eq. (18)
+    w_1_2_2_new = w_1_2_2 - lr*(delta_1_2*x_2)  # eq. (18)
+    w_1_3_1_new = w_1_3_1 - lr*(delta_1_3*x_1)  # eq. (18)
+    w_1_3_2_new = w_1_3_2 - lr*(delta_1_3*x_2)  # eq. (18)
+    b_1_1_new = b_1_1 - lr*delta_1_1  # eq. (19)
+    b_1_2_new = b_1_2 - lr*delta_1_2  # eq. (19)
+    b_1_3_new = b_1_3 - lr*delta_1_3  # eq. (19)
+    w_2_1_1_new = w_2_1_1 - lr*(delta_2_1*z_1_1)  # eq. (14)
+    w_2_1_2_new = w_2_1_2 - lr*(delta_2_1*z_1_2)  # eq. (14)
+    w_2_1_3_new = w_2_1_3 - lr*(delta_2_1*z_1_3)  # eq. (14)
+    w_2_2_1_new = w_2_2_1 - lr*(delta_2_2*z_1_1)  # eq. (14)
+    w_2_2_2_new = w_2_2_2 - lr*(delta_2_2*z_1_2)  # eq. (14)
+    w_2_2_3_new = w_2_2_3 - lr*(delta_2_2*z_1_3)  # eq. (14)
+    w_2_3_1_new = w_2_3_1 - lr*(delta_2_3*z_1_1)  # eq. (14)
+    w_2_3_2_new = w_2_3_2 - lr*(delta_2_3*z_1_2)  # eq. (14)
+    w_2_3_3_new = w_2_3_3 - lr*(delta_2_3*z_1_3)  # eq. (14)
+    b_2_1_new = b_2_1 - lr*delta_2_1  # eq. (15)
+    b_2_2_new = b_2_2 - lr*delta_2_2  # eq. (15)
+    b_2_3_new = b_2_3 - lr*delta_2_3  # eq. (15)
+    w_3_1_1_new = w_3_1_1 - lr*(delta_3_1*z_2_1)  # eq. (10)
+    w_3_1_2_new = w_3_1_2 - lr*(delta_3_1*z_2_2)  # eq. (10)
+    w_3_1_3_new = w_3_1_3 - lr*(delta_3_1*z_2_3)  # eq. (10)
+    w_3_2_1_new = w_3_2_1 - lr*(delta_3_2*z_2_1)  # eq. (10)
+    w_3_2_2_new = w_3_2_2 - lr*(delta_3_2*z_2_2)  # eq. (10)
+    w_3_2_3_new = w_3_2_3 - lr*(delta_3_2*z_2_3)  # eq. (10)
+    b_3_1_new = b_3_1 - lr*delta_3_1  # eq. (11)
+    b_3_2_new = b_3_2 - lr*delta_3_2  # eq. (11)
+    new = (
+        w_1_1_1_new, w_1_1_2_new, w_1_2_1_new, w_1_2_2_new, w_1_3_1_new, w_1_3_2_new, b_1_1_new,
+        b_1_2_new, b_1_3_new, w_2_1_1_new, w_2_1_2_new, w_2_1_3_new, w_2_2_1_new, w_2_2_2_new,
+        w_2_2_3_new, w_2_3_1_new, w_2_3_2_new, w_2_3_3_new, b_2_1_new, b_2_2_new, b_2_3_new,
+        w_3_1_1_new, w_3_1_2_new, w_3_1_3_new, w_3_2_1_new, w_3_2_2_new, w_3_2_3_new, b_3_1_new,
+        b_3_2_new
     )
-    b2_new = b2_new_0, b2_new_1, b2_new_2
-    W3_new = (W3_new_0_0, W3_new_0_1, W3_new_0_2), (W3_new_1_0, W3_new_1_1, W3_new_1_2)
-    b3_new = b3_new_0, b3_new_1
-    return (W1_new, b1_new, W2_new, b2_new, W3_new, b3_new)
+    return new
 
 
 def _lists(params):
-    """The parameters as nested lists of Python floats, in the order of KEYS."""
+    """The parameters as one flat list of Python floats: KEYS in order, each array row by row."""
     P = (
-        params["W1"].tolist(), params["b1"].tolist(), params["W2"].tolist(), params["b2"].tolist(),
-        params["W3"].tolist(), params["b3"].tolist()
+        params["W1"].ravel().tolist() + params["b1"].tolist() + params["W2"].ravel().tolist() +
+        params["b2"].tolist() + params["W3"].ravel().tolist() + params["b3"].tolist()
     )
     return P
 
 
 def _arrays(P):
-    """Nested sequences of floats back to the float64 parameter dict."""
-    W1, b1, W2, b2, W3, b3 = P
+    """A flat sequence of floats back to the float64 parameter dict (views of one new array)."""
+    flat = np.fromiter(P, np.float64, 29)
     params = (
-        {"W1": np.array(W1), "b1": np.array(b1), "W2": np.array(W2), "b2": np.array(b2), "W3":
-        np.array(W3), "b3": np.array(b3)}
+        {"W1": flat[0:6].reshape(3, 2), "b1": flat[6:9], "W2": flat[9:18].reshape(3, 3), "b2":
+        flat[18:21], "W3": flat[21:27].reshape(2, 3), "b3": flat[27:29]}
     )
     return params
 
@@ -391,9 +378,12 @@ def _heaviside(a, at_zero):
 
 def sgd_step(params, X, T, lr):
     """One gradient-descent step; every gradient is taken at the old parameters, which are left untouched."""
-    X, T = _batch(params, X), _batch(params, T)
-    if X.shape[0] == 1 and params["W1"].dtype == np.float64:  # one sample: all in Python floats
-        return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)))
+    if params["W1"].dtype == np.float64:  # one sample: all in Python floats
+        if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1:
+            return _arrays(_step_one(_lists(params), X.tolist(), T.tolist(), float(lr)))
+        X, T = _batch(params, X), _batch(params, T)
+        if X.shape[0] == 1:
+            return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)))
     grads = gradients(params, X, T)
     for key, grad in grads.items():  # the gradients are fresh arrays: params - lr * grads without temporaries
         grad *= lr
