@@ -29,8 +29,11 @@ def write_all(out: Path, files: dict[str, bytes]) -> None:
     a failure half-way leaves the old directory (or nothing) behind.
     """
     check_target(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as e:  # permissions say yes but the file system says no (read-only, /proc, ...)
+        raise SpecError(f"OUT {str(out)!r} cannot be created: {e.strerror}") from None
     try:
         for rel, data in sorted(files.items()):
             target = tmp / rel
