@@ -18,7 +18,8 @@ delta     ``delta_l_j``           dE/da_l_j
 
 The generated trainer uses the same names for its scalar variables, so the
 code reads next to the document. How a symbol is *printed* depends on the
-notation preset: presets are data tables in :data:`NOTATIONS`.
+notation preset: presets are data tables in :mod:`derive.notations`, one
+:class:`Notation` each in :data:`NOTATIONS`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import re
 from dataclasses import dataclass, field
 
 import sympy as sp
+
+from derive import notations
 
 ROLES = ("x", "a", "z", "y", "t", "w", "b", "delta")
 _NAME_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]+)+)")
@@ -106,6 +109,7 @@ def info(sym: sp.Symbol, n_layers: int) -> SymbolInfo:
 #   l (layer), j (unit), i (source unit), ji (both indices in the order the
 #   notation writes them), L (number of weight layers)
 # plus plain strings for the error, learning rate and derivative of f.
+# The presets themselves are data, in derive/notations.py.
 # --------------------------------------------------------------------------
 
 
@@ -156,200 +160,8 @@ def layer_fields(layer: int, n_layers: int) -> dict[str, str]:
     return {"l": str(layer), "L": str(n_layers), "sup": sup}
 
 
-BISHOP = Notation(
-    key="bishop",
-    title="Bishop, Pattern Recognition and Machine Learning, section 5.3",
-    patterns={
-        "x": "x_{%(j)s}",
-        "a": "a^{(%(l)s)}_{%(j)s}",
-        "z": "z^{(%(l)s)}_{%(j)s}",
-        "y": "y_{%(j)s}",
-        "t": "t_{%(j)s}",
-        "w": "w^{(%(l)s)}_{%(ji)s}",
-        "b": "b^{(%(l)s)}_{%(j)s}",
-        "delta": r"\delta^{(%(l)s)}_{%(j)s}",
-    },
-    citation="C. M. Bishop (2006), section 5.3",
-    vectors={
-        "x": r"\mathbf{x}",
-        "a": r"\mathbf{a}^{(%(l)s)}",
-        "z": r"\mathbf{z}^{(%(l)s)}",
-        "y": r"\mathbf{y}",
-        "t": r"\mathbf{t}",
-        "w": r"\mathbf{W}^{(%(l)s)}",
-        "b": r"\mathbf{b}^{(%(l)s)}",
-        "delta": r"\boldsymbol{\delta}^{(%(l)s)}",
-    },
-)
-
-NIELSEN = Notation(
-    key="nielsen",
-    title="Nielsen, Neural Networks and Deep Learning, chapter 2",
-    patterns={
-        "x": "x_{%(j)s}",
-        "a": "z^{%(l)s}_{%(j)s}",
-        "z": "a^{%(l)s}_{%(j)s}",
-        "y": "a^{%(L)s}_{%(j)s}",
-        "t": "y_{%(j)s}",
-        "w": "w^{%(l)s}_{%(ji)s}",
-        "b": "b^{%(l)s}_{%(j)s}",
-        "delta": r"\delta^{%(l)s}_{%(j)s}",
-    },
-    error="C",
-    activation=r"\sigma",
-    index_letters="kjmnpqrs",
-    citation="M. Nielsen (2015), chapter 2",
-    vectors={
-        "x": "x",
-        "a": "z^{%(l)s}",
-        "z": "a^{%(l)s}",
-        "y": "a^{%(L)s}",
-        "t": "y",
-        "w": "w^{%(l)s}",
-        "b": "b^{%(l)s}",
-        "delta": r"\delta^{%(l)s}",
-    },
-    note=r"Nielsen's cost $C$ is averaged over a mini-batch of $m$ samples, so his update divides by $m$.",
-)
-
-GOODFELLOW = Notation(
-    key="goodfellow",
-    title="Goodfellow, Bengio and Courville, Deep Learning, algorithms 6.3 and 6.4",
-    patterns={
-        "x": "x_{%(j)s}",
-        "a": "a^{(%(l)s)}_{%(j)s}",
-        "z": "h^{(%(l)s)}_{%(j)s}",
-        "y": r"\hat{y}_{%(j)s}",
-        "t": "y_{%(j)s}",
-        "w": "W^{(%(l)s)}_{%(ji)s}",
-        "b": "b^{(%(l)s)}_{%(j)s}",
-        "delta": "g^{(%(l)s)}_{%(j)s}",
-    },
-    error="L",
-    rate=r"\epsilon",
-    activation="f",
-    citation="I. Goodfellow, Y. Bengio, A. Courville (2016), section 6.5",
-    vectors={
-        "x": r"\boldsymbol{x}",
-        "a": r"\boldsymbol{a}^{(%(l)s)}",
-        "z": r"\boldsymbol{h}^{(%(l)s)}",
-        "y": r"\hat{\boldsymbol{y}}",
-        "t": r"\boldsymbol{y}",
-        "w": r"\boldsymbol{W}^{(%(l)s)}",
-        "b": r"\boldsymbol{b}^{(%(l)s)}",
-        "delta": r"\boldsymbol{g}^{(%(l)s)}",
-    },
-    note=r"Goodfellow's $\boldsymbol{a}$ is the pre-activation (Nielsen's $a$ is the activation); "
-    r"the running gradient $\boldsymbol{g}$ of algorithm 6.4 is this document's $\delta$ once it has been "
-    r"multiplied by $f'$.",
-)
-
-SEED000 = Notation(
-    key="seed000",
-    title="seed 000, Derivation of Backpropagation (net, a, w_kj, w_ji)",
-    patterns={
-        "x": "x_{%(j)s}",
-        "a": r"\mathrm{net}^{(%(l)s)}_{%(j)s}",
-        "z": "a^{(%(l)s)}_{%(j)s}",
-        "y": "a^{(%(L)s)}_{%(j)s}",
-        "t": "t_{%(j)s}",
-        "w": "w^{(%(l)s)}_{%(ji)s}",
-        "b": "b^{(%(l)s)}_{%(j)s}",
-        "delta": r"\delta^{(%(l)s)}_{%(j)s}",
-    },
-    rate=r"\varepsilon",
-    activation="f",
-    index_letters="ijkmnpqr",
-    vectors={
-        "x": r"\mathbf{x}",
-        "a": r"\mathbf{net}^{(%(l)s)}",
-        "z": r"\mathbf{a}^{(%(l)s)}",
-        "y": r"\mathbf{a}^{(%(L)s)}",
-        "t": r"\mathbf{t}",
-        "w": r"\mathbf{W}^{(%(l)s)}",
-        "b": r"\mathbf{b}^{(%(l)s)}",
-        "delta": r"\boldsymbol{\delta}^{(%(l)s)}",
-    },
-    note=r"Seed 000 writes its output error as $(t - a)$, so its $\delta$ is $-\partial E/\partial \mathrm{net}$ "
-    r"and its update $\Delta w = \varepsilon\,\delta\,a$ adds; here $\delta = +\partial E/\partial \mathrm{net}$ "
-    r"and the update subtracts. The seed tells layers apart by the index letter alone; here a layer superscript does.",
-)
-
-SEED003 = Notation(
-    key="seed003",
-    title="seed 003, Van Veen's slides (x, h, d-hat, w, v)",
-    patterns={
-        "x": "x_{%(j)s}",
-        "a": "s%(sup)s_{%(j)s}",  # the seed names no pre-activation; s hidden, r output
-        "z": "h%(sup)s_{%(j)s}",
-        "y": r"\hat{d}_{%(j)s}",
-        "t": "d_{%(j)s}",
-        "w": "w%(sup)s_{%(j)s,%(i)s}",
-        "b": "b%(sup)s_{%(j)s}",
-        "delta": r"\gamma%(sup)s_{%(j)s}",
-    },
-    top={
-        "a": "r_{%(j)s}",
-        "w": "v_{%(j)s,%(i)s}",
-        "b": "c_{%(j)s}",
-        "delta": r"\delta_{%(j)s}",
-        "vec:w": r"\mathbf{V}",
-        "vec:b": r"\mathbf{c}",
-        "vec:delta": r"\boldsymbol{\delta}",
-        "vec:a": r"\mathbf{r}",
-    },
-    error="f",
-    rate=r"\alpha",
-    activation=r"\sigma",
-    index_letters="jmkpqrsu",
-    vectors={
-        "x": r"\mathbf{x}",
-        "a": r"\mathbf{s}%(sup)s",
-        "z": r"\mathbf{h}%(sup)s",
-        "y": r"\hat{\mathbf{d}}",
-        "t": r"\mathbf{d}",
-        "w": r"\mathbf{W}%(sup)s",
-        "b": r"\mathbf{b}%(sup)s",
-        "delta": r"\boldsymbol{\gamma}%(sup)s",
-    },
-    note=r"Seed 003 has no symbol for a pre-activation ($s$ and $r$ here) and no biases ($b$, $c$ here); "
-    r"its hidden $\gamma$ is written with the already-updated weights $v^{t+1}$, which is wrong (section on the "
-    r"algorithm), and its $\sigma'(z) = 1/(1+e^{-z})^2$ is wrong: $\sigma'(z) = e^{-z}/(1+e^{-z})^2$.",
-)
-
-SEED004 = Notation(
-    key="seed004",
-    title="seed 004, A Peek into the Mathematics of Optimization (row vectors, w_ij, u_ij)",
-    patterns={
-        "x": "x_{%(j)s}",
-        "a": "a^{(%(l)s)}_{%(j)s}",
-        "z": "h%(sup)s_{%(j)s}",
-        "y": "y_{%(j)s}",
-        "t": "t_{%(j)s}",
-        "w": "w%(sup)s_{%(ji)s}",
-        "b": "b^{(%(l)s)}_{%(j)s}",
-        "delta": r"\delta^{(%(l)s)}_{%(j)s}",
-    },
-    top={"w": "u_{%(ji)s}", "vec:w": r"\mathbf{U}"},
-    error="L",
-    activation=r"\sigma",
-    weight_order="ij",
-    vectors={
-        "x": r"\mathbf{x}",
-        "a": r"\mathbf{a}^{(%(l)s)}",
-        "z": r"\mathbf{h}%(sup)s",
-        "y": r"\mathbf{y}",
-        "t": r"\mathbf{t}",
-        "w": r"\mathbf{W}%(sup)s",
-        "b": r"\mathbf{b}^{(%(l)s)}",
-        "delta": r"\boldsymbol{\delta}^{(%(l)s)}",
-    },
-    note=r"Seed 004 indexes a weight from its source: $w_{ij}$ runs from unit $i$ to unit $j$, and writes "
-    r"layers as row vectors, $a^{(1)} = x w + b^{(1)}$. Its matrix is the transpose of the one used here.",
-)
-
-#: All presets by key; each is one table.
-NOTATIONS: dict[str, Notation] = {n.key: n for n in (BISHOP, NIELSEN, GOODFELLOW, SEED000, SEED003, SEED004)}
+#: All presets by key; each is one table (the data is in :mod:`derive.notations`).
+NOTATIONS: dict[str, Notation] = {fields["key"]: Notation(**fields) for fields in notations.PRESETS}
 
 
 def latex_names(symbols: list[sp.Symbol], n_layers: int, notation: str = "bishop") -> dict[sp.Symbol, str]:
