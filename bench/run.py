@@ -14,6 +14,7 @@ import platform
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from derive import derive, make_spec, render_json, render_trainer, verify
 
 SERIES = ["8-16-8", "16-32-16", "32-64-32", "64-128-64", "128-256-128", "256-512-256", "784-128-64-10"]
+WIDTHS = ["16-16-128", "16-16-256", "16-16-512", "16-16-1024"]
 OUT = Path(__file__).with_name("results.md")
 
 
@@ -35,15 +37,20 @@ def best(fn, repeat: int = 5, number: int = 20) -> float:
     return min(times)
 
 
-def derivation_rows() -> list[str]:
+def _derive_and_emit(arch: str) -> tuple[int, float]:
+    """Parameters and seconds for derive + prove + formulas.json + vector trainer of one net."""
+    t = time.perf_counter()
+    d = verify(derive(make_spec(arch)))
+    render_json.render(d)
+    render_trainer.render(d, "vector")
+    return d.spec.n_parameters, time.perf_counter() - t
+
+
+def derivation_rows(series: list[str]) -> list[str]:
     rows = ["| arch | parameters | derive+prove+json+trainer s | µs per parameter |", "|---|---:|---:|---:|"]
-    for arch in SERIES:
-        t = time.perf_counter()
-        d = verify(derive(make_spec(arch)))
-        render_json.render(d)
-        render_trainer.render(d, "vector")
-        dt = time.perf_counter() - t
-        rows.append(f"| {arch} | {d.spec.n_parameters:,} | {dt:.2f} | {1e6 * dt / d.spec.n_parameters:.1f} |")
+    for arch in series:
+        n, dt = _derive_and_emit(arch)
+        rows.append(f"| {arch} | {n:,} | {dt:.2f} | {1e6 * dt / n:.1f} |")
     return rows
 
 
@@ -81,14 +88,67 @@ def torch_step(torch, p, X, T, lr):
         return {k: (v - lr * g).detach() for (k, v), g in zip(ps.items(), grads)}
 
 
+def _gemms(Xb, W1, W2, Z, D2):
+    """The five matrix products of one step of a one-hidden-layer net, alone."""
+    Xb @ W1.T
+    Z @ W2.T
+    D2 @ W2
+    D2.T @ Z
+    Z.T @ Xb
+
+
+def _train_per_sample(trainer, p, X, T, epochs: int = 20) -> float:
+    """Seconds per sample of ``train(batch_size=1)``: per-sample SGD as a user runs it."""
+    t = time.perf_counter()
+    trainer.train(p, X, T, epochs=epochs, lr=0.1, batch_size=1, shuffle=False)
+    return (time.perf_counter() - t) / (epochs * len(X))
+
+
+def _step_case(torch, trainers, arch: str, batch: int, number: int, dtype) -> str:
+    """One table row: every time measured here, on the same parameters and data."""
+    sizes = [int(n) for n in arch.split("-")]
+    rng = np.random.default_rng(0)
+    p = trainers["vector"].init_params(0, dtype=dtype)
+    X = rng.uniform(0, 1, (batch, sizes[0])).astype(dtype)
+    T = rng.uniform(0, 1, (batch, sizes[-1])).astype(dtype)
+    x, t = (X[0], T[0]) if batch == 1 else (X, T)
+    scalar = trainers.get("scalar")
+    t_sc = best(partial(scalar.sgd_step, p, x, t, 0.1), number=number) if scalar else None
+    t_train = (
+        _train_per_sample(
+            scalar,
+            p,
+            rng.uniform(0, 1, (200, sizes[0])).astype(dtype),
+            rng.uniform(0, 1, (200, sizes[-1])).astype(dtype),
+        )
+        if scalar
+        else None
+    )
+    t_vec = best(partial(trainers["vector"].sgd_step, p, x, t, 0.1), number=number)
+    t_np = best(partial(numpy_step, p, X, T, 0.1), number=number)
+    tp = {k: torch.from_numpy(v.copy()) for k, v in p.items()}
+    tX, tT = torch.from_numpy(X.copy()), torch.from_numpy(T.copy())
+    t_torch = best(lambda: torch_step(torch, dict(tp), tX, tT, 0.1), number=number)
+    Z = np.ones((batch, sizes[1]), dtype=dtype)
+    D2 = np.ones((batch, sizes[2]), dtype=dtype)
+    t_gemm = best(partial(_gemms, X, p["W1"], p["W2"], Z, D2), number=number)
+    name = f"{arch} batch {batch}" if batch > 1 else f"{arch} per sample"
+    us = lambda sec: "n/a" if sec is None else f"{1e6 * sec:.1f}"  # noqa: E731
+    ratio = lambda sec: "n/a" if sec is None else f"{t_torch / sec:.1f}"  # noqa: E731
+    return (
+        f"| {name} | {np.dtype(dtype).name} | {us(t_sc)} | {us(t_train)} | {us(t_vec)} | {us(t_np)} | "
+        f"{us(t_torch)} | {ratio(t_sc)} | {ratio(t_train)} | {ratio(t_vec)} | {t_gemm / t_vec:.0%} |"
+    )
+
+
 def step_rows(tmp: Path) -> list[str]:
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
     rows = [
-        "| case | dtype | generated scalar µs | generated vector µs | numpy µs | torch µs | "
-        "torch / vector | vector GEMM share |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| case | dtype | scalar sgd_step µs | scalar train µs/sample | vector sgd_step µs | numpy µs | torch µs | "
+        "torch / scalar step | torch / scalar train | torch / vector | vector GEMM share |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cases = [("2-3-2", 1, 2000), ("784-128-10", 32, 50), ("784-128-10", 256, 20)]
     for arch, batch, number in cases:
@@ -96,38 +156,8 @@ def step_rows(tmp: Path) -> list[str]:
         # reads every lazy parameter record and takes minutes, so it is timed for 2-3-2 only
         styles = ("scalar", "vector") if batch == 1 else ("vector",)
         trainers = {s: load_trainer(arch, s, tmp) for s in styles}
-        sizes = [int(n) for n in arch.split("-")]
-        rng = np.random.default_rng(0)
         for dtype in (np.float64, np.float32):
-            p = trainers["vector"].init_params(0, dtype=dtype)
-            X = rng.uniform(0, 1, (batch, sizes[0])).astype(dtype)
-            T = rng.uniform(0, 1, (batch, sizes[-1])).astype(dtype)
-            if batch == 1:
-                X, T = X[0], T[0]
-            t_sc = best(lambda: trainers["scalar"].sgd_step(p, X, T, 0.1), number=number) if batch == 1 else None
-            t_vec = best(lambda: trainers["vector"].sgd_step(p, X, T, 0.1), number=number)
-            Xb, Tb = X.reshape(batch, -1), T.reshape(batch, -1)
-            t_np = best(lambda: numpy_step(p, Xb, Tb, 0.1), number=number)
-            tp = {k: torch.from_numpy(v.copy()) for k, v in p.items()}
-            tX, tT = torch.from_numpy(Xb.copy()), torch.from_numpy(Tb.copy())
-            t_torch = best(lambda: torch_step(torch, dict(tp), tX, tT, 0.1), number=number)
-            W1, W2 = p["W1"], p["W2"]
-            Z = np.ones((batch, sizes[1]), dtype=dtype)
-            D2 = np.ones((batch, sizes[2]), dtype=dtype)
-
-            def gemms(Xb=Xb, W1=W1, W2=W2, Z=Z, D2=D2):
-                Xb @ W1.T
-                Z @ W2.T
-                D2 @ W2
-                D2.T @ Z
-                (Z.T @ Xb)
-
-            t_gemm = best(gemms, number=number)
-            name = f"{arch} batch {batch}" if batch > 1 else f"{arch} per sample"
-            rows.append(
-                f"| {name} | {np.dtype(dtype).name} | {'n/a' if t_sc is None else f'{1e6 * t_sc:.1f}'} | {1e6 * t_vec:.1f} | {1e6 * t_np:.1f} | "
-                f"{1e6 * t_torch:.1f} | {t_torch / t_vec:.2f} | {t_gemm / t_vec:.0%} |"
-            )
+            rows.append(_step_case(torch, trainers, arch, batch, number, dtype))
     return rows
 
 
@@ -157,11 +187,15 @@ def environment() -> list[str]:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         parts = ["# make bench", "", *environment(), "", "## Derivation cost (doubling series)", ""]
-        parts += derivation_rows()
+        parts += derivation_rows(SERIES)
+        parts += ["", "## Derivation cost by output width (linear: one pattern per output unit)", ""]
+        parts += derivation_rows(WIDTHS)
         parts += ["", "## SGD step time (same process, same data)", ""]
         parts += step_rows(Path(tmp))
     parts += [
         "",
+        "scalar sgd_step: one call, parameter arrays in and out. scalar train: `train(batch_size=1)`,",
+        "per-sample SGD with the parameters kept as Python floats inside the call. torch: autograd step on CPU.",
         "vector GEMM share: time of the step's five matrix products alone in numpy / the generated vector step.",
     ]
     text = "\n".join(parts) + "\n"
