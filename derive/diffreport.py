@@ -12,7 +12,7 @@ from pathlib import Path
 
 from derive import diff, diffalgo, instantiate, textbooks
 from derive.spec import SpecError, make_spec
-from derive.textbooks import CatalogError, Source
+from derive.textbooks import Algorithm, CatalogError, Form, Source
 
 
 def run(arch: str, against: str | None = None, forms: str | None = None, act=None, loss=None) -> list[dict]:
@@ -39,10 +39,7 @@ def compare_source(source: Source, arch: str, act: str | None, loss: str | None)
     override = (act and act != source.act) or (loss and loss != source.loss)
     out = []
     for form in source.forms:
-        try:
-            rec = diff.compare_form(source, form, ctx)
-        except (instantiate.FormError, KeyError, ValueError, ZeroDivisionError, TypeError) as e:
-            raise CatalogError(f"{source.path}:{form.line}: form {form.id!r}: {_reason(e)}") from None
+        rec = _compared(diff.compare_form, "form", source, form, ctx)
         if rec is not None:
             if override:
                 rec["explanation"] = "; ".join(
@@ -50,13 +47,18 @@ def compare_source(source: Source, arch: str, act: str | None, loss: str | None)
                 )
             out.append(rec)
     for alg in source.algorithms:
-        try:
-            rec = diffalgo.compare_algorithm(source, alg, ctx)
-        except (instantiate.FormError, KeyError, ValueError, ZeroDivisionError, TypeError) as e:
-            raise CatalogError(f"{source.path}:{alg.line}: algorithm {alg.id!r}: {_reason(e)}") from None
+        rec = _compared(diffalgo.compare_algorithm, "algorithm", source, alg, ctx)
         if rec is not None:
             out.append(rec)
     return out
+
+
+def _compared(compare, kind: str, source: Source, item: Form | Algorithm, ctx: diff.Context) -> dict | None:
+    """``compare(source, item, ctx)``; a form or algorithm that cannot be compared is a :class:`CatalogError`."""
+    try:
+        return compare(source, item, ctx)
+    except (instantiate.FormError, KeyError, ValueError, ZeroDivisionError, TypeError) as e:
+        raise CatalogError(f"{source.path}:{item.line}: {kind} {item.id!r}: {_reason(e)}") from None
 
 
 def _reason(e: Exception) -> str:
