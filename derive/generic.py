@@ -56,6 +56,32 @@ def in_range(expr: sp.Expr, ranges: dict[sp.Symbol, tuple[int, int]]) -> sp.Expr
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: pick(*e.args))
 
 
+def single_units(expr: sp.Expr, sizes: tuple[int, ...]) -> sp.Expr:
+    """Write the index of a one-unit layer as its letter again.
+
+    A sum over a layer of one unit evaluates to its only term, so
+    differentiating it leaves ``KroneckerDelta(1, i)`` and ``x[1]`` where the
+    rule of a wider layer has ``x[i]``. With i ranging over {1} both are the
+    same numbers: the delta is 1 and the integer index is i.
+    """
+    n_layers = len(sizes) - 1
+
+    def levels(ix: sp.Indexed) -> tuple[int, ...]:
+        role, layer = naming.indexed_info(ix.base, n_layers)
+        return (layer, layer - 1) if role == "w" else (layer,)
+
+    repl = {}
+    for ix in expr.atoms(sp.Indexed):
+        indices = [naming.index(lev) if k == 1 and sizes[lev] == 1 else k for k, lev in zip(ix.indices, levels(ix))]
+        if indices != list(ix.indices):
+            repl[ix] = ix.base[tuple(indices)]
+    one_unit = {naming.index(lev) for lev, n in enumerate(sizes) if n == 1}
+    for kd in expr.atoms(sp.KroneckerDelta):
+        if set(kd.args) & one_unit and sp.S.One in kd.args:
+            repl[kd] = sp.S.One
+    return expr.xreplace(repl)
+
+
 class _Builder:
     def __init__(self, d: Derivation):
         self.d = d
@@ -64,6 +90,7 @@ class _Builder:
 
     def add(self, eq_id: str, title: str, lhs: sp.Expr, rhs: sp.Expr | None) -> None:
         if rhs is not None:
+            rhs = single_units(rhs, self.d.spec.sizes)
             self.eqs.append(Equation(eq_id, len(self.eqs) + 1, title, lhs, rhs))
 
     def family(self, layer: Layer, which: str) -> sp.IndexedBase:

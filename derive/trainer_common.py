@@ -1,12 +1,10 @@
-"""What both trainer styles share: equation citations, the batch mean, stable logs, resolved rules."""
+"""What both trainer styles share: equation citations, the batch mean, stable logs, parameter keys."""
 
 from __future__ import annotations
 
-import re
-
 import sympy as sp
 
-from derive.model import Derivation, Equation
+from derive.model import Derivation
 from derive.pysource import is_primary
 
 
@@ -35,21 +33,3 @@ def reduce_batch(rhs: str, d: Derivation) -> str:
 def keys(d: Derivation) -> list[str]:
     """The parameter keys in the order of ``KEYS``: W1, b1, W2, b2, ..."""
     return [f"{kind}{layer.index}" for layer in d.layers for kind in ("W", "b")[: 1 + d.spec.bias]]
-
-
-_INDEX_RE = re.compile(r"idx([0-9]+)p?")
-
-
-def rule(d: Derivation, eq: Equation) -> sp.Expr:
-    """An equation's right-hand side with the unit indices of one-unit layers resolved.
-
-    Differentiating a sum over a single unit leaves ``KroneckerDelta(1, i)``
-    with i ranging over {1}; that factor is 1 on the whole range.
-    """
-    repl = {}
-    for kd in eq.rhs.atoms(sp.KroneckerDelta):
-        for idx, other in (kd.args, kd.args[::-1]):
-            m = _INDEX_RE.fullmatch(idx.name) if isinstance(idx, sp.Symbol) else None
-            if m and other == 1 and d.spec.sizes[int(m.group(1))] == 1:
-                repl[kd] = sp.Integer(1)
-    return eq.rhs.xreplace(repl)

@@ -14,7 +14,7 @@ from derive.codegen import TrainerPrinter, batch_outer, cse_lines
 from derive.model import Derivation
 from derive.pysource import Line, tuple_text
 from derive.stable import stabilize
-from derive.trainer_common import cite, log_args_in, reduce_batch, rule
+from derive.trainer_common import cite, log_args_in, reduce_batch
 
 
 def _arrays(d: Derivation) -> dict[str, str]:
@@ -40,11 +40,11 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
         l = layer.index
         for kind, target in (("a", f"A{l}"), ("z", "Y" if layer.is_output else f"Z{l}")):
             eq = d.equation(f"forward-{kind}-{l}")
-            fwd.append(Line(target, pr.doprint(stabilize(rule(d, eq))), cite(d, eq.id)))
+            fwd.append(Line(target, pr.doprint(stabilize(eq.rhs)), cite(d, eq.id)))
     L = d.spec.n_layers
-    y_generic = rule(d, d.equation(f"forward-z-{L}"))
+    y_generic = d.equation(f"forward-z-{L}").rhs
     k = naming.index(L)
-    error = log_args_in(rule(d, d.equation("error")), {naming.indexed("y", L)[k]: y_generic})
+    error = log_args_in(d.equation("error").rhs, {naming.indexed("y", L)[k]: y_generic})
     temps, (error,) = cse_lines([stabilize(_strip_unit_sum(error, k))], "e")
     loss = [Line(s.name, pr.doprint(e)) for s, e in temps]
     loss.append(Line("E", reduce_batch(f"np.sum({pr.doprint(error)})", d), cite(d, "error")))
@@ -53,7 +53,7 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
         l = layer.index
         try:
             eq = d.equation(f"delta-{l}")
-            deltas.append(Line(f"delta_{l}", pr.doprint(stabilize(rule(d, eq))), cite(d, eq.id)))
+            deltas.append(Line(f"delta_{l}", pr.doprint(stabilize(eq.rhs)), cite(d, eq.id)))
         except KeyError:
             deltas.append(_stacked_deltas(d, layer.index))
     grads = []
@@ -64,7 +64,7 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
                 eq = d.equation(f"grad-{kind}-{l}")
             except KeyError:
                 continue
-            grads.append(Line(f"dE_d{key}", reduce_batch(batch_outer(rule(d, eq), pr), d), cite(d, eq.id)))
+            grads.append(Line(f"dE_d{key}", reduce_batch(batch_outer(eq.rhs, pr), d), cite(d, eq.id)))
     return {"inputs": [], "targets": [], "forward": fwd, "output": "Y", "loss": loss, "deltas": deltas, "grads": grads}
 
 
