@@ -87,3 +87,15 @@ def test_every_parameter_proved_and_matches_finite_differences(arch, act, loss, 
         want = central_difference(lambda th, x=x, t=t: E(list(th), x, t), theta0)
         assert_close(got, want, what=f"{arch} {act} {loss}")
         checked += 1
+
+
+@pytest.mark.parametrize("narrow", ["1-1", "2-1-2", "1-2-1", "1-1-1"])
+def test_one_unit_layers_have_the_rules_of_wider_layers(narrow):
+    """A layer of one unit gets the same per-layer rule as a wide one (no KroneckerDelta(1, i), no x[1])."""
+    from derive.perlayer import widen
+
+    wide = "-".join("3" for _ in narrow.split("-"))
+    d, w = derive(make_spec(narrow)), derive(make_spec(wide))
+    for eq in d.equations:
+        assert not eq.rhs.has(sp.KroneckerDelta), (eq.id, eq.rhs)
+        assert widen(eq.rhs, w.spec.sizes) == w.equation(eq.id).rhs, eq.id
