@@ -59,28 +59,60 @@ expr = "-lr * d[j] * out[i]"
 """
 
 
-def main(args, capsys) -> tuple[int, str, str]:
-    rc = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return rc, out, err
+#: The output delta of GOOD_NOTES, as it stands in the file (a TOML string).
+OUT_DELTA = '"(out[k] - target[k]) * out[k] * (1 - out[k])"'
 
 
-def notes(tmp_path: Path, text: str = GOOD_NOTES) -> str:
-    path = tmp_path / "my-notes.toml"
-    path.write_text(text)
-    return str(path)
+@pytest.fixture
+def run(capsys):
+    """``run(*args)``: the CLI's exit status, stdout and stderr."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        rc = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run
 
 
-def test_textbooks_lists_id_source_citation(capsys):
-    rc, out, err = main(["textbooks"], capsys)
+@pytest.fixture
+def diff(run):
+    """``diff(*args)``: ``run("diff", "--arch", "2-3-2", *args)``."""
+    return lambda *args: run("diff", "--arch", "2-3-2", *args)
+
+
+@pytest.fixture
+def notes(tmp_path):
+    """``notes(text)``: the path of a forms file holding ``text`` (GOOD_NOTES by default)."""
+
+    def notes(text: str = GOOD_NOTES) -> str:
+        path = tmp_path / "my-notes.toml"
+        path.write_text(text)
+        return str(path)
+
+    return notes
+
+
+def with_out_delta(expr: str) -> str:
+    """GOOD_NOTES with the output delta's expression replaced by ``expr``."""
+    assert OUT_DELTA in GOOD_NOTES
+    return GOOD_NOTES.replace(OUT_DELTA, json.dumps(expr))
+
+
+def one_line(err: str) -> bool:
+    return len(err.strip().splitlines()) == 1
+
+
+def test_textbooks_lists_id_source_citation(run):
+    rc, out, err = run("textbooks")
     assert rc == 0 and not err
     for sid in ("bishop", "nielsen", "goodfellow", "rhw1986", "pdp8", "seed000", "seed003"):
         assert any(line.startswith(sid + " ") for line in out.splitlines()), sid
     assert "(5.48)" in out and "BP1" in out
 
 
-def test_json_records_and_exit_1_when_something_differs(capsys):
-    rc, out, err = main(["diff", "--arch", "2-3-2", "--against", "seed003", "--json"], capsys)
+def test_json_records_and_exit_1_when_something_differs(diff):
+    rc, out, err = diff("--against", "seed003", "--json")
     assert rc == 1 and not err
     records = json.loads(out)
     keys = {"source", "formula", "verdict", "convention", "mistake", "counterexample"}
@@ -89,22 +121,22 @@ def test_json_records_and_exit_1_when_something_differs(capsys):
     assert named == {"sigmoid_derivative_squared", "updated_weights_in_backward"}
 
 
-def test_exit_0_when_everything_matches_under_conventions(capsys):
-    rc, out, _ = main(["diff", "--arch", "2-3-2", "--against", "pdp8,seed002"], capsys)
+def test_exit_0_when_everything_matches_under_conventions(diff):
+    rc, out, _ = diff("--against", "pdp8,seed002")
     assert rc == 0
     assert "equal_under_convention" in out and "delta_pj = -dE_p/dnet_pj" in out
 
 
-def test_table_says_what_is_wrong_and_where(capsys):
-    rc, out, _ = main(["diff", "--arch", "2-3-2", "--against", "vanveen"], capsys)
+def test_table_says_what_is_wrong_and_where(diff):
+    rc, out, _ = diff("--against", "vanveen")
     assert rc == 1
     row = next(line for line in out.splitlines() if "slide3-sigma-prime " in line)
     assert "different" in row and "sigmoid_derivative_squared" in row
     assert "counterexample at w_1_" in out and "source " in out and "derived " in out
 
 
-def test_user_forms_that_are_right(tmp_path, capsys):
-    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path), "--json"], capsys)
+def test_user_forms_that_are_right(diff, notes):
+    rc, out, err = diff("--forms", notes(), "--json")
     assert (rc, err) == (0, "")
     assert {r["formula"]: r["verdict"] for r in json.loads(out)} == {
         "out-delta": "equal",
@@ -113,9 +145,8 @@ def test_user_forms_that_are_right(tmp_path, capsys):
     }
 
 
-def test_user_forms_with_a_mistake(tmp_path, capsys):
-    text = GOOD_NOTES.replace('"(out[k] - target[k]) * out[k] * (1 - out[k])"', '"out[k] - target[k]"')
-    rc, out, _ = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text), "--json"], capsys)
+def test_user_forms_with_a_mistake(diff, notes):
+    rc, out, _ = diff("--forms", notes(with_out_delta("out[k] - target[k]")), "--json")
     assert rc == 1
     rec = next(r for r in json.loads(out) if r["formula"] == "out-delta")
     assert rec["mistake"] == "canonical_link_outside" and rec["counterexample"]["point"]
@@ -134,27 +165,27 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("expr", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_forms_are_refused_naming_file_and_line(tmp_path, capsys, expr):
+def test_hostile_forms_are_refused_naming_file_and_line(tmp_path, diff, notes, expr):
     marker = tmp_path / "pwned"
     expr = expr.replace("{marker}", str(marker))
-    text = GOOD_NOTES.replace('"(out[k] - target[k]) * out[k] * (1 - out[k])"', json.dumps(expr))
-    path = notes(tmp_path, text)
+    text = with_out_delta(expr)
+    path = notes(text)
     line = next(n for n, s in enumerate(text.splitlines(), 1) if s.startswith("expr = ") and expr[:20] in s)
-    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", path], capsys)
+    rc, out, err = diff("--forms", path)
     assert rc == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and f"{path}:{line}:" in err
+    assert one_line(err) and f"{path}:{line}:" in err
     assert not marker.exists()
 
 
-def test_hostile_step_is_refused(tmp_path, capsys):
+def test_hostile_step_is_refused(diff, notes):
     text = GOOD_NOTES + '\n[[algorithms]]\nid = "a"\nsteps = ["x = __import__(\'os\')"]\n'
-    rc, _, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
-    assert rc == 2 and "double underscores" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = diff("--forms", notes(text))
+    assert rc == 2 and "double underscores" in err and one_line(err)
 
 
-def test_unknown_symbol_lists_the_known_ones(tmp_path, capsys):
+def test_unknown_symbol_lists_the_known_ones(diff, notes):
     text = GOOD_NOTES.replace('"-lr * d[j] * out[i]"', '"-eta * d[j] * out[i]"')
-    rc, _, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
+    rc, _, err = diff("--forms", notes(text))
     assert rc == 2
     assert "unknown symbol 'eta'" in err and "known symbols: d, lr, net, out, target, w" in err
 
@@ -169,9 +200,9 @@ def test_unknown_symbol_lists_the_known_ones(tmp_path, capsys):
         (b"\xff\xfe".decode("latin-1"), "malformed TOML"),
     ],
 )
-def test_malformed_files(tmp_path, capsys, text, words):
-    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
-    assert rc == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
+def test_malformed_files(diff, notes, text, words):
+    rc, out, err = diff("--forms", notes(text))
+    assert rc == 2 and out == "" and words in err and one_line(err)
 
 
 @pytest.mark.parametrize(
@@ -184,14 +215,14 @@ def test_malformed_files(tmp_path, capsys, text, words):
         (["--against", "all", "--act", "nope"], "unknown activation"),
     ],
 )
-def test_bad_arguments(capsys, args, words):
-    rc, out, err = main(["diff", "--arch", "2-3-2", *args], capsys)
-    assert rc == 2 and out == "" and words in err.lower() and len(err.strip().splitlines()) == 1
+def test_bad_arguments(diff, args, words):
+    rc, out, err = diff(*args)
+    assert rc == 2 and out == "" and words in err.lower() and one_line(err)
 
 
-def test_bad_arch_is_one_line(capsys):
-    rc, _, err = main(["diff", "--arch", "-2-3", "--against", "all"], capsys)
-    assert rc == 2 and len(err.strip().splitlines()) == 1
+def test_bad_arch_is_one_line(run):
+    rc, _, err = run("diff", "--arch", "-2-3", "--against", "all")
+    assert rc == 2 and one_line(err)
 
 
 def test_console_script_runs_without_traceback(tmp_path):
@@ -201,16 +232,13 @@ def test_console_script_runs_without_traceback(tmp_path):
 
 
 @pytest.mark.parametrize("expr", ["1/(out[k] - out[k])", "log(out[k] - 5)"])
-def test_forms_without_a_finite_real_value_are_refused(tmp_path, capsys, expr):
-    text = GOOD_NOTES.replace('"(out[k] - target[k]) * out[k] * (1 - out[k])"', json.dumps(expr))
-    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, text)], capsys)
-    assert rc == 2 and out == "" and "cannot be compared" in err and len(err.strip().splitlines()) == 1
+def test_forms_without_a_finite_real_value_are_refused(diff, notes, expr):
+    rc, out, err = diff("--forms", notes(with_out_delta(expr)))
+    assert rc == 2 and out == "" and "cannot be compared" in err and one_line(err)
 
 
-def test_every_source_runs_under_softmax_cross_entropy(capsys):
-    rc, out, err = main(
-        ["diff", "--arch", "2-3-2", "--against", "all", "--act", "tanh,softmax", "--loss", "ce"], capsys
-    )
+def test_every_source_runs_under_softmax_cross_entropy(diff):
+    rc, out, err = diff("--against", "all", "--act", "tanh,softmax", "--loss", "ce")
     assert rc == 1 and not err
     bishop_554 = next(line for line in out.splitlines() if line.startswith("bishop") and " 5.54 " in line)
     assert "equal" in bishop_554 and "different" not in bishop_554  # y - t is right for the canonical pair
@@ -245,24 +273,22 @@ expr = "EXPR"
         ("2 * (t[k] - y[k]) * fp(a[k])", "different", "dropped_sign"),
     ],
 )
-def test_error_without_the_half_is_a_convention(tmp_path, capsys, expr, verdict, mistake):
-    rc, out, _ = main(
-        ["diff", "--arch", "2-3-2", "--forms", notes(tmp_path, NO_HALF.replace("EXPR", expr)), "--json"], capsys
-    )
+def test_error_without_the_half_is_a_convention(diff, notes, expr, verdict, mistake):
+    rc, out, _ = diff("--forms", notes(NO_HALF.replace("EXPR", expr)), "--json")
     (rec,) = json.loads(out)
     assert (rec["verdict"], rec["mistake"]) == (verdict, mistake)
     assert rc == (0 if verdict != "different" else 1)
     assert rec["convention"] == "E = sum_k (t_k - y_k)^2, no 1/2"
 
 
-def test_json_is_deterministic(capsys):
-    args = ["diff", "--arch", "2-3-2", "--against", "seed003,bishop", "--json"]
-    first = main(args, capsys)
-    assert main(args, capsys) == first
+def test_json_is_deterministic(diff):
+    args = ["--against", "seed003,bishop", "--json"]
+    first = diff(*args)
+    assert diff(*args) == first
 
 
-def test_override_says_what_the_source_assumed(capsys):
-    rc, out, _ = main(["diff", "--arch", "2-3-2", "--against", "seed004", "--act", "tanh", "--json"], capsys)
+def test_override_says_what_the_source_assumed(diff):
+    rc, out, _ = diff("--against", "seed004", "--act", "tanh", "--json")
     rec = next(r for r in json.loads(out) if r["formula"] == "dy-da")
     assert (
         rec["verdict"] == "different"
@@ -270,8 +296,6 @@ def test_override_says_what_the_source_assumed(capsys):
     )
 
 
-def test_huge_forms_file_is_refused(tmp_path, capsys):
-    path = tmp_path / "huge.toml"
-    path.write_text("# padding\n" * 60_000)
-    rc, out, err = main(["diff", "--arch", "2-3-2", "--forms", str(path)], capsys)
-    assert rc == 2 and "larger than" in err and len(err.strip().splitlines()) == 1
+def test_huge_forms_file_is_refused(diff, notes):
+    rc, out, err = diff("--forms", notes("# padding\n" * 60_000))
+    assert rc == 2 and "larger than" in err and one_line(err)
