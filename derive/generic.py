@@ -14,7 +14,7 @@ import itertools
 
 import sympy as sp
 
-from derive import activations, naming
+from derive import activations, naming, progress
 from derive.calculus import A, Y
 from derive.model import Derivation, Equation, Layer
 
@@ -132,6 +132,7 @@ class _Builder:
             repl[syms[0]] = fam[j]
         generic = concrete[0].xreplace(repl)
         for m, form in enumerate(concrete, start=1):
+            progress.tick(layer.index)
             inst = concretize(generic.xreplace({j: m}), self.L)
             if sp.expand(inst - form) != 0:
                 return None

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TextIO
 
 #: Nothing is shown before a stage has run this long (seconds).
@@ -67,3 +69,33 @@ class Progress:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.shown = False
+
+
+_ACTIVE: ContextVar[Progress | None] = ContextVar("backprop_derive_progress", default=None)
+
+
+@contextmanager
+def tracking(stage: str, total: int, stream: TextIO | None = None) -> Iterator[Progress]:
+    """Make a Progress the one :func:`tick` reports to; inside another tracking, keep the outer one.
+
+    A stage that calls another (the per-layer derivation derives a proxy net unit
+    by unit) counts the inner stage's work in its own ``total``.
+    """
+    outer = _ACTIVE.get()
+    if outer is not None:
+        yield outer
+        return
+    p = Progress(stage, total, stream=stream)
+    token = _ACTIVE.set(p)
+    try:
+        yield p
+    finally:
+        _ACTIVE.reset(token)
+        p.close()
+
+
+def tick(layer: int, n: int = 1) -> None:
+    """Report ``n`` units of work on ``layer`` to the tracked stage, if there is one."""
+    p = _ACTIVE.get()
+    if p is not None:
+        p.update(layer, n)

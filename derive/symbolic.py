@@ -15,9 +15,11 @@ layers are derived once per layer with generic indices instead
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
-from derive import activations, calculus, generic, naming
+from derive import activations, calculus, generic, naming, progress
 from derive.lazy import PreActivations, WeightRows
 from derive.model import Derivation, Layer, Parameter
 from derive.patterns import Patterns
@@ -55,6 +57,7 @@ def build_layers(spec: NetworkSpec, lazy_weights: bool = False) -> tuple[list[sp
         name = spec.activations[l - 1]
         act = activations.apply(name, a)
         jac, how = calculus.jacobian_to_outputs(act, a, out, name)
+        progress.tick(l, n)
         calc = calculus.elementwise(name) if name != "softmax" else None
         layers.append(
             Layer(
@@ -91,7 +94,11 @@ def output_deltas(layer: Layer, dE_dy: list[sp.Expr], targets: list[sp.Symbol], 
     uses_sum = loss in TARGET_ASSUMPTIONS
     outs = {y: position for position, y in enumerate(layer.out)}
     targets_set, n = frozenset(targets), len(targets)
-    return [simplify(sp.Add(*by_column.get(k, [])), outs, targets_set, n, uses_sum) for k in range(layer.n_out)]
+    forms = []
+    for k in range(layer.n_out):
+        progress.tick(layer.index)
+        forms.append(simplify(sp.Add(*by_column.get(k, [])), outs, targets_set, n, uses_sum))
+    return forms
 
 
 def _simplify_output_delta(
@@ -131,6 +138,7 @@ def parameters_of(layer: Layer) -> list[Parameter]:
         for s in pre.free_symbols:
             users.setdefault(s, []).append(m)
     for j in range(layer.n_out):
+        progress.tick(l)
         thetas = [(w, "weight", i) for i, w in enumerate(layer.weights[j])]
         if layer.biases:
             thetas.append((layer.biases[j], "bias", None))
@@ -167,8 +175,32 @@ def derive(spec: NetworkSpec, lazy: bool | None = None) -> Derivation:
 
     if lazy is None:
         lazy = spec.n_parameters > LAZY_ABOVE
-    if lazy:
-        return perlayer.derive_per_layer(spec)
+    with progress.tracking("derive", work(spec, lazy)):
+        if lazy:
+            return perlayer.derive_per_layer(spec)
+        return _derive_units(spec)
+
+
+def work(spec: NetworkSpec, lazy: bool) -> int:
+    """The units of work :func:`derive` reports, counted in units (neurons).
+
+    Unit by unit: every unit's activation and Jacobian are built, each output
+    unit's δ is simplified once and generalized twice (dE/dy and δ), and each
+    unit's parameters are differentiated. Per layer: the same except the
+    parameters, plus all of it for the proxy net.
+    """
+    from derive import perlayer
+
+    n_out, units = spec.sizes[-1], sum(spec.sizes[1:])
+    if not lazy:
+        return 3 * n_out + 2 * units
+    return 3 * n_out + units + work(replace(spec, sizes=perlayer.proxy_sizes(spec.sizes)), False)
+
+
+def _derive_units(spec: NetworkSpec) -> Derivation:
+    """The unit-by-unit derivation: a term per connection, every δ and gradient concrete."""
+    from derive import perlayer
+
     x, layers = build_layers(spec)
     d = assemble(spec, x, layers)
     for lower, upper in zip(reversed(layers[:-1]), reversed(layers[1:])):

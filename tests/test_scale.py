@@ -246,3 +246,18 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal():
     p.update(1, 5)
     p.close()
     assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    "arch,act,loss", [("2-3-2", "sigmoid", "sse"), ("3-4-3", "tanh,softmax", "ce"), ("8-16-40", "relu,sigmoid", "bce")]
+)
+def test_derivation_progress_counts_exactly_its_announced_work(arch, act, loss):
+    """The derivation's progress line reaches its total: the ETA is computed from a true count."""
+    from derive import progress, symbolic
+
+    spec = make_spec(arch, act, loss)
+    lazy = spec.n_parameters > symbolic.LAZY_ABOVE
+    total = symbolic.work(spec, lazy)
+    with progress.tracking("derive", total, stream=_Tty()) as p:
+        derive(spec)
+    assert p.done == total
