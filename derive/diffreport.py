@@ -62,7 +62,9 @@ def _compared(compare, kind: str, source: Source, item: Form | Algorithm, ctx: d
 
 
 def _reason(e: Exception) -> str:
-    text = str(e).strip("'\"").splitlines()[0] if str(e) else ""
+    # str() of a KeyError quotes its key; other messages are kept whole (a quote may end them)
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    text = text.splitlines()[0] if text else ""
     return f"cannot be compared ({type(e).__name__}{': ' + text if text else ''})"
 
 

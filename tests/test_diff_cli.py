@@ -299,3 +299,10 @@ def test_override_says_what_the_source_assumed(diff):
 def test_huge_forms_file_is_refused(diff, notes):
     rc, out, err = diff("--forms", notes("# padding\n" * 60_000))
     assert rc == 2 and "larger than" in err and one_line(err)
+
+
+def test_reason_keeps_a_message_whole_and_unquotes_a_missing_key():
+    from derive.diffreport import _reason
+
+    assert _reason(ValueError("could not convert string to float: 'zoo'")).endswith("float: 'zoo')")
+    assert _reason(KeyError("w_9")) == "cannot be compared (KeyError: w_9)"
