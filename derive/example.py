@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from derive import naming
+from derive.example_eval import Evaluator, array_position
 from derive.model import Derivation
 from derive.spec import NetworkSpec, SpecError
 
@@ -58,13 +59,6 @@ class Step:
 
     def fd_of(self, sym: sp.Symbol) -> float | None:
         return self.fd.get(array_position(sym, len(self.params)))
-
-
-def array_position(sym: sp.Symbol, _unused: int = 0) -> tuple[str, tuple[int, ...]]:
-    """The trainer array and 0-based index of a weight or bias symbol (``w_2_1_3`` -> ``("W2", (0, 2))``)."""
-    meta = naming.info(sym, 0)
-    key = ("W" if meta.role == "w" else "b") + str(meta.layer)
-    return key, tuple(k - 1 for k in meta.indices)
 
 
 def _number(value: object, what: str, name: str) -> float:
@@ -152,68 +146,22 @@ def seeded(spec: NetworkSpec, seed: int = SEED) -> Example:
     return Example(x, t, 0.5, params)
 
 
-def _heaviside(v, at_zero: float = 0.5):
-    return np.where(np.asarray(v) > 0, 1.0, np.where(np.asarray(v) < 0, 0.0, at_zero))  # SymPy's H(0) = 1/2
+def sampled_positions(params: dict[str, np.ndarray]) -> list[tuple[str, tuple[int, ...]]]:
+    """Every parameter position (arrays by key, entries in C order), or every n-th of them past FD_LIMIT."""
+    keys = sorted(params)
+    total = sum(params[k].size for k in keys)
+    stride = math.ceil(total / FD_LIMIT) if total > FD_LIMIT else 1
+    out, start = [], 0
+    for k in keys:  # the positions k*stride that fall in this array, without listing the others
+        first = -start % stride
+        for flat in range(first, params[k].size, stride):
+            out.append((k, tuple(int(n) for n in np.unravel_index(flat, params[k].shape))))
+        start += params[k].size
+    return out
 
 
-def _compiled(exprs: list[sp.Expr], args: list[sp.Symbol]):
-    return sp.lambdify(args, exprs, modules=[{"Heaviside": _heaviside}, "numpy"])
-
-
-class Evaluator:
-    """Numeric forms of the Derivation's expressions, compiled once per network.
-
-    The pre-activations are the sums a = W z + b the Derivation defines, evaluated as matrix products so that
-    wide layers stay fast; activations, the error and every δ are the Derivation's own expressions.
-    """
-
-    def __init__(self, d: Derivation):
-        self.d = d
-        self.act = []
-        for layer in d.layers:
-            if layer.activation == "softmax":
-                self.act.append(("all", _compiled(list(layer.act), list(layer.a))))
-            else:  # elementwise: unit 1's expression serves every unit (checked for the last one)
-                first, last = layer.act[0], layer.act[-1]
-                assert first.xreplace({layer.a[0]: layer.a[-1]}) == last, "activation differs between units"
-                self.act.append(("unit", sp.lambdify([layer.a[0]], first, modules="numpy")))
-        self.loss = _compiled([d.loss], list(d.outputs) + list(d.targets))
-        self.backward = []
-        for layer in reversed(d.layers):
-            forms = list(layer.delta_forms)
-            args = sorted(set().union(*(f.free_symbols for f in forms)), key=sp.default_sort_key)
-            self.backward.append((layer, args, _compiled(forms, args)))
-
-    def run_forward(self, params: dict[str, np.ndarray], x, t, values: dict | None = None) -> float:
-        """The error of the sample; with ``values``, also record every a, z and y."""
-        z = np.asarray(x, float)
-        for layer, (kind, f) in zip(self.d.layers, self.act):
-            a = params[f"W{layer.index}"] @ z + (params[f"b{layer.index}"] if layer.biases else 0.0)
-            z = np.asarray(f(*a) if kind == "all" else f(a) + 0 * a, float)
-            if values is not None:
-                values.update(zip(layer.a, a.tolist()))
-                values.update(zip(layer.out, z.tolist()))
-        return float(self.loss(*z.tolist(), *np.asarray(t, float).tolist())[0])
-
-    def run_backward(self, params: dict[str, np.ndarray], values: dict) -> dict[str, np.ndarray]:
-        """Fill in every δ from the derived forms; return every gradient as δ times the layer's input."""
-
-        def lookup(sym: sp.Symbol) -> float:
-            return values[sym] if sym in values else float(params[array_position(sym)[0]][array_position(sym)[1]])
-
-        grads = {}
-        for layer, args, fn in self.backward:
-            delta = np.asarray(fn(*[lookup(s) for s in args]), float)
-            values.update(zip(layer.delta, delta.tolist()))
-            inputs = np.asarray([values[s] for s in layer.inputs], float)
-            grads[f"W{layer.index}"] = np.outer(delta, inputs)
-            if layer.biases:
-                grads[f"b{layer.index}"] = delta
-        return grads
-
-
-def run(d: Derivation, ex: Example) -> Step:
-    """One SGD step, every gradient checked against a central difference of E first.
+def run(d: Derivation, ex: Example, shown: Sequence[sp.Symbol] = ()) -> Step:
+    """One SGD step, every gradient (or a sample, and those of ``shown``) checked against a central difference.
 
     Raises:
         AssertionError: a derived gradient disagrees with the finite difference, or with its own δ form.
@@ -223,9 +171,8 @@ def run(d: Derivation, ex: Example) -> Step:
     values = dict(zip(d.inputs, ex.x)) | dict(zip(d.targets, ex.t))
     error = ev.run_forward(params, ex.x, ex.t, values)
     grads = ev.run_backward(params, values)
-    positions = [(k, idx) for k in sorted(params) for idx in np.ndindex(params[k].shape)]
-    if len(positions) > FD_LIMIT:
-        positions = positions[:: math.ceil(len(positions) / FD_LIMIT)]
+    positions = sampled_positions(params)
+    positions += sorted(set(map(array_position, shown)) - set(positions))
     fd = {}
     for key, idx in positions:
         probe = {k: v.copy() for k, v in params.items()}
@@ -243,10 +190,7 @@ def run(d: Derivation, ex: Example) -> Step:
     if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
         top = f"W{len(d.layers)}"
         stale = dict(params) | {top: updated[top]}
-        _, args, fn = ev.backward[1]
-        vals = dict(values)
-        lookup = [vals[s] if s in vals else float(stale[array_position(s)[0]][array_position(s)[1]]) for s in args]
-        step.stale = dict(zip(ev.backward[1][0].delta, np.asarray(fn(*lookup), float).tolist()))
+        step.stale = dict(zip(ev.backward[1].layer.delta, ev.backward[1](stale, values).tolist()))
     return step
 
 

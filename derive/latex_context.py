@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive import activations, calculus, naming
-from derive.model import Derivation, Layer, Parameter
-from derive.printing import NotationLatexPrinter, vector
+from derive import activations, naming
+from derive.model import Derivation, Layer
+from derive.printing import ELIDED_HEAD, NotationLatexPrinter, vector
 
 #: Nets with no layer wider than this get one equation per unit; wider ones a few instances.
 SMALL_WIDTH = 6
@@ -21,6 +21,12 @@ TABLE_PARAMETERS = 60
 STEP_DERIVATIVE = ("relu", "leaky_relu")
 #: An expanded gradient longer than this (characters of LaTeX) is left to its equation.
 EXPANDED_CHARS = 260
+#: In a net wider than SMALL_WIDTH a run of more than this many like-signed terms prints elided.
+ELIDE_TERMS = SMALL_WIDTH + 1
+#: What an elided sum shows: its first terms, the ellipsis and the last term.
+ELIDED_PIECES = ELIDED_HEAD + 2
+#: A forward row holds a pre-activation and its activation side by side up to this many terms in all.
+ROW_TERMS = 10
 
 
 class Context:
@@ -30,13 +36,19 @@ class Context:
         self.d = d
         self.L = d.spec.n_layers
         self.nota = naming.NOTATIONS[d.spec.notation]
-        self.printer = NotationLatexPrinter(d.spec.notation, self.L)
+        #: wide nets print long sums as their first terms, an ellipsis and the last term
+        self.elides = max(d.spec.sizes) > SMALL_WIDTH
+        self.printer = NotationLatexPrinter(d.spec.notation, self.L, elide=ELIDE_TERMS if self.elides else None)
 
     def tex(self, expr: sp.Expr) -> str:
         return self.printer.doprint(expr)
 
     def eq(self, lhs: sp.Expr, rhs: sp.Expr) -> dict[str, str]:
         return {"lhs": self.tex(lhs), "rhs": self.tex(rhs)}
+
+    def printed_terms(self, n: int) -> int:
+        """How many terms (the ellipsis counted as one) a sum of ``n`` like-signed terms prints."""
+        return ELIDED_PIECES if self.elides and n > ELIDE_TERMS else n
 
     def family(self, role: str, layer: int, *idx: int) -> str:
         """Generic symbol of a role, indexed with the notation's letters (levels given by ``idx``)."""
@@ -68,17 +80,20 @@ def layer_info(c: Context, layer: Layer) -> dict:
     l, small = layer.index, max(c.d.spec.sizes) <= SMALL_WIDTH
     in_role, in_layer = _in_role(layer)
     forward = []
-    for j in shown_units(layer.n_out):
-        pre = layer.pre[j]
-        if layer.n_in > SMALL_WIDTH:  # first two terms, a gap, the last term
-            w, z = layer.weights[j], layer.inputs
-            head = c.tex(w[0] * z[0] + w[1] * z[1])
-            tail = c.tex(w[-1] * z[-1] + (layer.biases[j] if layer.biases else 0))
-            rhs = rf"{head} + \cdots + {tail}"
-        else:
-            rhs = c.tex(pre)
-        forward.append({"a": c.tex(layer.a[j]), "pre": rhs, "out": c.tex(layer.out[j]), "act": c.tex(layer.act[j])})
     gap = not small and layer.n_out > SMALL_WIDTH
+    # terms printed in one row: the sum a_j, and for softmax the sum under the fraction
+    pre_terms = c.printed_terms(layer.n_in + (1 if layer.biases else 0))
+    act_terms = c.printed_terms(layer.n_out) if layer.activation == "softmax" else 1
+    for j in shown_units(layer.n_out):  # a wide sum prints elided (one row of weights is built, not the layer)
+        forward.append(
+            {
+                "a": c.tex(layer.a[j]),
+                "pre": c.tex(layer.pre[j]),
+                "out": c.tex(layer.out[j]),
+                "act": c.tex(layer.act[j]),
+                "gap": gap and j == layer.n_out - 1,
+            }
+        )
     return {
         "index": l,
         "n_in": layer.n_in,
@@ -104,6 +119,7 @@ def layer_info(c: Context, layer: Layer) -> dict:
             "fprime": c.vec("fprime", l),
         },
         "forward": forward,
+        "stacked": pre_terms + act_terms > ROW_TERMS,  # a_j and its activation on rows of their own
         "gap": gap,
         "how": layer.fprime_how,
         "bias": layer.biases is not None,
@@ -140,88 +156,6 @@ def symbol_rows(c: Context, infos: list[dict]) -> list[dict]:
         ]
     rows.append({"sym": c.family("t", c.L, c.L), "what": "target for output unit", "shape": str(c.d.spec.sizes[-1])})
     return rows
-
-
-def output_chain(c: Context) -> dict:
-    """The chain rule for one output weight, factor by factor."""
-    d, layer = c.d, c.d.layers[-1]
-    w = layer.weights[0][0]
-    p = parameter_of(d, layer, 0, 0)
-    y1, a1 = layer.out[0], layer.a[0]
-    z = _input_factor(p)
-    out = {"w": c.tex(w), "y": c.tex(y1), "a": c.tex(a1), "z": c.tex(z), "delta": c.tex(layer.delta[0])}
-    out["dE_dy"] = c.eq(c.dE(y1), d.dE_dy[0])
-    out["dz_dw"] = c.eq(sp.Derivative(a1, w), z)
-    out["form"] = c.tex(layer.delta_forms[0])
-    out["grad"] = c.eq(c.dE(w), p.gradient)
-    out["all_forms"] = [c.eq(dk, form) for dk, form in zip(layer.delta, layer.delta_forms)][: SMALL_WIDTH + 2]
-    out["E"] = c.tex(d.loss)
-    out["E_small"] = layer.n_out <= SMALL_WIDTH
-    if layer.activation == "softmax":
-        column = [(m, entry) for (m, k), entry in sorted(layer.jacobian.items()) if k == 0]
-        terms = [
-            {
-                "dE": c.eq(c.dE(layer.out[m]), d.dE_dy[m]),
-                "dy": c.eq(sp.Derivative(layer.out[m], a1), calculus.tidy(sp.factor(entry), set(layer.out))),
-            }
-            for m, entry in column
-        ]
-        out["softmax"] = terms
-        total = sp.expand(sp.Add(*[d.dE_dy[m] * e for m, e in column]))
-        out["sum"] = c.tex(total)
-        # with Σt = 1 the collected form shows where the assumption enters
-        out["collected"] = c.tex(sp.collect(total, y1)) if d.assumptions else None
-    else:
-        out["softmax"] = None
-        out["fprime_a"] = c.tex(layer.fprime.subs(calculus.A, a1))
-        out["fprime_y"] = None if layer.fprime_out is None else c.tex(layer.fprime_out.subs(calculus.Y, y1))
-        out["f"] = c.tex(activations.ELEMENTWISE[layer.activation](a1))
-        out["step"] = layer.activation in STEP_DERIVATIVE
-    return out
-
-
-def parameter_of(d: Derivation, layer: Layer, j: int, i: int | None) -> Parameter:
-    """Parameter (j, i) of a layer (0-based; i None for the bias), found by its place in network order."""
-    block = [lay.n_in + (1 if lay.biases else 0) for lay in d.layers]
-    start = sum(lay.n_out * b for lay, b in zip(d.layers[: layer.index - 1], block))
-    k = start + j * block[layer.index - 1] + (layer.n_in if i is None else i)
-    p = d.parameters[k]
-    want = layer.biases[j] if i is None else layer.weights[j][i]
-    return p if p.symbol == want else next(q for q in d.parameters if q.symbol == want)
-
-
-def _input_factor(p: Parameter) -> sp.Expr:
-    """da/dθ read off the gradient δ·input (the core wrote it as that product)."""
-    return p.gradient.as_independent(p.delta)[0]
-
-
-def hidden_chain(c: Context, layer: Layer) -> dict:
-    """The chain rule for one weight of a hidden layer, through the layer above."""
-    upper = c.d.layers[layer.index]
-    w = layer.weights[0][0]
-    p = parameter_of(c.d, layer, 0, 0)
-    z1, a1 = layer.out[0], layer.a[0]
-    terms = [upper.delta[k] * upper.pre[k].coeff(z1) for k in shown_units(upper.n_out)]
-    links = [c.eq(sp.Derivative(upper.a[k], z1), upper.pre[k].coeff(z1)) for k in shown_units(upper.n_out)]
-    return {
-        "index": layer.index,
-        "w": c.tex(w),
-        "z": c.tex(z1),
-        "a": c.tex(a1),
-        "x": c.tex(_input_factor(p)),
-        "delta": c.tex(layer.delta[0]),
-        "upper_a": c.family("a", upper.index, upper.index),
-        "upper_delta": c.family("delta", upper.index, upper.index),
-        "k": c.tex(naming.index(upper.index)),
-        "links": links,
-        "sum": c.tex(sp.Add(*terms)) if upper.n_out <= SMALL_WIDTH else None,
-        "fprime_a": c.tex(layer.fprime.subs(calculus.A, a1)),
-        "fprime_z": None if layer.fprime_out is None else c.tex(layer.fprime_out.subs(calculus.Y, z1)),
-        "form": c.tex(layer.delta_forms[0]),
-        "grad": c.eq(c.dE(w), p.gradient),
-        "gap": upper.n_out > SMALL_WIDTH,
-        "step": layer.activation in STEP_DERIVATIVE,
-    }
 
 
 def expanded_deltas(d: Derivation) -> dict[sp.Symbol, sp.Expr]:

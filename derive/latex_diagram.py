@@ -14,6 +14,24 @@ LABEL_WEIGHTS = 12
 LABEL_WIDTH = 3
 COLUMN_CM = 4.2
 ROW_CM = 1.75
+#: The picture must fit the text width (A4 less two 2.2 cm margins) with its target labels.
+WIDTH_CM = 16.2
+#: Width right of the last column: half a unit, the arrow to the target and its label.
+TARGETS_CM = 2.4
+#: Columns closer than this would crowd the units; a deeper net is drawn scaled down instead.
+MIN_COLUMN_CM = 2.0
+
+
+def spacing(n_columns: int) -> tuple[float, float | None]:
+    """Distance between columns (cm) and the factor the picture is scaled by (None: not scaled).
+
+    >>> spacing(3), spacing(5), spacing(10)
+    ((4.2, None), (3.45, None), (2.0, 0.794))
+    """
+    gaps = max(n_columns - 1, 1)
+    column = round(max(MIN_COLUMN_CM, min(COLUMN_CM, (WIDTH_CM - TARGETS_CM) / gaps)), 3)
+    width = gaps * column + TARGETS_CM
+    return column, (round(WIDTH_CM / width, 3) if width > WIDTH_CM else None)
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,7 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
     nodes, gaps, captions = [], [], []
     names: list[dict[int, str]] = []
     tallest = max(len(_shown(len(c))) for c in columns)
+    column, scale = spacing(len(columns))
     for col, units in enumerate(columns):
         shown = _shown(len(units))
         top = (len(shown) - 1) / 2 * ROW_CM
@@ -53,16 +72,16 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
         for row, u in enumerate(shown):
             y = round(top - row * ROW_CM, 3)
             if u < 0:
-                gaps.append({"x": col * COLUMN_CM, "y": y})
+                gaps.append({"x": col * column, "y": y})
                 continue
             kind = "input" if col == 0 else ("output" if col == len(columns) - 1 else "hidden")
             name = f"n{col}u{u + 1}"
-            nodes.append(Node(name, col * COLUMN_CM, y, printer.doprint(units[u]), kind))
+            nodes.append(Node(name, col * column, y, printer.doprint(units[u]), kind))
             placed[u] = name
         names.append(placed)
         what = "inputs" if col == 0 else ("outputs" if col == len(columns) - 1 else f"hidden layer {col}")
         act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
-        captions.append({"x": col * COLUMN_CM, "y": round(-(tallest / 2) * ROW_CM - 0.2, 3), "what": what, "act": act})
+        captions.append({"x": col * column, "y": round(-(tallest / 2) * ROW_CM - 0.2, 3), "what": what, "act": act})
     n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)
     label = n_weights <= LABEL_WEIGHTS and max(d.spec.sizes) <= LABEL_WIDTH
     edges = []
@@ -83,7 +102,8 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
         "gaps": gaps,
         "captions": captions,
         "targets": targets,
-        "error_x": last * COLUMN_CM + 2.6,
+        "error_x": round(last * column + 2.6, 3),
+        "scale": scale,
         "labelled": label,
         "clipped": any(len(c) > MAX_DRAWN for c in columns),
     }

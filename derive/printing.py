@@ -1,8 +1,20 @@
-"""Printers: SymPy's LaTeX printer taught the notation presets.
+r"""Printers: SymPy's LaTeX printer taught the notation presets.
 
 The printer is a subclass dispatching on expression classes (``_print_<Class>``);
 symbol names come from :mod:`derive.naming`, so no printed string is ever
 edited afterwards.
+
+Order. SymPy orders the terms of a sum and the factors of a product by symbol
+name, so ``y_10`` comes before ``y_2``. When a canonical symbol of an
+expression has an index of two or more digits, the printer first renames every
+canonical symbol of it to a zero-padded name (``y_10`` -> ``y_000000010``):
+SymPy's own ordering of the renamed expression is the natural order 1, 2, ...,
+10, and a padded symbol prints as the symbol it stands for. Where every index
+has one digit nothing is renamed, so small nets print exactly as SymPy orders
+them.
+
+Elision. With ``elide=n`` a run of more than ``n`` terms of the same sign in a
+sum prints as its first three terms, ``\cdots`` and its last term.
 """
 
 from __future__ import annotations
@@ -16,15 +28,55 @@ from sympy.printing.precedence import PRECEDENCE
 from derive import naming
 
 _IDX_RE = re.compile(r"idx([0-9]+)(p?)")
+#: canonical symbol names (those of :mod:`derive.naming`)
+_CANONICAL_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]+)+)")
+_LONG_NUMBER_RE = re.compile(r"_[0-9]{2}")
+_DIGITS_RE = re.compile(r"[0-9]+")
+#: digits of a padded index; no network has a billion units in a layer
+PAD = 9
+_PADDED_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]{%d})+)" % PAD)
+#: an elided run shows this many terms, then the ellipsis, then its last term
+ELIDED_HEAD = 3
+
+
+def natural(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with canonical symbols renamed so that SymPy's name order is the natural order.
+
+    >>> sorted(s.name for s in natural(sp.Symbol("y_10") + sp.Symbol("y_2")).atoms(sp.Symbol))
+    ['y_000000002', 'y_000000010']
+    >>> natural(sp.Symbol("y_2") + sp.Symbol("y_3")) == sp.Symbol("y_2") + sp.Symbol("y_3")
+    True
+    """
+    if not isinstance(expr, sp.Basic):
+        return expr
+    labels = {b.label for b in expr.atoms(sp.IndexedBase)}
+    names = [
+        s for s in expr.atoms(sp.Symbol) if type(s) is sp.Symbol and s not in labels and _CANONICAL_RE.fullmatch(s.name)
+    ]
+    if not any(_LONG_NUMBER_RE.search(s.name) for s in names):
+        return expr
+    pad = {s: sp.Symbol(_DIGITS_RE.sub(lambda m: m.group().zfill(PAD), s.name), **s.assumptions0) for s in names}
+    return expr.xreplace(pad)
+
+
+def _unpadded(sym: sp.Symbol) -> sp.Symbol:
+    """The canonical symbol a padded one stands for (any other symbol unchanged)."""
+    if not _PADDED_RE.fullmatch(sym.name):
+        return sym
+    return sp.Symbol(_DIGITS_RE.sub(lambda m: str(int(m.group())), sym.name), **sym.assumptions0)
 
 
 class NotationLatexPrinter(LatexPrinter):
     """LaTeX in one notation preset, for one network depth."""
 
-    def __init__(self, notation: str = "bishop", n_layers: int = 2, **settings):
+    def __init__(self, notation: str = "bishop", n_layers: int = 2, elide: int | None = None, **settings):
         super().__init__(settings)
         self.notation = naming.NOTATIONS[notation]
         self.n_layers = n_layers
+        self.elide = elide
+
+    def doprint(self, expr) -> str:
+        return super().doprint(natural(expr))
 
     def _index(self, k: sp.Expr) -> str:
         if isinstance(k, sp.Symbol):
@@ -36,6 +88,7 @@ class NotationLatexPrinter(LatexPrinter):
         return self._print(k)
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        expr = _unpadded(expr)
         if _IDX_RE.fullmatch(expr.name):
             return self._index(expr)
         if expr.name == "E":
@@ -78,23 +131,47 @@ class NotationLatexPrinter(LatexPrinter):
         return r"\left(%s\right)^{\mathsf{T}}" % self._print(expr.arg)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        return "".join(self._add_pieces(expr, order))
+
+    def _add_pieces(self, expr: sp.Add, order: str | None = None) -> list[str]:
+        """The printed terms of a sum, each after the first with its sign (" - b", " + \\cdots")."""
         # textbooks write y_k - t_k and 1 - y_k: positive terms first, in SymPy's order
         terms = list(self._as_ordered_terms(expr, order=order))
         terms.sort(key=lambda t: t.could_extract_minus_sign())
-        out = ""
-        for i, term in enumerate(terms):
-            if i == 0:
-                pass
-            elif term.could_extract_minus_sign():
-                out += " - "
+        n_plus = sum(1 for t in terms if not t.could_extract_minus_sign())
+        shown: list[sp.Expr | None] = self._elided(terms[:n_plus]) + self._elided(terms[n_plus:])
+        pieces = []
+        for i, term in enumerate(shown):
+            negative = term is None and i + 1 < len(shown) and shown[i + 1].could_extract_minus_sign()
+            negative = negative or (term is not None and term.could_extract_minus_sign())
+            sign = "" if i == 0 else (" - " if negative else " + ")
+            if term is None:
+                pieces.append(sign + r"\cdots")
+                continue
+            if i > 0 and negative:
                 term = -term
-            else:
-                out += " + "
             text = self._print(term)
             if i > 0 and self._needs_add_brackets(term):
                 text = r"\left(%s\right)" % text
-            out += text
-        return out
+            pieces.append(sign + text)
+        return pieces
+
+    def lines(self, expr: sp.Expr, per_line: int) -> list[str]:
+        """``expr`` printed on lines of at most ``per_line`` terms (one line unless it is a longer sum).
+
+        Every line after the first starts with its sign, as the continuation of a displayed equation.
+        """
+        expr = natural(expr)
+        if not isinstance(expr, sp.Add):
+            return [self._print(expr)]
+        pieces = self._add_pieces(expr)
+        return ["".join(pieces[k : k + per_line]).strip() for k in range(0, len(pieces), per_line)]
+
+    def _elided(self, run: list[sp.Expr]) -> list[sp.Expr | None]:
+        """A run of terms of one sign, its middle replaced by None (printed as an ellipsis) when too long."""
+        if self.elide is None or len(run) <= max(self.elide, ELIDED_HEAD + 1):
+            return list(run)
+        return run[:ELIDED_HEAD] + [None] + run[-1:]
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         ((var, count),) = expr.variable_count

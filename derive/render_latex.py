@@ -13,13 +13,11 @@ import jinja2
 import sympy as sp
 
 from derive import example as example_mod
+from derive import latex_chain, latex_diagram, latex_proofs, naming
 from derive import latex_context as lc
-from derive import latex_diagram, naming
 from derive.model import Derivation
 from derive.printing import NotationLatexPrinter, vector
 
-#: Above this many parameters the appendix takes the counts per method from the proof summary.
-PROOF_LISTING = 2000
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "doc"
 
 _ESCAPES = {
@@ -41,6 +39,7 @@ _ESCAPES = {
     "−": "-",
     "Σ": r"$\Sigma$",
     "·": r"$\cdot$",
+    "±": r"$\pm$",
     "≤": r"$\leq$",
     "×": r"$\times$",
     "\n": " ",
@@ -144,7 +143,12 @@ def _mapping(d: Derivation) -> list[dict]:
 
 
 def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
-    step = example_mod.run(d, ex)
+    shown = []  # the parameters of the units the tables show, each checked by a finite difference
+    for layer in d.layers:
+        for j in lc.shown_units(layer.n_out):
+            shown += [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
+            shown += [layer.biases[j]] if layer.biases else []
+    step = example_mod.run(d, ex, shown)
     layers = []
     for layer in d.layers:
         units = [
@@ -156,25 +160,21 @@ def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
                 "delta": c.tex(layer.delta[j]),
                 "delta_val": step.values[layer.delta[j]],
                 "stale": step.stale.get(layer.delta[j]),
+                "gap": layer.n_out > lc.SMALL_WIDTH and j == layer.n_out - 1,  # an ellipsis row before it
             }
             for j in lc.shown_units(layer.n_out)
         ]
-        layers.append({"index": layer.index, "units": units, "gap": layer.n_out > lc.SMALL_WIDTH})
-    params = []
-    for layer in d.layers:
-        for j in lc.shown_units(layer.n_out):
-            symbols = [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
-            symbols += [layer.biases[j]] if layer.biases else []
-            for sym in symbols:
-                params.append(
-                    {
-                        "sym": c.tex(sym),
-                        "value": step.at(step.params, sym),
-                        "grad": step.at(step.grads, sym),
-                        "fd": step.fd_of(sym),
-                        "new": step.at(step.updated, sym),
-                    }
-                )
+        layers.append({"index": layer.index, "units": units})
+    params = [
+        {
+            "sym": c.tex(sym),
+            "value": step.at(step.params, sym),
+            "grad": step.at(step.grads, sym),
+            "fd": step.fd_of(sym),
+            "new": step.at(step.updated, sym),
+        }
+        for sym in shown
+    ]
     return {
         "source": ex.source,
         "title": ex.title,
@@ -200,7 +200,7 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
     c = lc.Context(d)
     infos = [lc.layer_info(c, layer) for layer in d.layers]
     small = max(d.spec.sizes) <= lc.SMALL_WIDTH
-    hidden = [lc.hidden_chain(c, layer) for layer in reversed(d.layers[:-1])]
+    hidden = [latex_chain.hidden_chain(c, layer) for layer in reversed(d.layers[:-1])]
     bp2 = {}
     for layer in d.layers[:-1]:
         up = d.layers[layer.index]
@@ -209,10 +209,6 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
             sp.Transpose(vector("w", up.index, up.n_out, up.n_in)) * vector("delta", up.index, up.n_out),
         )
         bp2[layer.index] = c.tex(rhs)
-    proofs: dict[str, list] = {}
-    sample = d.parameters if d.spec.n_parameters <= PROOF_LISTING else [d.parameters[0], d.parameters[-1]]
-    for p in sample:
-        proofs.setdefault(p.proof.method if p.proof else "none", []).append(p)
     return {
         "spec": d.spec,
         "arch": d.spec.arch,
@@ -235,22 +231,15 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
         }[d.spec.loss],
         "reduction": d.reduction,
         "assumptions": d.assumptions,
-        "chain": lc.output_chain(c),
+        "chain": latex_chain.output_chain(c),
         "hidden": hidden,
         "bp2": bp2,
         "grad_rows": lc.gradient_rows(c) if d.spec.n_parameters <= lc.TABLE_PARAMETERS else [],
         "counts": lc.layer_counts(d),
         "n_params": d.spec.n_parameters,
         "example": _example(d, c, ex),
-        "proofs": [
-            {
-                "method": m,
-                "count": len(ps) if d.spec.n_parameters <= PROOF_LISTING else None,
-                "detail": ps[0].proof.detail if ps[0].proof else "",
-                "params": [c.tex(p.symbol) for p in ps],
-            }
-            for m, ps in sorted(proofs.items())
-        ],
+        "proofs": latex_proofs.records(d, c),
+        "checked": latex_proofs.how_checked(d),
         "proof_summary": d.proof_summary,
         "mapping": _mapping(d),
     }

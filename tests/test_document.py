@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
-from derive import naming, pdf, render_latex
+from derive import latex_proofs, naming, pdf, printing, render_latex
 from derive.build import derivation
-from derive.printing import latex
+from derive.model import Proof
+from derive.printing import NotationLatexPrinter, latex
 from derive.spec import make_spec
 
 NETS = {
@@ -216,3 +218,60 @@ def test_a_large_net_gets_generic_forms_and_a_short_pdf(tmp_path):
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert pages <= 14
+
+
+# ---------------------------------------------------------------- order, elision and honesty for wide and large nets
+
+
+def test_sums_and_products_print_in_natural_index_order():
+    y = [sp.Symbol(f"y_{k}", real=True) for k in range(1, 13)]
+    t = [sp.Symbol(f"t_{k}", real=True) for k in range(1, 13)]
+    text = latex(sp.Add(*[tk * y[0] for tk in t]) - t[0], "bishop", 1)
+    assert text == " + ".join(f"t_{{{k}}} y_{{1}}" for k in range(1, 13)) + " - t_{1}"
+    assert latex(-y[1] * y[9], "bishop", 1) == "- y_{2} y_{10}"
+    a = [naming.symbol("a", 1, k) for k in (1, 2, 10, 11)]
+    denominator = latex(sp.Add(*[sp.exp(ak) for ak in a]), "bishop", 1)
+    assert [int(k) for k in re.findall(r"a\^\{\(1\)\}_\{(\d+)\}", denominator)] == [1, 2, 10, 11]
+
+
+def test_one_digit_indices_print_exactly_as_sympy_orders_them(monkeypatch):
+    """The natural order only renames where a number has two digits: small nets print as before."""
+    d = derivation(make_spec("2-3-3-2", "tanh,tanh,softmax", "ce"))
+    exprs = [e.rhs for e in d.equations] + [p.gradient for p in d.parameters] + [d.loss]
+    exprs += [f for layer in d.layers for f in layer.delta_forms] + [a for layer in d.layers for a in layer.pre]
+    natural = [latex(e, "bishop", 3) for e in exprs]
+    monkeypatch.setattr(printing, "natural", lambda e: e)
+    assert [latex(e, "bishop", 3) for e in exprs] == natural
+    wide = naming.symbol("y", 3, 10) + naming.symbol("y", 3, 2)
+    assert latex(wide, "bishop", 3) == "y_{10} + y_{2}"  # SymPy's name order, which the renaming corrects
+
+
+def test_a_long_run_of_terms_is_elided_to_its_first_terms_and_its_last():
+    short = NotationLatexPrinter("bishop", 1, elide=7)
+    t = [sp.Symbol(f"t_{k}", real=True) for k in range(1, 11)]
+    assert short.doprint(sp.Add(*t)) == r"t_{1} + t_{2} + t_{3} + \cdots + t_{10}"
+    assert short.doprint(-sp.Add(*t) + 1) == r"1 - t_{1} - t_{2} - t_{3} - \cdots - t_{10}"
+    assert short.doprint(sp.Add(*t[:7])) == " + ".join(f"t_{{{k}}}" for k in range(1, 8))
+    assert r"\cdots" not in latex(sp.Add(*t), "bishop", 1)  # only a wide net's document elides
+
+
+def test_the_abstract_follows_the_verification_records_of_a_small_net(built):
+    d, tex, *_ = built
+    abstract = " ".join(tex.split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
+    counts = latex_proofs.counts(d)
+    assert ";," not in abstract and "tested numerically" not in abstract
+    if set(counts) <= {"symbolic", "symbolic-simplify"}:
+        assert "fully written-out error" in abstract
+        assert "for every parameter the difference was reduced to zero symbolically" in abstract
+    if "symbolic-lemma" in counts:
+        assert "each hidden activation stays a function" in abstract
+    assert r"\section{How each formula was proved}" in tex
+
+
+def test_a_parameter_proved_at_random_points_is_named_in_the_abstract():
+    d = derivation(make_spec("2-3-2"))
+    for p in d.parameters[:2]:
+        p.proof = Proof("random-points", "agree to 40 digits at 3 random points", ())
+    abstract = " ".join(render_latex.render(d).split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
+    assert "reduced to zero symbolically for 15 of the 17 parameters" in abstract
+    assert "for 2 SymPy could not cancel it" in abstract

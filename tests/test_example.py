@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derive import example, render_latex
+from derive import example, render_latex, symbolic
 from derive.build import derivation
+from derive.lazy import RuleForms
 from derive.printing import latex
 from derive.spec import SpecError, make_spec
 
@@ -156,3 +157,28 @@ def test_a_wrong_gradient_is_caught_before_printing():
     d.layers[-1].delta_forms = [2 * f for f in d.layers[-1].delta_forms]
     with pytest.raises(AssertionError, match="finite difference"):
         example.run(d, example.seeded(d.spec))
+
+
+def test_the_sample_of_checked_parameters_is_every_nth_in_array_order():
+    rng = np.random.default_rng(0)
+    for shapes in ({"W1": (3, 2), "b1": (3,)}, {"W1": (40, 9), "b1": (40,), "W2": (7, 40), "b2": (7,)}):
+        params = {k: rng.normal(size=s) for k, s in shapes.items()}
+        every = [(k, idx) for k in sorted(params) for idx in np.ndindex(params[k].shape)]
+        stride = -(-len(every) // example.FD_LIMIT) if len(every) > example.FD_LIMIT else 1
+        assert example.sampled_positions(params) == every[::stride]
+
+
+def test_a_large_nets_example_evaluates_its_per_layer_rules_like_the_unit_forms():
+    """The δs of a lazy derivation come from its generic rules; they equal those of the unit-by-unit derivation."""
+    spec = make_spec("8-7-3", "tanh,softmax", "ce")
+    lazy, eager = symbolic.derive(spec, lazy=True), symbolic.derive(spec, lazy=False)
+    assert isinstance(lazy.layers[0].delta_forms, RuleForms)
+    ex = example.seeded(spec)
+    fast, slow = example.run(lazy, ex), example.run(eager, ex)
+    for layer in lazy.layers:
+        for dj in layer.delta:
+            assert fast.values[dj] == pytest.approx(slow.values[dj], rel=1e-12, abs=1e-15)
+    assert fast.stale == pytest.approx(slow.stale, rel=1e-12)
+    lazy.layers[0].delta_forms.rule = 2 * lazy.layers[0].delta_forms.rule  # a wrong rule is caught
+    with pytest.raises(AssertionError, match="finite difference"):
+        example.run(lazy, ex)

@@ -1,0 +1,73 @@
+"""What the document says about how its formulas were checked, read from the verification records.
+
+A small derivation carries a record per parameter; a large (lazy) one a record
+per layer on its parameter groups, and its parameters are never enumerated
+here: counts come from the group sizes.
+"""
+
+from __future__ import annotations
+
+from derive.model import Derivation, Proof
+
+#: methods that compare with SymPy's derivative of the written-out error and cancel the difference symbolically
+SYMBOLIC = ("symbolic", "symbolic-simplify")
+
+
+def _by_record(d: Derivation) -> list[tuple[Proof | None, int, list]]:
+    """(record, number of parameters, the parameters when listed) for each record, in network order."""
+    if d.lazy:
+        out: list[tuple[Proof | None, int, list]] = []
+        for g in d.parameter_groups:
+            for n, (proof, count, params) in enumerate(out):
+                if proof == g.proof:
+                    out[n] = (proof, count + g.size, params)
+                    break
+            else:
+                out.append((g.proof, g.size, []))
+        return out
+    groups: dict[str, tuple[Proof | None, int, list]] = {}
+    for p in d.parameters:  # an eager derivation: its parameters exist already
+        method = p.proof.method if p.proof else "none"
+        proof, count, params = groups.get(method, (p.proof, 0, []))
+        groups[method] = (proof, count + 1, params + [p])
+    return [groups[m] for m in sorted(groups)]
+
+
+def counts(d: Derivation) -> dict[str, int]:
+    """Parameters per verification method."""
+    out: dict[str, int] = {}
+    for proof, n, _ in _by_record(d):
+        method = proof.method if proof else "none"
+        out[method] = out.get(method, 0) + n
+    return out
+
+
+def records(d: Derivation, c) -> list[dict]:
+    """The appendix's list: one entry per record (per method in a small net, per layer in a large one)."""
+    out = []
+    layers = {g.proof: g.layer for g in d.parameter_groups} if d.lazy else {}
+    for proof, n, params in _by_record(d):
+        out.append(
+            {
+                "method": proof.method if proof else "none",
+                "layer": layers.get(proof),
+                "count": n,
+                "detail": proof.detail if proof else "",
+                "bound": proof.false_pass_bound if proof else None,
+                "params": [c.tex(p.symbol) for p in params],
+            }
+        )
+    return out
+
+
+def how_checked(d: Derivation) -> dict:
+    """Counts by kind of check, for the sentences of the abstract, the title page and the appendix."""
+    n = counts(d)
+    return {
+        "symbolic": sum(n.get(m, 0) for m in SYMBOLIC),
+        "lemma": n.get("symbolic-lemma", 0),
+        "points": n.get("random-points", 0),
+        "directional": n.get("random-directional", 0),
+        "unchecked": n.get("none", 0),
+        "rule_check": d.rule_check,
+    }
