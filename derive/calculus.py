@@ -114,14 +114,15 @@ def _wants_flip(s: sp.Add, prefer: set[sp.Symbol]) -> bool:
 
 
 def jacobian_to_outputs(
-    outputs: list[sp.Expr], a: list[sp.Symbol], y: list[sp.Symbol], name: str
+    outputs: list[sp.Expr], a: list[sp.Symbol], y: list[sp.Symbol], name: str, columns: list[int] | None = None
 ) -> tuple[dict[tuple[int, int], sp.Expr], str]:
     """dy_m/da_k for one layer, written in the outputs y where possible.
 
-    Returns the nonzero entries ``{(m, k): expr}`` and a sentence on how the
-    rewrite was found. Elementwise layers are recognised by dependency (output
-    m depends on a_m alone), normalised layers (softmax) by their common
-    denominator S: y_m = n_m / S is solved for n_m = S y_m and substituted.
+    Returns the nonzero entries ``{(m, k): expr}`` (of the columns k in
+    ``columns`` only, if given) and a sentence on how the rewrite was found.
+    Elementwise layers are recognised by dependency (output m depends on a_m
+    alone), normalised layers (softmax) by their common denominator S:
+    y_m = n_m / S is solved for n_m = S y_m and substituted.
     """
     entries: dict[tuple[int, int], sp.Expr] = {}
     a_set = set(a)
@@ -142,13 +143,16 @@ def jacobian_to_outputs(
     # name each numerator so SymPy cannot merge exp(a)*exp(a) into exp(2a)
     n_syms = [sp.Symbol(f"n{i}", positive=True) for i in range(len(a))]
     named = dict(zip(numerators, n_syms))
-    solved = {n_syms[i]: sp.solve(sp.Eq(y[i], n_syms[i] / S), n_syms[i])[0] for i in range(len(a))}
+    solve = Patterns(lambda zero, var: sp.solve(zero, var)[0])  # one equation per unit, one pattern
+    solved = {n_syms[i]: solve(y[i] - n_syms[i] / S, n_syms[i]) for i in range(len(a))}
+    ks = range(len(a)) if columns is None else columns
+    # dS/da_k from the definition of S, once per k (S has a term per unit)
+    ds = {k: sp.diff(total, a[k]).xreplace(named) for k in ks}
     for m in range(len(outputs)):
-        for k, ak in enumerate(a):
-            # quotient rule with S kept as a named intermediate, dS/da_k from its definition
-            dn = sp.diff(numerators[m], ak).xreplace(named)
-            ds = sp.diff(total, ak).xreplace(named)
-            entry = sp.expand((dn / S - n_syms[m] * ds / S**2).xreplace(solved))
+        for k in ks:
+            # quotient rule with S kept as a named intermediate
+            dn = sp.diff(numerators[m], a[k]).xreplace(named)
+            entry = sp.expand((dn / S - n_syms[m] * ds[k] / S**2).xreplace(solved))
             if entry != 0:
                 entries[(m, k)] = entry
     return entries, "writing y_m = n_m / S, solving for n_m = S y_m and substituting in the quotient rule"

@@ -15,11 +15,12 @@ layers are derived once per layer with generic indices instead
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import sympy as sp
 
-from derive import activations, calculus, generic, naming, progress
+from derive import activations, calculus, generic, naming, progress, symmetry
 from derive.lazy import PreActivations, WeightRows
 from derive.model import Derivation, Layer, Parameter
 from derive.patterns import Patterns
@@ -31,6 +32,10 @@ TARGET_ASSUMPTIONS = {"ce": "the targets of a sample sum to one (one-hot or a pr
 #: Nets with more parameters are derived per layer and built lazily (and proved by
 #: random directions, see derive.verify); smaller ones unit by unit and proved symbolically.
 LAZY_ABOVE = 64
+
+#: A coupled (softmax) layer wider than this is derived for its first unit and carried to the
+#: others when it is symmetric in its units (:mod:`derive.symmetry`); narrower ones unit by unit.
+CARRY_ABOVE = 16
 
 
 def build_layers(spec: NetworkSpec, lazy_weights: bool = False) -> tuple[list[sp.Symbol], list[Layer]]:
@@ -56,7 +61,7 @@ def build_layers(spec: NetworkSpec, lazy_weights: bool = False) -> tuple[list[sp
             pre = [sp.Add(*[w * z for w, z in zip(W[j], prev)]) + (B[j] if B else 0) for j in range(n)]
         name = spec.activations[l - 1]
         act = activations.apply(name, a)
-        jac, how = calculus.jacobian_to_outputs(act, a, out, name)
+        jac, how = _jacobian(act, a, out, name)
         progress.tick(l, n)
         calc = calculus.elementwise(name) if name != "softmax" else None
         layers.append(
@@ -85,19 +90,53 @@ def build_layers(spec: NetworkSpec, lazy_weights: bool = False) -> tuple[list[sp
     return x, layers
 
 
-def output_deltas(layer: Layer, dE_dy: list[sp.Expr], targets: list[sp.Symbol], loss: str) -> list[sp.Expr]:
-    """δ_k = sum_m dE/dy_m · dy_m/da_k, simplified (under the loss's target domain)."""
-    by_column: dict[int, list[sp.Expr]] = {}
-    for (m, k), entry in layer.jacobian.items():
-        by_column.setdefault(k, []).append(dE_dy[m] * entry)
+def _jacobian(act: list[sp.Expr], a: list[sp.Symbol], out: list[sp.Symbol], name: str):
+    """The layer's Jacobian; of a wide coupled layer whose units are interchangeable, the first column only."""
+    coupled = any(len(e.free_symbols & set(a)) > 1 for e in act[:1])
+    if coupled and len(a) > CARRY_ABOVE and symmetry.is_symmetric(act, [], [a]):
+        column, how = calculus.jacobian_to_outputs(act, a, out, name, columns=[0])
+        how += "; the first column only, the others by swapping units (the layer is symmetric in its units)"
+        return symmetry.CarriedJacobian({m: e for (m, _), e in column.items()}, [a, out]), how
+    return calculus.jacobian_to_outputs(act, a, out, name)
+
+
+def output_deltas(
+    layer: Layer, dE_dy: list[sp.Expr], targets: list[sp.Symbol], loss: str, error: sp.Expr
+) -> list[sp.Expr]:
+    """δ_k = sum_m dE/dy_m · dy_m/da_k, simplified (under the loss's target domain).
+
+    ``loss`` names the loss, ``error`` is the error E. When the Jacobian was carried from its first
+    column and E, too, is unchanged by swapping output units, δ_1 is derived
+    and carried to the other units the same way.
+    """
+    families = [layer.a, layer.out, targets]
+    if isinstance(layer.jacobian, symmetry.CarriedJacobian) and symmetry.is_symmetric([], [error], families):
+        (first,) = _output_deltas(layer, dE_dy, targets, loss, columns=[0])
+        progress.tick(layer.index, layer.n_out - 1)
+        return [symmetry.carry(first, families, k) for k in range(layer.n_out)]
+    return _output_deltas(layer, dE_dy, targets, loss, columns=range(layer.n_out))
+
+
+def _output_deltas(
+    layer: Layer, dE_dy: list[sp.Expr], targets: list[sp.Symbol], loss: str, columns: Iterable[int]
+) -> list[sp.Expr]:
+    by_column: dict[int, list[sp.Expr]] = {k: [] for k in columns}
+    jac = layer.jacobian
+    if isinstance(jac, symmetry.CarriedJacobian) and list(columns) == [0]:
+        entries = (((m, 0), e) for m, e in jac.column.items())  # not the n² carried entries
+    else:
+        entries = jac.items()
+    for (m, k), entry in entries:
+        if k in by_column:
+            by_column[k].append(dE_dy[m] * entry)
     simplify = Patterns(_simplify_output_delta)  # units of an elementwise layer share one pattern
     uses_sum = loss in TARGET_ASSUMPTIONS
     outs = {y: position for position, y in enumerate(layer.out)}
     targets_set, n = frozenset(targets), len(targets)
     forms = []
-    for k in range(layer.n_out):
+    for k in columns:
         progress.tick(layer.index)
-        forms.append(simplify(sp.Add(*by_column.get(k, [])), outs, targets_set, n, uses_sum))
+        forms.append(simplify(sp.Add(*by_column[k]), outs, targets_set, n, uses_sum))
     return forms
 
 
@@ -221,7 +260,7 @@ def assemble(spec: NetworkSpec, x: list[sp.Symbol], layers: list[Layer]) -> Deri
     tidy = Patterns(lambda g, prefer: calculus.tidy(sp.factor(g), set(prefer)))
     outputs = frozenset(out.out)
     dE_dy = [tidy(g, outputs) for g in calculus.gradient(loss, out.out)]
-    out.delta_forms = output_deltas(out, dE_dy, t, spec.loss)
+    out.delta_forms = output_deltas(out, dE_dy, t, spec.loss, loss)
     assumptions = [TARGET_ASSUMPTIONS[spec.loss]] if spec.loss in TARGET_ASSUMPTIONS else []
     return Derivation(
         spec=spec,

@@ -61,3 +61,38 @@ def test_output_deltas_of_a_wide_layer_share_one_pattern():
     out = d.layers[-1]
     for k in (0, 9, 39):  # y_1, y_10, y_40: δ_k = y_k - t_k for sigmoid with cross-entropy
         assert sp.simplify(out.delta_forms[k] - (out.out[k] - d.targets[k])) == 0
+
+
+@pytest.mark.parametrize("loss", ["ce", "sse"])
+def test_carrying_the_first_unit_of_a_symmetric_softmax_layer_equals_deriving_each_unit(loss, monkeypatch):
+    """The Jacobian and δs carried from unit 1 by swapping units equal the unit-by-unit derivation."""
+    from derive import make_spec, symbolic, symmetry
+
+    spec = make_spec("2-5", "softmax", loss)
+    direct = symbolic.derive(spec, lazy=False)
+    monkeypatch.setattr(symbolic, "CARRY_ABOVE", 1)
+    carried = symbolic.derive(spec, lazy=False)
+    out_d, out_c = direct.layers[-1], carried.layers[-1]
+    assert isinstance(out_c.jacobian, symmetry.CarriedJacobian) and not isinstance(
+        out_d.jacobian, symmetry.CarriedJacobian
+    )
+    assert set(out_c.jacobian) == set(out_d.jacobian)
+    for key in out_d.jacobian:
+        assert sp.expand(out_c.jacobian[key] - out_d.jacobian[key]) == 0, key
+    for k, (fd, fc) in enumerate(zip(out_d.delta_forms, out_c.delta_forms)):
+        assert sp.simplify(fd - fc) == 0, k
+
+
+def test_a_layer_that_is_not_symmetric_is_not_carried():
+    from derive import symmetry
+
+    a = sp.symbols("a_1:5", real=True)
+    S = sum(sp.exp(x) for x in a)
+    soft = [sp.exp(x) / S for x in a]
+    assert symmetry.is_symmetric(soft, [], [a])
+    weighted = [sp.exp(2 * a[0]) / S] + soft[1:]  # unit 1 differs
+    assert not symmetry.is_symmetric(weighted, [], [a])
+    y, t = sp.symbols("y_1:5", real=True), sp.symbols("t_1:5", real=True)
+    E = -sum(tk * sp.log(yk) for yk, tk in zip(y, t))
+    assert symmetry.is_symmetric([], [E], [y, t])
+    assert not symmetry.is_symmetric([], [E + y[0] ** 2], [y, t])
