@@ -114,8 +114,9 @@ def gradients(params, X, T):
     The δ forms assume the targets of a sample sum to one (one-hot or a probability vector).
     """
     X, T = _batch(params, X), _batch(params, T)
-    if X.shape[0] == 1 and params["W1"].dtype == np.float64:  # one sample: the same lines on Python floats, faster
-        return _gradients_one(_lists(params), X[0].tolist(), T[0].tolist())
+    if X.shape[0] == 1:  # one sample: the same lines on Python floats, several times faster
+        grads = _gradients_one(_lists(params), X[0].tolist(), T[0].tolist())
+        return grads if X.dtype == np.float64 else {key: g.astype(X.dtype) for key, g in grads.items()}
     W2 = params["W2"]
     W3 = params["W3"]
     x_1 = X[:, 0]
