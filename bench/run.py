@@ -134,7 +134,7 @@ def _step_case(torch, trainers, arch: str, batch: int, number: int, dtype) -> st
     t_gemm = best(partial(_gemms, X, p["W1"], p["W2"], Z, D2), number=number)
     name = f"{arch} batch {batch}" if batch > 1 else f"{arch} per sample"
     us = lambda sec: "n/a" if sec is None else f"{1e6 * sec:.1f}"  # noqa: E731
-    ratio = lambda sec: "n/a" if sec is None else f"{t_torch / sec:.1f}"  # noqa: E731
+    ratio = lambda sec: "n/a" if sec is None else f"{t_torch / sec:.2f}"  # noqa: E731
     return (
         f"| {name} | {np.dtype(dtype).name} | {us(t_sc)} | {us(t_train)} | {us(t_vec)} | {us(t_np)} | "
         f"{us(t_torch)} | {ratio(t_sc)} | {ratio(t_train)} | {ratio(t_vec)} | {t_gemm / t_vec:.0%} |"
