@@ -27,8 +27,9 @@ def _heaviside(v, at_zero: float = 0.5):
     return np.where(np.asarray(v) > 0, 1.0, np.where(np.asarray(v) < 0, 0.0, at_zero))  # SymPy's H(0) = 1/2
 
 
-def _compiled(exprs: list[sp.Expr], args: list[sp.Symbol]):
-    return sp.lambdify(args, exprs, modules=[{"Heaviside": _heaviside}, "numpy"])
+def _compiled(exprs: list[sp.Expr], args: list[sp.Symbol], cse: bool = False):
+    """A numpy function of ``args``; ``cse`` computes shared subexpressions (a softmax's sum) once."""
+    return sp.lambdify(args, exprs, modules=[{"Heaviside": _heaviside}, "numpy"], cse=cse)
 
 
 class _Deltas:
@@ -89,7 +90,7 @@ class Evaluator:
         self.act = []
         for layer in d.layers:
             if layer.activation == "softmax":
-                self.act.append(("all", _compiled(list(layer.act), list(layer.a))))
+                self.act.append(("all", _compiled(list(layer.act), list(layer.a), cse=True)))
             else:  # elementwise: unit 1's expression serves every unit (checked for the last one)
                 first, last = layer.act[0], layer.act[-1]
                 assert first.xreplace({layer.a[0]: layer.a[-1]}) == last, "activation differs between units"
