@@ -268,5 +268,6 @@ def proofs(d: Derivation, seen: dict[int, list[tuple[float, float, float]]]) -> 
             f"(the largest |δ form| of the layer is >= {largest:.1e} at every point); "
             f"not bounded: a wrong form that agrees with the raw derivative at every point drawn"
         )
-        out[layer.index] = Proof(METHOD, detail, tuple(d.assumptions), bound)
+        figures = (("worst", worst), ("T", T), ("eta", eta), ("largest", largest))
+        out[layer.index] = Proof(METHOD, detail, tuple(d.assumptions), bound, figures)
     return out

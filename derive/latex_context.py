@@ -15,8 +15,8 @@ from derive.printing import ELIDED_HEAD, NotationLatexPrinter, vector
 
 #: Nets with no layer wider than this get one equation per unit; wider ones a few instances.
 SMALL_WIDTH = 6
-#: The per-parameter gradient table is printed for nets with at most this many parameters.
-TABLE_PARAMETERS = 60
+#: The per-parameter gradient table is printed for nets with at most this many parameters (about two pages).
+TABLE_PARAMETERS = 32
 #: Activations whose derivative SymPy writes with the Heaviside step H.
 STEP_DERIVATIVE = ("relu", "leaky_relu")
 #: An expanded gradient longer than this (characters of LaTeX) is left to its equation.

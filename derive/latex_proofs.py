@@ -7,6 +7,8 @@ here: counts come from the group sizes.
 
 from __future__ import annotations
 
+import numpy as np
+
 from derive.model import Derivation, Proof
 
 #: methods that compare with SymPy's derivative of the written-out error and cancel the difference symbolically
@@ -54,6 +56,7 @@ def records(d: Derivation, c) -> list[dict]:
                 "count": n,
                 "detail": proof.detail if proof else "",
                 "bound": proof.false_pass_bound if proof else None,
+                "figures": dict(proof.figures) if proof else {},
                 "params": [c.tex(p.symbol) for p in params],
             }
         )
@@ -71,3 +74,28 @@ def how_checked(d: Derivation) -> dict:
         "unchecked": n.get("none", 0),
         "rule_check": d.rule_check,
     }
+
+
+def directional_setup() -> dict:
+    """The constants of the random-directional test, for the appendix's one description of it."""
+    from derive import fastcheck
+
+    return {
+        "points": fastcheck.N_POINTS,
+        "tolerance": scientific(fastcheck.TOLERANCE),
+        "digits": np.finfo(fastcheck.DTYPE).precision,
+    }
+
+
+def scientific(value: float, digits: int = 2) -> str:
+    r"""A number for LaTeX math: ``4.6 \cdot 10^{-19}``; plain below 1000 and above 0.01.
+
+    >>> scientific(4.6e-19), scientific(0.5), scientific(0.0)
+    ('4.6 \\cdot 10^{-19}', '0.5', '0')
+    """
+    if value == 0:
+        return "0"
+    if 1e-2 <= abs(value) < 1e3:
+        return f"{value:.{digits}g}"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"

@@ -38,6 +38,8 @@ class Proof:
     assumptions: tuple[str, ...] = ()
     #: for random testing: a bound on the chance that a wrong δ form passes (see the detail)
     false_pass_bound: str | None = None
+    #: the numbers of the detail and bound by name, for a table (``(("T", 5.9e-13), ...)``)
+    figures: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass

@@ -115,6 +115,7 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = number
     env.filters["given"] = lambda v: f"{v:.15g}"  # a user's number exactly as given (shortest round trip)
     env.filters["paren"] = lambda name: f"({name})"
+    env.filters["sci"] = latex_proofs.scientific
     env.filters["coord"] = lambda xy: "(%s,%s)" % tuple(f"{round(v, 3):g}" for v in xy)
     return env
 
@@ -240,6 +241,7 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
         "example": _example(d, c, ex),
         "proofs": latex_proofs.records(d, c),
         "checked": latex_proofs.how_checked(d),
+        "fast": latex_proofs.directional_setup(),
         "proof_summary": d.proof_summary,
         "mapping": _mapping(d),
     }
