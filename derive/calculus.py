@@ -27,6 +27,7 @@ class ActivationCalculus:
     fprime: sp.Expr  # in A
     fprime_out: sp.Expr | None  # in Y, or None when f' is not a function of f
     how: str  # how the output form was found (for the verification appendix)
+    inverse: sp.Expr | None = None  # A in terms of Y, where the rewrite solved Y = f(A)
 
 
 def _proved_zero(expr: sp.Expr) -> bool:
@@ -55,10 +56,10 @@ def elementwise(name: str) -> ActivationCalculus:
     """
     f = activations.ELEMENTWISE[name](A)
     fprime = sp.diff(f, A)
-    found: list[tuple[sp.Expr, str]] = []
+    found: list[tuple[sp.Expr, str, sp.Expr | None]] = []
     direct = fprime.subs(f, Y)
     if A not in direct.free_symbols:
-        found.append((direct, "substituting y for f(a) in f'(a)"))
+        found.append((direct, "substituting y for f(a) in f'(a)", None))
     else:
         try:
             inverses = sp.solve(sp.Eq(Y, f), A)
@@ -67,11 +68,11 @@ def elementwise(name: str) -> ActivationCalculus:
         for inv in inverses:
             g = sp.simplify(fprime.subs(A, inv))
             if A not in g.free_symbols:
-                found.append((g, f"solving y = f(a) for a = {sp.sstr(inv)} and substituting"))
-    for g, how in found:
+                found.append((g, f"solving y = f(a) for a = {sp.sstr(inv)} and substituting", inv))
+    for g, how, inv in found:
         if _proved_zero(g.subs(Y, f) - fprime):
             best = min(_candidates(g), key=sp.count_ops)
-            return ActivationCalculus(name, f, fprime, best, how)
+            return ActivationCalculus(name, f, fprime, best, how, inv)
     return ActivationCalculus(name, f, fprime, None, "f'(a) is not a function of f(a); kept in terms of a")
 
 

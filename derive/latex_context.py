@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive import activations, naming
+from derive import activations, calculus, naming
+from derive.calculus import Y
 from derive.model import Derivation, Layer
 from derive.printing import ELIDED_HEAD, NotationLatexPrinter, vector
 
@@ -121,9 +122,26 @@ def layer_info(c: Context, layer: Layer) -> dict:
         "forward": forward,
         "stacked": pre_terms + act_terms > ROW_TERMS,  # a_j and its activation on rows of their own
         "gap": gap,
-        "how": layer.fprime_how,
+        "how": how_tex(layer, c),
         "bias": layer.biases is not None,
     }
+
+
+def how_tex(layer: Layer, c: Context) -> str:
+    """How the derivative was written in the unit's output, as a LaTeX phrase (the record's text is plain)."""
+    if layer.activation == "softmax":
+        return (
+            "writing each output as its exponential over the sum $S$ of all the exponentials, solving that for "
+            "the exponential ($S$ times the output) and substituting in the quotient rule"
+        )
+    calc = calculus.elementwise(layer.activation)
+    y, a = sp.Symbol("y"), sp.Symbol("a")
+    if calc.inverse is not None:
+        inverse = calc.inverse.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(calculus.tidy(e.args[0], {Y})))
+        return rf"solving $y = f(a)$ for $a = {c.printer.doprint(inverse.xreplace({Y: y}))}$ and substituting"
+    if calc.fprime_out is not None:
+        return r"substituting $y$ for $f(a)$ in $f'(a)$"
+    return rf"$f'(a) = {c.printer.doprint(calc.fprime.xreplace({calculus.A: a}))}$ is not a function of $f(a)$"
 
 
 def symbol_rows(c: Context, infos: list[dict]) -> list[dict]:

@@ -99,3 +99,20 @@ def test_one_unit_layers_have_the_rules_of_wider_layers(narrow):
     for eq in d.equations:
         assert not eq.rhs.has(sp.KroneckerDelta), (eq.id, eq.rhs)
         assert widen(eq.rhs, w.spec.sizes) == w.equation(eq.id).rhs, eq.id
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus"])
+def test_the_recorded_inverse_inverts_the_activation(name):
+    from derive import calculus
+
+    calc = calculus.elementwise(name)
+    assert calc.inverse is not None
+    assert sp.simplify(calc.f.subs(calculus.A, calc.inverse) - calculus.Y) == 0
+
+
+def test_the_document_states_the_inverse_in_math():
+    from derive import render_latex
+
+    tex = render_latex.render(verify(derive(make_spec("2-3-2"))))
+    assert r"solving $y = f(a)$ for $a = \log{\left(\frac{y}{1 - y} \right)}$ and substituting" in tex
+    assert "log(-Y" not in tex
