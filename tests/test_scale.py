@@ -261,3 +261,34 @@ def test_derivation_progress_counts_exactly_its_announced_work(arch, act, loss):
     with progress.tracking("derive", total, stream=_Tty()) as p:
         derive(spec)
     assert p.done == total
+
+
+@pytest.mark.parametrize("act,loss", [("sigmoid", "sse"), ("tanh,tanh,softmax", "ce")])
+def test_large_net_trainer_gradients_match_finite_differences(act, loss, tmp_path):
+    """The vector trainer generated for the large net: every gradient entry against central differences."""
+    import importlib.util
+
+    from derive import render_trainer
+
+    path = tmp_path / "trainer_large.py"
+    path.write_text(render_trainer.render(_large(act, loss)))
+    spec = importlib.util.spec_from_file_location("trainer_large", path)
+    tr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tr)
+    rng = np.random.default_rng(11)
+    params = tr.init_params(seed=3)
+    params = {k: v + rng.normal(0, 0.1, v.shape) for k, v in params.items()}  # biases away from zero too
+    X = rng.normal(size=(3, 64))
+    T = rng.dirichlet(np.ones(10), size=3) if loss == "ce" else rng.uniform(0, 1, (3, 10))
+    grads = tr.gradients(params, X, T)
+    keys = list(params)
+    flat = np.concatenate([params[k].ravel() for k in keys])
+    sizes = np.cumsum([0] + [params[k].size for k in keys])
+
+    def unflat(theta):
+        return {k: theta[a:b].reshape(params[k].shape) for k, a, b in zip(keys, sizes, sizes[1:])}
+
+    want = central_difference(lambda th: tr.loss(unflat(th), X, T), flat)
+    got = np.concatenate([grads[k].ravel() for k in keys])
+    assert got.size == _large(act, loss).spec.n_parameters == 2778
+    assert_close(got, want, atol=1e-7, rtol=1e-5, what=f"{LARGE} {act} {loss} trainer")
