@@ -266,19 +266,11 @@ def counterexample(rows: _Rows, c) -> dict:
 def _primitives(expr: sp.Expr, ctx: Context) -> set[sp.Symbol]:
     """The inputs, parameters, targets and free symbols an expression depends on (through the net)."""
     syms = set(expr.free_symbols)
-    if any(_role(s, ctx.d.spec.n_layers) in ("a", "z", "y", "delta") for s in syms):
+    if any(naming.role(s, ctx.d.spec.n_layers) in ("a", "z", "y", "delta") for s in syms):
         d = ctx.d
         syms |= set(d.inputs) | set(d.targets) | {s for layer in d.layers for row in layer.weights for s in row}
         syms |= {b for layer in d.layers for b in (layer.biases or [])}
     return syms
-
-
-def _role(sym: sp.Symbol, n_layers: int) -> str | None:
-    """The role of a canonical symbol (:func:`derive.naming.info`); None for eta and free symbols."""
-    try:
-        return naming.info(sym, n_layers).role
-    except KeyError:
-        return None
 
 
 def _sorted(pt: dict) -> list:

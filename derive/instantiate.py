@@ -160,7 +160,7 @@ class _Builder:
         if kind == "sigmoid_prime":
             return calculus.elementwise("sigmoid").fprime.subs(calculus.A, arg)
         layer = self.l
-        if isinstance(arg, sp.Symbol) and arg.name.startswith("a_"):
+        if naming.role(arg, self.L) == "a":  # the activation of that pre-activation's own layer
             layer = naming.info(arg, self.L).layer
         name = self.d.layers[layer - 1].activation
         if name == "softmax":

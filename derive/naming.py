@@ -104,6 +104,16 @@ def info(sym: sp.Symbol, n_layers: int) -> SymbolInfo:
     return SymbolInfo(role, nums[0], nums[1:])
 
 
+def role(sym: sp.Basic, n_layers: int) -> str | None:
+    """The role of a canonical symbol (``"a"`` for ``a_2_1``); None for anything else (η, a free name)."""
+    if not isinstance(sym, sp.Symbol):
+        return None
+    try:
+        return info(sym, n_layers).role
+    except KeyError:
+        return None
+
+
 # --------------------------------------------------------------------------
 # Notation presets. Each is a table of %-format patterns with the fields
 #   l (layer), j (unit), i (source unit), ji (both indices in the order the
