@@ -46,14 +46,18 @@ def pdf_text(data: bytes, tmp: Path) -> str:
     return text.replace("\u2212", "-")
 
 
-@pytest.fixture(scope="module", params=sorted(NETS))
-def built(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(request.param)
-    d = derivation(make_spec(**NETS[request.param]))
+def build_document(options: dict, tmp: Path, text=pdf_text):
+    """Derive, render and compile one net: (Derivation, .tex, PDF bytes, TeX log, text of the PDF)."""
+    d = derivation(make_spec(**options))
     tex = render_latex.render(d)
     log = tmp / "derivation.log"
     data = pdf.compile_pdf(tex, keep_log=log)
-    return d, tex, data, log.read_text(encoding="latin-1"), pdf_text(data, tmp)
+    return d, tex, data, log.read_text(encoding="latin-1"), text(data, tmp)
+
+
+@pytest.fixture(scope="module", params=sorted(NETS))
+def built(request, tmp_path_factory):
+    return build_document(NETS[request.param], tmp_path_factory.mktemp(request.param))
 
 
 def test_log_has_no_errors_and_no_undefined_references(built):

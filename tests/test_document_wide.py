@@ -7,9 +7,9 @@ import time
 
 import pytest
 import sympy as sp
-from test_document import raw_text
+from test_document import build_document, raw_text
 
-from derive import latex_proofs, pdf, render_latex
+from derive import latex_proofs, render_latex
 from derive.build import derivation
 from derive.lazy import LazyParameters
 from derive.printing import latex
@@ -23,12 +23,7 @@ WIDE = {
 
 @pytest.fixture(scope="module", params=sorted(WIDE))
 def wide(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(request.param)
-    d = derivation(make_spec(**WIDE[request.param]))
-    tex = render_latex.render(d)
-    log = tmp / "derivation.log"
-    data = pdf.compile_pdf(tex, keep_log=log)
-    return d, tex, data, log.read_text(encoding="latin-1"), raw_text(data, tmp)
+    return build_document(WIDE[request.param], tmp_path_factory.mktemp(request.param), raw_text)
 
 
 def test_wide_nets_print_their_sums_in_natural_order_and_elided(wide):
