@@ -201,6 +201,7 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
     c = lc.Context(d)
     infos = [lc.layer_info(c, layer) for layer in d.layers]
     small = max(d.spec.sizes) <= lc.SMALL_WIDTH
+    letters = naming.NOTATIONS[d.spec.notation].index_letters
     hidden = [latex_chain.hidden_chain(c, layer) for layer in reversed(d.layers[:-1])]
     bp2 = {}
     for layer in d.layers[:-1]:
@@ -242,6 +243,8 @@ def context(d: Derivation, ex: example_mod.Example) -> dict:
         "proofs": latex_proofs.records(d, c),
         "checked": latex_proofs.how_checked(d),
         "fast": latex_proofs.directional_setup(),
+        # the index letters repeat when the net has more levels (inputs and layers) than letters
+        "index_cycle": len(letters) if d.spec.n_layers + 1 > len(letters) else 0,
         "proof_summary": d.proof_summary,
         "mapping": _mapping(d),
     }

@@ -8,7 +8,8 @@ pre-activations) and each parameter's gradient δ_j · da_j/dθ.
 
 Everything is per unit and per connection, so the cost is linear in the number
 of parameters; proving the forms against the raw derivative is
-:mod:`derive.verify`'s job. Above :data:`LAZY_ABOVE` parameters the hidden
+:mod:`derive.verify`'s job. Above :data:`LAZY_ABOVE` parameters (or
+:data:`DEEP_ABOVE` weight layers) the hidden
 layers are derived once per layer with generic indices instead
 (:mod:`derive.perlayer`) and the per-weight objects are built on demand.
 """
@@ -32,6 +33,9 @@ TARGET_ASSUMPTIONS = {"ce": "the targets of a sample sum to one (one-hot or a pr
 #: Nets with more parameters are derived per layer and built lazily (and proved by
 #: random directions, see derive.verify); smaller ones unit by unit and proved symbolically.
 LAZY_ABOVE = 64
+#: ... and so are nets with more weight layers than this: the symbolic proof nests one activation
+#: per layer, and its cost grows about threefold per layer (4 layers 0.7 s, 7 layers 17 s).
+DEEP_ABOVE = 5
 
 #: A coupled (softmax) layer wider than this is derived for its first unit and carried to the
 #: others when it is symmetric in its units (:mod:`derive.symmetry`); narrower ones unit by unit.
@@ -206,18 +210,24 @@ def derive(spec: NetworkSpec, lazy: bool | None = None) -> Derivation:
     Args:
         spec: a validated NetworkSpec.
         lazy: derive per layer and build per-weight objects on demand; by
-            default only for nets of more than :data:`LAZY_ABOVE` parameters.
+            default for nets of more than :data:`LAZY_ABOVE` parameters or
+            :data:`DEEP_ABOVE` weight layers (:func:`per_layer`).
     Returns:
         The Derivation (not yet verified; see :func:`derive.verify.verify`).
     """
     from derive import perlayer  # perlayer builds on this module
 
     if lazy is None:
-        lazy = spec.n_parameters > LAZY_ABOVE
+        lazy = per_layer(spec)
     with progress.tracking("derive", work(spec, lazy)):
         if lazy:
             return perlayer.derive_per_layer(spec)
         return _derive_units(spec)
+
+
+def per_layer(spec: NetworkSpec) -> bool:
+    """Whether ``spec`` is derived per layer and proved at random points rather than unit by unit and symbolically."""
+    return spec.n_parameters > LAZY_ABOVE or spec.n_layers > DEEP_ABOVE
 
 
 def work(spec: NetworkSpec, lazy: bool) -> int:

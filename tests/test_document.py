@@ -279,3 +279,16 @@ def test_a_parameter_proved_at_random_points_is_named_in_the_abstract():
     abstract = " ".join(render_latex.render(d).split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
     assert "reduced to zero symbolically for 15 of the 17 parameters" in abstract
     assert "for 2 SymPy could not cancel it" in abstract
+
+
+def test_index_letters_of_a_deep_net_are_said_to_cycle(tmp_path):
+    """Nine weight layers need ten levels of index letters; the eight letters repeat and the text says so."""
+    d = derivation(make_spec("4-4-4-4-4-4-4-4-4-2", "tanh"))
+    tex = " ".join(render_latex.render(d).split())
+    assert "An index letter always says which layer" not in tex
+    assert (
+        "in a cycle of 8" in tex
+        and "from layer 8 on the letters repeat in the same order, starting again with $i$" in tex
+    )
+    small = " ".join(render_latex.render(derivation(make_spec("2-3-2"))).split())
+    assert "An index letter always says which layer a unit belongs to" in small and "cycle" not in small

@@ -256,7 +256,7 @@ def test_derivation_progress_counts_exactly_its_announced_work(arch, act, loss):
     from derive import progress, symbolic
 
     spec = make_spec(arch, act, loss)
-    lazy = spec.n_parameters > symbolic.LAZY_ABOVE
+    lazy = symbolic.per_layer(spec)
     total = symbolic.work(spec, lazy)
     with progress.tracking("derive", total, stream=_Tty()) as p:
         derive(spec)
