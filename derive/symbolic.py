@@ -8,14 +8,15 @@ pre-activations) and each parameter's gradient δ_j · da_j/dθ.
 
 Everything is per unit and per connection, so the cost is linear in the number
 of parameters; proving the forms against the raw derivative is
-:mod:`derive.verify`'s job. Above :data:`LAZY_ABOVE` parameters (or
-:data:`DEEP_ABOVE` weight layers) the hidden
+:mod:`derive.verify`'s job. Above :data:`LAZY_ABOVE` parameters (or a
+symbolic proof too costly, :func:`proof_cost`) the hidden
 layers are derived once per layer with generic indices instead
 (:mod:`derive.perlayer`) and the per-weight objects are built on demand.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -33,9 +34,10 @@ TARGET_ASSUMPTIONS = {"ce": "the targets of a sample sum to one (one-hot or a pr
 #: Nets with more parameters are derived per layer and built lazily (and proved by
 #: random directions, see derive.verify); smaller ones unit by unit and proved symbolically.
 LAZY_ABOVE = 64
-#: ... and so are nets with more weight layers than this: the symbolic proof nests one activation
-#: per layer, and its cost grows about threefold per layer (4 layers 0.7 s, 7 layers 17 s).
-DEEP_ABOVE = 5
+#: ... and so are nets whose :func:`proof_cost` is above this. The symbolic proof differentiates an
+#: error that nests one activation per layer; measured on 2 cores: cost 45 (2-2-2-2-1) 1 s,
+#: 178 (3-4-4-2) 5 s, 266 (2-3-3-3-2) 11 s, 806 (2-3-3-3-3-2) 62 s.
+PROOF_COST_ABOVE = 200
 
 #: A coupled (softmax) layer wider than this is derived for its first unit and carried to the
 #: others when it is symmetric in its units (:mod:`derive.symmetry`); narrower ones unit by unit.
@@ -210,8 +212,8 @@ def derive(spec: NetworkSpec, lazy: bool | None = None) -> Derivation:
     Args:
         spec: a validated NetworkSpec.
         lazy: derive per layer and build per-weight objects on demand; by
-            default for nets of more than :data:`LAZY_ABOVE` parameters or
-            :data:`DEEP_ABOVE` weight layers (:func:`per_layer`).
+            default for nets of more than :data:`LAZY_ABOVE` parameters or a
+            symbolic proof costlier than :data:`PROOF_COST_ABOVE` (:func:`per_layer`).
     Returns:
         The Derivation (not yet verified; see :func:`derive.verify.verify`).
     """
@@ -227,7 +229,22 @@ def derive(spec: NetworkSpec, lazy: bool | None = None) -> Derivation:
 
 def per_layer(spec: NetworkSpec) -> bool:
     """Whether ``spec`` is derived per layer and proved at random points rather than unit by unit and symbolically."""
-    return spec.n_parameters > LAZY_ABOVE or spec.n_layers > DEEP_ABOVE
+    return spec.n_parameters > LAZY_ABOVE or proof_cost(spec) > PROOF_COST_ABOVE
+
+
+def proof_cost(spec: NetworkSpec) -> int:
+    """How much work the symbolic proof is: each layer's parameters times the paths from the layer to the error.
+
+    The derivative by a weight of layer l is a sum over every path through the
+    layers above, so a layer costs its parameter count times the product of
+    the widths above it.
+
+    >>> from derive.spec import make_spec
+    >>> proof_cost(make_spec("2-3-2")), proof_cost(make_spec("2-3-3-3-3-2"))
+    (26, 806)
+    """
+    sizes, bias = spec.sizes, int(spec.bias)
+    return sum(sizes[l] * (sizes[l - 1] + bias) * math.prod(sizes[l + 1 :]) for l in range(1, len(sizes)))
 
 
 def work(spec: NetworkSpec, lazy: bool) -> int:

@@ -292,3 +292,14 @@ def test_large_net_trainer_gradients_match_finite_differences(act, loss, tmp_pat
     got = np.concatenate([grads[k].ravel() for k in keys])
     assert got.size == _large(act, loss).spec.n_parameters == 2778
     assert_close(got, want, atol=1e-7, rtol=1e-5, what=f"{LARGE} {act} {loss} trainer")
+
+
+def test_a_net_whose_symbolic_proof_would_be_slow_is_derived_per_layer():
+    """53 parameters but five weight layers: the symbolic proof would take about a minute, so per layer."""
+    from derive import symbolic
+
+    deep, shallow = make_spec("2-3-3-3-3-2"), make_spec("3-4-4-2")
+    assert deep.n_parameters <= symbolic.LAZY_ABOVE and symbolic.proof_cost(deep) > symbolic.PROOF_COST_ABOVE
+    d = verify(derive(deep))
+    assert d.lazy and {g.proof.method for g in d.parameter_groups} == {"random-directional"}
+    assert not symbolic.per_layer(shallow) and not derive(shallow).lazy
