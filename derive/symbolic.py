@@ -237,14 +237,17 @@ def proof_cost(spec: NetworkSpec) -> int:
 
     The derivative by a weight of layer l is a sum over every path through the
     layers above, so a layer costs its parameter count times the product of
-    the widths above it.
+    the widths above it. A softmax output couples all outputs, which
+    multiplies every path by the number of outputs.
 
     >>> from derive.spec import make_spec
     >>> proof_cost(make_spec("2-3-2")), proof_cost(make_spec("2-3-3-3-3-2"))
     (26, 806)
     """
     sizes, bias = spec.sizes, int(spec.bias)
-    return sum(sizes[l] * (sizes[l - 1] + bias) * math.prod(sizes[l + 1 :]) for l in range(1, len(sizes)))
+    cost = sum(sizes[l] * (sizes[l - 1] + bias) * math.prod(sizes[l + 1 :]) for l in range(1, len(sizes)))
+    coupled = spec.activations[-1] == "softmax"  # every output depends on every output pre-activation
+    return cost * sizes[-1] if coupled else cost
 
 
 def work(spec: NetworkSpec, lazy: bool) -> int:
