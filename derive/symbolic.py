@@ -8,21 +8,19 @@ pre-activations) and each parameter's gradient δ_j · da_j/dθ.
 
 Everything is per unit and per connection, so the cost is linear in the number
 of parameters; proving the forms against the raw derivative is
-:mod:`derive.verify`'s job. Above :data:`LAZY_ABOVE` parameters (or a
-symbolic proof too costly, :func:`proof_cost`) the hidden
+:mod:`derive.verify`'s job. For large nets, and nets whose symbolic proof
+would be slow (:func:`derive.route.per_layer`), the hidden
 layers are derived once per layer with generic indices instead
 (:mod:`derive.perlayer`) and the per-weight objects are built on demand.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import replace
 
 import sympy as sp
 
-from derive import activations, calculus, generic, naming, progress, symmetry
+from derive import activations, calculus, generic, naming, progress, route, symmetry
 from derive.lazy import PreActivations, WeightRows
 from derive.model import Derivation, Layer, Parameter
 from derive.patterns import Patterns
@@ -30,14 +28,6 @@ from derive.spec import NetworkSpec
 
 #: Loss domains that the derivation may use when simplifying.
 TARGET_ASSUMPTIONS = {"ce": "the targets of a sample sum to one (one-hot or a probability vector)"}
-
-#: Nets with more parameters are derived per layer and built lazily (and proved by
-#: random directions, see derive.verify); smaller ones unit by unit and proved symbolically.
-LAZY_ABOVE = 64
-#: ... and so are nets whose :func:`proof_cost` is above this. The symbolic proof differentiates an
-#: error that nests one activation per layer; measured on 2 cores: cost 45 (2-2-2-2-1) 1 s,
-#: 178 (3-4-4-2) 5 s, 266 (2-3-3-3-2) 11 s, 806 (2-3-3-3-3-2) 62 s.
-PROOF_COST_ABOVE = 200
 
 #: A coupled (softmax) layer wider than this is derived for its first unit and carried to the
 #: others when it is symmetric in its units (:mod:`derive.symmetry`); narrower ones unit by unit.
@@ -98,7 +88,7 @@ def build_layers(spec: NetworkSpec, lazy_weights: bool = False) -> tuple[list[sp
 
 def _jacobian(act: list[sp.Expr], a: list[sp.Symbol], out: list[sp.Symbol], name: str):
     """The layer's Jacobian; of a wide coupled layer whose units are interchangeable, the first column only."""
-    coupled = any(len(e.free_symbols & set(a)) > 1 for e in act[:1])
+    coupled = len(act[0].free_symbols & set(a)) > 1  # output 1 depends on more than its own a
     if coupled and len(a) > CARRY_ABOVE and symmetry.is_symmetric(act, [], [a]):
         column, how = calculus.jacobian_to_outputs(act, a, out, name, columns=[0])
         how += "; the first column only, the others by swapping units (the layer is symmetric in its units)"
@@ -116,22 +106,25 @@ def output_deltas(
     and carried to the other units the same way.
     """
     families = [layer.a, layer.out, targets]
-    if isinstance(layer.jacobian, symmetry.CarriedJacobian) and symmetry.is_symmetric([], [error], families):
-        (first,) = _output_deltas(layer, dE_dy, targets, loss, columns=[0])
+    jac = layer.jacobian
+    if isinstance(jac, symmetry.CarriedJacobian) and symmetry.is_symmetric([], [error], families):
+        column = (((m, 0), e) for m, e in jac.column.items())  # not the n² carried entries
+        (first,) = _output_deltas(layer, column, dE_dy, targets, loss, columns=[0])
         progress.tick(layer.index, layer.n_out - 1)
         return [symmetry.carry(first, families, k) for k in range(layer.n_out)]
-    return _output_deltas(layer, dE_dy, targets, loss, columns=range(layer.n_out))
+    return _output_deltas(layer, jac.items(), dE_dy, targets, loss, columns=range(layer.n_out))
 
 
 def _output_deltas(
-    layer: Layer, dE_dy: list[sp.Expr], targets: list[sp.Symbol], loss: str, columns: Iterable[int]
+    layer: Layer,
+    entries: Iterable[tuple[tuple[int, int], sp.Expr]],
+    dE_dy: list[sp.Expr],
+    targets: list[sp.Symbol],
+    loss: str,
+    columns: Iterable[int],
 ) -> list[sp.Expr]:
+    """The δs of the units in ``columns`` from the Jacobian ``entries`` ((m, k), dy_m/da_k)."""
     by_column: dict[int, list[sp.Expr]] = {k: [] for k in columns}
-    jac = layer.jacobian
-    if isinstance(jac, symmetry.CarriedJacobian) and list(columns) == [0]:
-        entries = (((m, 0), e) for m, e in jac.column.items())  # not the n² carried entries
-    else:
-        entries = jac.items()
     for (m, k), entry in entries:
         if k in by_column:
             by_column[k].append(dE_dy[m] * entry)
@@ -212,58 +205,18 @@ def derive(spec: NetworkSpec, lazy: bool | None = None) -> Derivation:
     Args:
         spec: a validated NetworkSpec.
         lazy: derive per layer and build per-weight objects on demand; by
-            default for nets of more than :data:`LAZY_ABOVE` parameters or a
-            symbolic proof costlier than :data:`PROOF_COST_ABOVE` (:func:`per_layer`).
+            default as :func:`derive.route.per_layer` decides.
     Returns:
         The Derivation (not yet verified; see :func:`derive.verify.verify`).
     """
     from derive import perlayer  # perlayer builds on this module
 
     if lazy is None:
-        lazy = per_layer(spec)
-    with progress.tracking("derive", work(spec, lazy)):
+        lazy = route.per_layer(spec)
+    with progress.tracking("derive", route.work(spec, lazy)):
         if lazy:
             return perlayer.derive_per_layer(spec)
         return _derive_units(spec)
-
-
-def per_layer(spec: NetworkSpec) -> bool:
-    """Whether ``spec`` is derived per layer and proved at random points rather than unit by unit and symbolically."""
-    return spec.n_parameters > LAZY_ABOVE or proof_cost(spec) > PROOF_COST_ABOVE
-
-
-def proof_cost(spec: NetworkSpec) -> int:
-    """How much work the symbolic proof is: each layer's parameters times the paths from the layer to the error.
-
-    The derivative by a weight of layer l is a sum over every path through the
-    layers above, so a layer costs its parameter count times the product of
-    the widths above it. A softmax output couples all outputs, which
-    multiplies every path by the number of outputs.
-
-    >>> from derive.spec import make_spec
-    >>> proof_cost(make_spec("2-3-2")), proof_cost(make_spec("2-3-3-3-3-2"))
-    (26, 806)
-    """
-    sizes, bias = spec.sizes, int(spec.bias)
-    cost = sum(sizes[l] * (sizes[l - 1] + bias) * math.prod(sizes[l + 1 :]) for l in range(1, len(sizes)))
-    coupled = spec.activations[-1] == "softmax"  # every output depends on every output pre-activation
-    return cost * sizes[-1] if coupled else cost
-
-
-def work(spec: NetworkSpec, lazy: bool) -> int:
-    """The units of work :func:`derive` reports, counted in units (neurons).
-
-    Unit by unit: every unit's activation and Jacobian are built, each output
-    unit's δ is simplified once and generalized twice (dE/dy and δ), and each
-    unit's parameters are differentiated. Per layer: the same except the
-    parameters, plus all of it for the proxy net.
-    """
-    from derive import perlayer
-
-    n_out, units = spec.sizes[-1], sum(spec.sizes[1:])
-    if not lazy:
-        return 3 * n_out + 2 * units
-    return 3 * n_out + units + work(replace(spec, sizes=perlayer.proxy_sizes(spec.sizes)), False)
 
 
 def _derive_units(spec: NetworkSpec) -> Derivation:

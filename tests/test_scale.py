@@ -253,11 +253,11 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal():
 )
 def test_derivation_progress_counts_exactly_its_announced_work(arch, act, loss):
     """The derivation's progress line reaches its total: the ETA is computed from a true count."""
-    from derive import progress, symbolic
+    from derive import progress, route
 
     spec = make_spec(arch, act, loss)
-    lazy = symbolic.per_layer(spec)
-    total = symbolic.work(spec, lazy)
+    lazy = route.per_layer(spec)
+    total = route.work(spec, lazy)
     with progress.tracking("derive", total, stream=_Tty()) as p:
         derive(spec)
     assert p.done == total
@@ -296,10 +296,10 @@ def test_large_net_trainer_gradients_match_finite_differences(act, loss, tmp_pat
 
 def test_a_net_whose_symbolic_proof_would_be_slow_is_derived_per_layer():
     """53 parameters but five weight layers: the symbolic proof would take about a minute, so per layer."""
-    from derive import symbolic
+    from derive import route
 
     deep, shallow = make_spec("2-3-3-3-3-2"), make_spec("3-4-4-2")
-    assert deep.n_parameters <= symbolic.LAZY_ABOVE and symbolic.proof_cost(deep) > symbolic.PROOF_COST_ABOVE
+    assert deep.n_parameters <= route.LAZY_ABOVE and route.proof_cost(deep) > route.PROOF_COST_ABOVE
     d = verify(derive(deep))
     assert d.lazy and {g.proof.method for g in d.parameter_groups} == {"random-directional"}
-    assert not symbolic.per_layer(shallow) and not derive(shallow).lazy
+    assert not route.per_layer(shallow) and not derive(shallow).lazy
