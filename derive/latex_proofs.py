@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derive import fastcheck
 from derive.model import Derivation, Proof
 
 #: methods that compare with SymPy's derivative of the written-out error and cancel the difference symbolically
@@ -78,8 +79,6 @@ def how_checked(d: Derivation) -> dict:
 
 def directional_setup() -> dict:
     """The constants of the random-directional test, for the appendix's one description of it."""
-    from derive import fastcheck
-
     return {
         "points": fastcheck.N_POINTS,
         "tolerance": scientific(fastcheck.TOLERANCE),
