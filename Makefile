@@ -19,7 +19,7 @@ export BD_AGAINST := $(AGAINST)
 
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: derive test lint clean tex venv diff bench need-arch
+.PHONY: derive test test-fast lint clean tex venv diff bench need-arch
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ diff: $(STAMP)
 
 test: $(STAMP) tex
 	$(BIN)/python -m pytest -n 2 -q
+
+# the edit loop (under a minute): everything but the tests marked slow in tests/conftest.py
+test-fast: $(STAMP) tex
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check derive tests

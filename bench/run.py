@@ -1,7 +1,7 @@
 """`make bench`: derivation cost for a doubling series, and trainer step times as ratios.
 
 Every figure is measured in this process on the same data; the table is printed
-and written to bench/results.md. Trainers are rendered by derive.render_trainer
+and written to bench/results.md. Trainers are rendered by derive.render.trainer.render
 (the code `backprop-derive build --style ...` writes to trainer.py) and imported
 from a file with importlib.
 """
@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from derive import derive, make_spec, render_json, render_trainer, verify
+from derive import derive, make_spec, verify
+from derive.render import formulas
+from derive.render.trainer import render
 
 SERIES = ["8-16-8", "16-32-16", "32-64-32", "64-128-64", "128-256-128", "256-512-256", "784-128-64-10"]
 WIDTHS = ["16-16-128", "16-16-256", "16-16-512", "16-16-1024"]
@@ -41,8 +43,8 @@ def _derive_and_emit(arch: str) -> tuple[int, float]:
     """Parameters and seconds for derive + prove + formulas.json + vector trainer of one net."""
     t = time.perf_counter()
     d = verify(derive(make_spec(arch)))
-    render_json.render(d)
-    render_trainer.render(d, "vector")
+    formulas.render(d)
+    render.render(d, "vector")
     return d.spec.n_parameters, time.perf_counter() - t
 
 
@@ -57,7 +59,7 @@ def derivation_rows(series: list[str]) -> list[str]:
 def load_trainer(arch: str, style: str, tmp: Path):
     d = verify(derive(make_spec(arch)))
     path = tmp / f"trainer_{arch.replace('-', '_')}_{style}.py"
-    path.write_text(render_trainer.render(d, style))
+    path.write_text(render.render(d, style))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

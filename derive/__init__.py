@@ -6,10 +6,10 @@ Public API::
     d = verify(derive(make_spec("2-3-2")))
 """
 
-from derive.model import Derivation, Equation, Layer, Parameter, Proof
+from derive.core.model import Derivation, Equation, Layer, Parameter, Proof
+from derive.core.symbolic import derive
+from derive.prove.symbolic import VerificationError, verify
 from derive.spec import NetworkSpec, SpecError, make_spec, parse_arch
-from derive.symbolic import derive
-from derive.verify import VerificationError, verify
 
 __all__ = [
     "Derivation",

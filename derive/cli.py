@@ -10,10 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from derive import build as build_stage
-from derive import pdf
-from derive.example import load as load_example
+from derive import pipeline as build_stage
 from derive.output import check_target, write_all
+from derive.render.latex import pdf
+from derive.render.latex.example import load as load_example
 from derive.spec import LOSSES, STYLES, SpecError, make_spec
 
 #: Options that take a value; their value may start with '-' (``--arch -2-3``).
@@ -65,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def build(args: argparse.Namespace) -> int:
-    spec = make_spec(args.arch, args.act, args.loss, bias=not args.no_bias, mean=args.mean, notation=args.notation)
+    spec = make_spec(args.arch, args.act, args.loss, bias=not args.no_bias, mean=args.mean)
+    notation = build_stage.check_notation(args.notation)
     if args.style is not None and args.style not in STYLES:
         raise SpecError(f"unknown style {args.style!r}; valid: {', '.join(STYLES)}")
     example = Path(args.example) if args.example else None
@@ -73,9 +74,9 @@ def build(args: argparse.Namespace) -> int:
         raise SpecError(f"example file {args.example!r} does not exist")
     if example is not None:
         load_example(example, spec)  # a malformed file is bad input: one line, exit 2, nothing written
-    out = Path(args.out) if args.out else Path("generated") / spec.name
+    out = Path(args.out) if args.out else Path("generated") / build_stage.output_name(spec, notation)
     check_target(out)
-    options = build_stage.BuildOptions(style=args.style, example=example, pdf=not args.no_pdf)
+    options = build_stage.BuildOptions(style=args.style, example=example, pdf=not args.no_pdf, notation=notation)
     d = build_stage.derivation(spec)
     files = build_stage.render_files(d, options)
     status, problem = 0, ""
@@ -98,15 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             return build(args)
         if args.command == "textbooks":
-            from derive import textbooks
+            from derive.diff.catalog import sources
 
-            print(textbooks.listing())
+            print(sources.listing())
             return 0
-        from derive import diffreport
+        from derive.diff import report
 
-        records = diffreport.run(args.arch, args.against, args.forms, args.act, args.loss)
-        print(diffreport.as_json(records) if args.json else diffreport.as_table(records, args.arch))
-        return diffreport.status(records)
+        records = report.run(args.arch, args.against, args.forms, args.act, args.loss)
+        print(report.as_json(records) if args.json else report.as_table(records, args.arch))
+        return report.status(records)
     except SpecError as e:
         print(f"backprop-derive: error: {e}", file=sys.stderr)
         return 2

@@ -38,7 +38,6 @@ class NetworkSpec:
     loss: str = "sse"
     bias: bool = True
     mean: bool = False
-    notation: str = "bishop"
 
     @property
     def arch(self) -> str:
@@ -75,8 +74,6 @@ class NetworkSpec:
             parts.append("nobias")
         if self.mean:
             parts.append("mean")
-        if self.notation != "bishop":
-            parts.append(self.notation)
         return "-".join(parts)
 
 
@@ -149,17 +146,16 @@ def make_spec(
     loss: str = "sse",
     bias: bool = True,
     mean: bool = False,
-    notation: str = "bishop",
 ) -> NetworkSpec:
-    """Validate every option together and return the spec (raises SpecError)."""
-    from derive.naming import NOTATIONS  # naming owns the list of notations
+    """Validate every option together and return the spec (raises SpecError).
 
+    The notation is not part of the spec: it is a rendering choice
+    (:mod:`derive.render.notations`) and changes no mathematics.
+    """
     sizes = parse_arch(arch)
     acts = parse_activations(act, len(sizes) - 1)
     if loss not in LOSSES:
         raise SpecError(f"unknown loss {loss!r}; valid: {', '.join(LOSSES)}")
-    if notation not in NOTATIONS:
-        raise SpecError(f"unknown notation {notation!r}; valid: {', '.join(sorted(NOTATIONS))}")
     for layer, name in enumerate(acts[:-1], start=1):
         if name == "softmax":
             raise SpecError(f"softmax is only valid on the output layer, not on hidden layer {layer}")
@@ -170,4 +166,4 @@ def make_spec(
         raise SpecError(f"loss 'ce' needs a softmax output layer (ACT=...,softmax), not {out_act}")
     if loss == "bce" and out_act != "sigmoid":
         raise SpecError(f"loss 'bce' needs sigmoid outputs, not {out_act}")
-    return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean), notation)
+    return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean))

@@ -8,8 +8,9 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derive import diff, diffalgo, diffnum, diffreport, difftruth, instantiate, safeparse, textbooks
-from derive.verify import expansions
+from derive.diff import algorithm, compare, instantiate, numbers, report, safeparse, truth
+from derive.diff.catalog import sources
+from derive.prove.symbolic import expansions
 
 #: Every verdict on 2-3-2 (each source under its own activation and loss) that is not plain "equal".
 NOT_EQUAL_2_3_2 = {
@@ -23,20 +24,20 @@ NOT_EQUAL_2_3_2 = {
     ("seed003", "slide5-sgd-step"): ("different", "updated_weights_in_backward"),
 }
 
-SOURCES = [s.id for s in textbooks.catalog()]
+SOURCES = [s.id for s in sources.catalog()]
 
 
 @pytest.fixture(scope="module")
 def all_2_3_2():
-    return {(r["source"], r["formula"]): r for r in diffreport.run("2-3-2", "all")}
+    return {(r["source"], r["formula"]): r for r in report.run("2-3-2", "all")}
 
 
-def source(sid: str) -> textbooks.Source:
-    return textbooks.select(sid)[0]
+def source(sid: str) -> sources.Source:
+    return sources.select(sid)[0]
 
 
-def ctx_for(src: textbooks.Source, arch: str = "2-3-2", act=None, loss=None) -> diff.Context:
-    return diff.context(arch, diff.source_act(src, arch, act), loss or src.loss, src.bias)
+def ctx_for(src: sources.Source, arch: str = "2-3-2", act=None, loss=None) -> compare.Context:
+    return compare.context(arch, compare.source_act(src, arch, act), loss or src.loss, src.bias)
 
 
 def test_catalog_has_every_source():
@@ -69,19 +70,19 @@ def test_seed003_errors_come_with_counterexamples(all_2_3_2):
 @pytest.mark.parametrize("arch", ["3-4-2", "2-2-2-1"])
 @pytest.mark.parametrize("sid", ["bishop", "nielsen", "goodfellow", "rhw1986", "pdp8", "seed002"])
 def test_textbooks_match_on_other_archs(arch, sid):
-    recs = diffreport.compare_source(source(sid), arch, None, None)
+    recs = report.compare_source(source(sid), arch, None, None)
     assert recs and all(r["verdict"] in ("equal", "equal_under_convention") for r in recs), [
         (r["formula"], r["verdict"]) for r in recs if r["verdict"] == "different"
     ]
 
 
 def test_two_layer_forms_do_not_apply_to_deeper_nets():
-    recs = diffreport.compare_source(source("seed004"), "2-2-2-1", None, None)
+    recs = report.compare_source(source("seed004"), "2-2-2-1", None, None)
     assert {r["formula"] for r in recs} == {"general-grad", "general-delta"}
 
 
 def test_bishop_canonical_link_outside_its_assumption():
-    recs = {r["formula"]: r for r in diffreport.compare_source(source("bishop"), "2-3-2", "sigmoid", "sse")}
+    recs = {r["formula"]: r for r in report.compare_source(source("bishop"), "2-3-2", "sigmoid", "sse")}
     assert recs["5.54"]["mistake"] == "canonical_link_outside"
     assert recs["5.56"]["verdict"] == "equal"  # h'(a) follows the network's activation
     assert recs["5.66"]["verdict"] == "different" and recs["5.66"]["mistake"] is None  # 1 - z^2 is tanh's
@@ -92,7 +93,7 @@ def test_bishop_canonical_link_outside_its_assumption():
 # --------------------------------------------------------------------------
 
 
-def mutate(sid: str, form_id: str, old: str, new: str) -> tuple[textbooks.Source, textbooks.Form]:
+def mutate(sid: str, form_id: str, old: str, new: str) -> tuple[sources.Source, sources.Form]:
     src = source(sid)
     form = next(f for f in src.forms if f.id == form_id)
     assert old in form.expr, (form.expr, old)
@@ -124,10 +125,10 @@ def test_mutated_form_names_the_mistake(sid, form_id, old, new, mistake):
     src = source(sid)
     original = next(f for f in src.forms if f.id == form_id)
     ctx = ctx_for(src)
-    before = diff.compare_form(src, original, ctx)
+    before = compare.compare_form(src, original, ctx)
     assert before["verdict"] in ("equal", "equal_under_convention")
     src, form = mutate(sid, form_id, old, new)
-    after = diff.compare_form(src, form, ctx)
+    after = compare.compare_form(src, form, ctx)
     assert after["verdict"] == "different" and after["mistake"] == mistake, after
     cx = after["counterexample"]
     assert cx is not None and cx["at"]
@@ -135,13 +136,13 @@ def test_mutated_form_names_the_mistake(sid, form_id, old, new, mistake):
 
 def test_transposed_index_on_a_square_layer_has_numeric_counterexample():
     src, form = mutate("bishop", "5.56", "w[k, j]", "w[j, k]")
-    rec = diff.compare_form(src, form, ctx_for(src, "2-2-2"))
+    rec = compare.compare_form(src, form, ctx_for(src, "2-2-2"))
     assert rec["mistake"] == "transposed_index"
     cx = rec["counterexample"]
     assert cx["point"] and cx["source_value"] != pytest.approx(cx["expected_under_convention"])
 
 
-def reorder(sid: str, alg_id: str, move: int, before: int) -> tuple[textbooks.Source, textbooks.Algorithm]:
+def reorder(sid: str, alg_id: str, move: int, before: int) -> tuple[sources.Source, sources.Algorithm]:
     src = source(sid)
     alg = next(a for a in src.algorithms if a.id == alg_id)
     steps = list(alg.steps)
@@ -157,15 +158,15 @@ def test_reordered_update_is_named(sid, alg_id, move, before):
     src = source(sid)
     ctx = ctx_for(src)
     good = next(a for a in src.algorithms if a.id == alg_id)
-    assert diffalgo.compare_algorithm(src, good, ctx)["verdict"] == "equal"
+    assert algorithm.compare_algorithm(src, good, ctx)["verdict"] == "equal"
     src, bad = reorder(sid, alg_id, move, before)
-    rec = diffalgo.compare_algorithm(src, bad, ctx)
+    rec = algorithm.compare_algorithm(src, bad, ctx)
     assert rec["verdict"] == "different" and rec["mistake"] == "updated_weights_in_backward"
 
 
 def test_seed003_step_in_the_right_order_is_correct():
     src, fixed = reorder("seed003", "slide5-sgd-step", 1, 3)  # update v after the hidden delta
-    assert diffalgo.compare_algorithm(src, fixed, ctx_for(src))["verdict"] == "equal"
+    assert algorithm.compare_algorithm(src, fixed, ctx_for(src))["verdict"] == "equal"
 
 
 def test_a_wrong_step_that_is_not_an_ordering_problem_is_not_misnamed():
@@ -174,7 +175,7 @@ def test_a_wrong_step_that_is_not_an_ordering_problem_is_not_misnamed():
     target, rhs = alg.steps[2]
     wrong = ("mul", ("num", safeparse.Fraction(2)), rhs)
     steps = [*alg.steps[:2], (target, wrong), alg.steps[3]]
-    rec = diffalgo.compare_algorithm(src, dataclasses.replace(alg, steps=steps), ctx_for(src))
+    rec = algorithm.compare_algorithm(src, dataclasses.replace(alg, steps=steps), ctx_for(src))
     assert rec["verdict"] == "different" and rec["mistake"] is None
 
 
@@ -185,29 +186,29 @@ def test_a_wrong_step_that_is_not_an_ordering_problem_is_not_misnamed():
 
 @pytest.mark.parametrize("act, loss", [("sigmoid", "sse"), ("tanh,linear", "sse"), ("tanh,sigmoid", "bce")])
 def test_chain_with_the_true_derivative_is_the_derivation(act, loss):
-    ctx = diff.context("2-3-2", act, loss, True)
-    for pt in diffnum.points(ctx.d, "chain", set(), ctx.constrained):
-        env = diffnum.environment(ctx.d, pt)
-        rebuilt = difftruth.chain(ctx, lambda l, j: difftruth._fprime(ctx, l, j), env)
+    ctx = compare.context("2-3-2", act, loss, True)
+    for pt in numbers.points(ctx.d, "chain", set(), ctx.constrained):
+        env = numbers.environment(ctx.d, pt)
+        rebuilt = truth.chain(ctx, lambda l, j: truth._fprime(ctx, l, j), env)
         for layer in ctx.d.layers:
             for dj in layer.delta:
-                assert diffnum.close(rebuilt[dj], env[dj]), dj
+                assert numbers.close(rebuilt[dj], env[dj]), dj
 
 
 def test_environment_is_the_full_expansion():
-    ctx = diff.context("2-3-2", "sigmoid", "sse", True)
+    ctx = compare.context("2-3-2", "sigmoid", "sse", True)
     full = expansions(ctx.d)
-    for pt in diffnum.points(ctx.d, "env", set(), False):
-        env = diffnum.environment(ctx.d, pt)
+    for pt in numbers.points(ctx.d, "env", set(), False):
+        env = numbers.environment(ctx.d, pt)
         for sym, expr in full.items():
             syms = sorted(expr.free_symbols, key=str)
             with mpmath.workdps(30):
                 direct = sp.lambdify(syms, expr, modules="mpmath")(*[pt[s] for s in syms])
-            assert diffnum.close(env[sym], direct), sym
+            assert numbers.close(env[sym], direct), sym
 
 
 def test_mit_simplest_net_on_1_1_1():
-    recs = {r["formula"]: r for r in diffreport.compare_source(source("mit6034"), "1-1-1", None, None)}
+    recs = {r["formula"]: r for r in report.compare_source(source("mit6034"), "1-1-1", None, None)}
     assert {"simplest-dP-dwr", "simplest-dP-dwl", "ascent-step"} <= set(recs)
     # dP/dw with P = -E: equal to the derivation's -dE/dw, which is what the source's convention says
     assert recs["simplest-dP-dwl"]["verdict"] == "equal_under_convention"
@@ -216,8 +217,8 @@ def test_mit_simplest_net_on_1_1_1():
 
 
 def test_gradient_rule_is_the_derivations_gradient():
-    ctx = diff.context("2-3-2", "tanh,sigmoid", "bce", True)
-    rule = {sym: delta * (1 if source is None else source) for sym, delta, source in diffalgo.gradient_rule(ctx.d)}
+    ctx = compare.context("2-3-2", "tanh,sigmoid", "bce", True)
+    rule = {sym: delta * (1 if source is None else source) for sym, delta, source in algorithm.gradient_rule(ctx.d)}
     assert len(rule) == len(ctx.d.parameters) == 17
     for p in ctx.d.parameters:
         assert sp.expand(rule[p.symbol] - p.gradient) == 0, p.symbol
@@ -226,7 +227,7 @@ def test_gradient_rule_is_the_derivations_gradient():
 def test_wide_layers_are_sampled_deterministically():
     src = source("nielsen")
     form = next(f for f in src.forms if f.id == "BP4")
-    d = diff.context("30-30-10", "sigmoid", "sse", True).d
+    d = compare.context("30-30-10", "sigmoid", "sse", True).d
     first = [(i.layer, i.units) for i in instantiate.build(form, d, src.functions)]
     again = [(i.layer, i.units) for i in instantiate.build(form, d, src.functions)]
     assert first == again

@@ -302,7 +302,7 @@ def test_huge_forms_file_is_refused(diff, notes):
 
 
 def test_reason_keeps_a_message_whole_and_unquotes_a_missing_key():
-    from derive.diffreport import _reason
+    from derive.diff.report import _reason
 
     assert _reason(ValueError("could not convert string to float: 'zoo'")).endswith("float: 'zoo')")
     assert _reason(KeyError("w_9")) == "cannot be compared (KeyError: w_9)"

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derive import latex_proofs, naming, pdf, printing, render_latex
-from derive.build import derivation
-from derive.model import Proof
-from derive.printing import NotationLatexPrinter, latex
+from derive.core import naming
+from derive.core.model import Proof
+from derive.pipeline import derivation
+from derive.render import notations, printer
+from derive.render.latex import document, pdf, proofs
+from derive.render.printer import NotationLatexPrinter, latex
 from derive.spec import make_spec
 
 NETS = {
@@ -49,7 +51,7 @@ def pdf_text(data: bytes, tmp: Path) -> str:
 def build_document(options: dict, tmp: Path, text=pdf_text):
     """Derive, render and compile one net: (Derivation, .tex, PDF bytes, TeX log, text of the PDF)."""
     d = derivation(make_spec(**options))
-    tex = render_latex.render(d)
+    tex = document.render(d)
     log = tmp / "derivation.log"
     data = pdf.compile_pdf(tex, keep_log=log)
     return d, tex, data, log.read_text(encoding="latin-1"), text(data, tmp)
@@ -94,7 +96,7 @@ def raw_text(data: bytes, tmp: Path) -> str:
 def test_pdf_shows_every_delta_equation_with_its_number(built, tmp_path):
     d, _, data, *_ = built
     flat = raw_text(data, tmp_path)
-    letters = naming.NOTATIONS["bishop"].index_letters
+    letters = notations.NOTATIONS["bishop"].index_letters
     for e in d.equations:
         if not e.id.startswith("delta-"):
             continue
@@ -111,18 +113,16 @@ def test_pdf_shows_every_delta_equation_with_its_number(built, tmp_path):
 
 def test_the_build_is_deterministic(built):
     d, tex, data, *_ = built
-    assert render_latex.render(d) == tex
+    assert document.render(d) == tex
     assert pdf.compile_pdf(tex) == data
 
 
 def test_every_notation_changes_every_symbol(tmp_path):
     d = derivation(make_spec("2-3-2"))
-    default = render_latex.render(d)
+    default = document.render(d)
     texts = {}
-    for key in naming.NOTATIONS:
-        spec = make_spec("2-3-2", notation=key)
-        d = derivation(spec)
-        texts[key] = render_latex.render(d)
+    for key in notations.NOTATIONS:
+        texts[key] = document.render(d, notation=key)
         hidden_weight = latex(d.layers[0].weights[0][1], key, 2)
         assert hidden_weight in texts[key]
     assert r"\hat{d}" in texts["seed003"] and "v_{1,1}" in texts["seed003"]
@@ -134,11 +134,11 @@ def test_every_notation_changes_every_symbol(tmp_path):
     assert len(set(texts.values()) | {default}) == len(texts)
 
 
-@pytest.mark.parametrize("notation", sorted(set(naming.NOTATIONS) - {"bishop"}))
+@pytest.mark.parametrize("notation", sorted(set(notations.NOTATIONS) - {"bishop"}))
 def test_every_notation_compiles_without_errors(notation, tmp_path):
-    d = derivation(make_spec("2-3-2", "tanh,sigmoid", notation=notation))
+    d = derivation(make_spec("2-3-2", "tanh,sigmoid"))
     log = tmp_path / "derivation.log"
-    text = pdf_text(pdf.compile_pdf(render_latex.render(d), keep_log=log), tmp_path)
+    text = pdf_text(pdf.compile_pdf(document.render(d, notation=notation), keep_log=log), tmp_path)
     assert not re.search(r"^!", log.read_text(encoding="latin-1"), re.M)
     assert "δ recursion" in text and "A worked example" in text
 
@@ -151,7 +151,7 @@ def test_every_notation_compiles_without_errors(notation, tmp_path):
 def test_other_shapes_compile_and_list_their_output_deltas(arch, act, loss, tmp_path):
     d = derivation(make_spec(arch, act, loss))
     log = tmp_path / "derivation.log"
-    tex = render_latex.render(d)
+    tex = document.render(d)
     pdf.compile_pdf(tex, keep_log=log)
     assert not re.search(r"^!", log.read_text(encoding="latin-1"), re.M)
     if f"delta-{d.spec.n_layers}" not in {e.id for e in d.equations}:  # no generic form: every unit listed
@@ -179,7 +179,7 @@ def test_hostile_user_text_is_printed_literally(tmp_path):
     }
     path.write_text(json.dumps(rng_example))
     d = derivation(spec)
-    tex = render_latex.render(d, path)
+    tex = document.render(d, path)
     text = pdf_text(pdf.compile_pdf(tex), tmp_path)
     flat = re.sub(r"\s+", "", text)
     assert re.sub(r"\s+", "", HOSTILE) in flat
@@ -213,7 +213,7 @@ def test_missing_tex_still_writes_the_tex_and_says_what_to_install(tmp_path):
 
 def test_a_large_net_gets_generic_forms_and_a_short_pdf(tmp_path):
     d = derivation(make_spec("8-7-3"))
-    tex = render_latex.render(d)
+    tex = document.render(d)
     assert r"\cdots" in tex and r"\vdots" in tex
     assert "would not help anyone" in tex  # no per-parameter table for 87 parameters
     data = pdf.compile_pdf(tex)
@@ -244,7 +244,7 @@ def test_one_digit_indices_print_exactly_as_sympy_orders_them(monkeypatch):
     exprs = [e.rhs for e in d.equations] + [p.gradient for p in d.parameters] + [d.loss]
     exprs += [f for layer in d.layers for f in layer.delta_forms] + [a for layer in d.layers for a in layer.pre]
     natural = [latex(e, "bishop", 3) for e in exprs]
-    monkeypatch.setattr(printing, "natural", lambda e: e)
+    monkeypatch.setattr(printer, "natural", lambda e: e)
     assert [latex(e, "bishop", 3) for e in exprs] == natural
     wide = naming.symbol("y", 3, 10) + naming.symbol("y", 3, 2)
     assert latex(wide, "bishop", 3) == "y_{10} + y_{2}"  # SymPy's name order, which the renaming corrects
@@ -262,7 +262,7 @@ def test_a_long_run_of_terms_is_elided_to_its_first_terms_and_its_last():
 def test_the_abstract_follows_the_verification_records_of_a_small_net(built):
     d, tex, *_ = built
     abstract = " ".join(tex.split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
-    counts = latex_proofs.counts(d)
+    counts = proofs.counts(d)
     assert ";," not in abstract and "tested numerically" not in abstract
     if set(counts) <= {"symbolic", "symbolic-simplify"}:
         assert "fully written-out error" in abstract
@@ -276,7 +276,7 @@ def test_a_parameter_proved_at_random_points_is_named_in_the_abstract():
     d = derivation(make_spec("2-3-2"))
     for p in d.parameters[:2]:
         p.proof = Proof("random-points", "agree to 40 digits at 3 random points", ())
-    abstract = " ".join(render_latex.render(d).split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
+    abstract = " ".join(document.render(d).split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
     assert "reduced to zero symbolically for 15 of the 17 parameters" in abstract
     assert "for 2 SymPy could not cancel it" in abstract
 
@@ -284,11 +284,11 @@ def test_a_parameter_proved_at_random_points_is_named_in_the_abstract():
 def test_index_letters_of_a_deep_net_are_said_to_cycle(tmp_path):
     """Nine weight layers need ten levels of index letters; the eight letters repeat and the text says so."""
     d = derivation(make_spec("4-4-4-4-4-4-4-4-4-2", "tanh"))
-    tex = " ".join(render_latex.render(d).split())
+    tex = " ".join(document.render(d).split())
     assert "An index letter always says which layer" not in tex
     assert (
         "in a cycle of 8" in tex
         and "from layer 8 on the letters repeat in the same order, starting again with $i$" in tex
     )
-    small = " ".join(render_latex.render(derivation(make_spec("2-3-2"))).split())
+    small = " ".join(document.render(derivation(make_spec("2-3-2"))).split())
     assert "An index letter always says which layer a unit belongs to" in small and "cycle" not in small

@@ -9,10 +9,10 @@ import pytest
 import sympy as sp
 from test_document import build_document, raw_text
 
-from derive import latex_proofs, render_latex
-from derive.build import derivation
-from derive.lazy import LazyParameters
-from derive.printing import latex
+from derive.core.lazy import LazyParameters
+from derive.pipeline import derivation
+from derive.render.latex import document, proofs
+from derive.render.printer import latex
 from derive.spec import make_spec
 
 WIDE = {
@@ -53,7 +53,7 @@ def test_wide_nets_show_first_units_and_the_last_and_nothing_runs_off_the_page(w
 
 def test_the_abstract_and_appendix_say_how_a_large_net_was_checked(wide):
     d, tex, *_ = wide
-    assert d.lazy and latex_proofs.counts(d) == {"random-directional": d.spec.n_parameters}
+    assert d.lazy and proofs.counts(d) == {"random-directional": d.spec.n_parameters}
     abstract = " ".join(tex.split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
     assert "the formulas were tested numerically instead" in abstract and "random direction" in abstract
     assert "reduced to zero symbolically" not in abstract
@@ -76,11 +76,11 @@ def test_rendering_a_large_net_builds_only_the_units_it_shows(monkeypatch):
     real = LazyParameters._build
     monkeypatch.setattr(LazyParameters, "_build", lambda self, k: built.append(k) or real(self, k))
     start = time.perf_counter()
-    tex = render_latex.render(d)
+    tex = document.render(d)
     assert time.perf_counter() - start < 20
     assert len(built) <= 2 * len(d.layers)
     for layer in d.layers:
         assert len(layer.pre._cache) <= 3  # the rows the document prints
     for layer in d.layers[:-1]:
         assert len(layer.delta_forms._cache) <= 1
-    assert render_latex.render(d) == tex
+    assert document.render(d) == tex

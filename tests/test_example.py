@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derive import example, render_latex, symbolic
-from derive.build import derivation
-from derive.lazy import RuleForms
-from derive.printing import latex
+from derive.core import symbolic
+from derive.core.lazy import RuleForms
+from derive.pipeline import derivation
+from derive.render.latex import document, example
+from derive.render.printer import latex
 from derive.spec import SpecError, make_spec
 
 ACT = {
@@ -63,7 +64,7 @@ def check_document(tex: str, d, ex: dict, acts, loss) -> int:
     rows = {m.group(1): [float(v) for v in m.groups()[1:]] for m in ROW.finditer(section)}
     checked = 0
     for p in d.parameters:
-        sym = latex(p.symbol, d.spec.notation, d.spec.n_layers)
+        sym = latex(p.symbol, "bishop", d.spec.n_layers)
         before, grad, fd, after = rows.pop(sym)
         value = np.asarray(params[p.key], float)[p.index]
         g = want[p.key][p.index]
@@ -94,7 +95,7 @@ def test_seeded_example_numbers_match_finite_differences(arch, act, loss, bias):
     d = derivation(make_spec(arch, act, loss, bias=bias))
     ex = example.seeded(d.spec)
     data = {"x": ex.x, "t": ex.t, "lr": ex.lr, **ex.params}
-    assert check_document(render_latex.render(d), d, data, d.spec.activations, loss) == len(d.parameters)
+    assert check_document(document.render(d), d, data, d.spec.activations, loss) == len(d.parameters)
 
 
 USER = {
@@ -112,7 +113,7 @@ def test_user_example_file_numbers_match_finite_differences(tmp_path):
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(USER))
     d = derivation(make_spec("2-3-2", "tanh,sigmoid", "sse"))
-    tex = render_latex.render(d, path)
+    tex = document.render(d, path)
     assert r"mine.\allowbreak{}json" in tex
     assert check_document(tex, d, USER, ("tanh", "sigmoid"), "sse") == 17
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive import derive, make_spec
-from derive.printing import latex
+from derive.render.printer import latex
 
 
 def S(name):
@@ -28,14 +28,14 @@ def test_softmax_ce_output_delta_is_y_minus_t_under_sum_of_targets_one():
 
 def test_softmax_ce_delta_without_the_assumption_keeps_the_sum_of_targets():
     """The y - t form comes from the assumption, not from a branch: drop it and the sum stays."""
-    from derive import symbolic
+    from derive.core import units
 
-    saved = dict(symbolic.TARGET_ASSUMPTIONS)
-    symbolic.TARGET_ASSUMPTIONS.clear()
+    saved = dict(units.TARGET_ASSUMPTIONS)
+    units.TARGET_ASSUMPTIONS.clear()
     try:
         d = derive(make_spec("2-3-3", "tanh,softmax", "ce"))
     finally:
-        symbolic.TARGET_ASSUMPTIONS.update(saved)
+        units.TARGET_ASSUMPTIONS.update(saved)
     y1, t1, t2, t3 = S("y_1"), S("t_1"), S("t_2"), S("t_3")
     assert sp.expand(d.layers[-1].delta_forms[0] - (y1 * (t1 + t2 + t3) - t1)) == 0
 
@@ -58,7 +58,7 @@ def test_weight_gradient_is_delta_times_input():
 
 
 def test_activation_derivatives_found_in_terms_of_the_output():
-    from derive.calculus import Y, elementwise
+    from derive.core.calculus import Y, elementwise
 
     assert sp.expand(elementwise("sigmoid").fprime_out - Y * (1 - Y)) == 0
     assert sp.expand(elementwise("tanh").fprime_out - (1 - Y**2)) == 0

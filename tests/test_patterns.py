@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from derive import activations, calculus, naming
-from derive.patterns import Patterns
+from derive.core import activations, calculus, naming
+from derive.core.patterns import Patterns
 from derive.spec import LOSSES
 
 
@@ -53,11 +53,12 @@ def test_patterns_distinguish_assumptions_and_ordered_marks():
 
 
 def test_output_deltas_of_a_wide_layer_share_one_pattern():
-    from derive import make_spec, symbolic
+    from derive import make_spec
+    from derive.core import units
 
     spec = make_spec("2-40", "sigmoid", "bce")
-    x, layers = symbolic.build_layers(spec)
-    d = symbolic.assemble(spec, x, layers)
+    x, layers = units.build_layers(spec)
+    d = units.assemble(spec, x, layers)
     out = d.layers[-1]
     for k in (0, 9, 39):  # y_1, y_10, y_40: δ_k = y_k - t_k for sigmoid with cross-entropy
         assert sp.simplify(out.delta_forms[k] - (out.out[k] - d.targets[k])) == 0
@@ -66,11 +67,12 @@ def test_output_deltas_of_a_wide_layer_share_one_pattern():
 @pytest.mark.parametrize("loss", ["ce", "sse"])
 def test_carrying_the_first_unit_of_a_symmetric_softmax_layer_equals_deriving_each_unit(loss, monkeypatch):
     """The Jacobian and δs carried from unit 1 by swapping units equal the unit-by-unit derivation."""
-    from derive import make_spec, symbolic, symmetry
+    from derive import make_spec
+    from derive.core import symbolic, symmetry, units
 
     spec = make_spec("2-5", "softmax", loss)
     direct = symbolic.derive(spec, lazy=False)
-    monkeypatch.setattr(symbolic, "CARRY_ABOVE", 1)
+    monkeypatch.setattr(units, "CARRY_ABOVE", 1)
     carried = symbolic.derive(spec, lazy=False)
     out_d, out_c = direct.layers[-1], carried.layers[-1]
     assert isinstance(out_c.jacobian, symmetry.CarriedJacobian) and not isinstance(
@@ -84,7 +86,7 @@ def test_carrying_the_first_unit_of_a_symmetric_softmax_layer_equals_deriving_ea
 
 
 def test_a_layer_that_is_not_symmetric_is_not_carried():
-    from derive import symmetry
+    from derive.core import symmetry
 
     a = sp.symbols("a_1:5", real=True)
     S = sum(sp.exp(x) for x in a)

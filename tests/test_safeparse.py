@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from derive import safeparse
-from derive.safeparse import UnsafeForm, parse, parse_step
+from derive.diff import safeparse
+from derive.diff.safeparse import UnsafeForm, parse, parse_step
 
 NAMES = {"w", "delta", "a", "y", "t"}
 FUNCS = {"h_prime", "exp"}

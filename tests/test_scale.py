@@ -11,8 +11,9 @@ import pytest
 import sympy as sp
 from gradcheck import assert_close, central_difference
 
-from derive import VerificationError, derive, make_spec, render_json, verify
+from derive import VerificationError, derive, make_spec, verify
 from derive.progress import Progress
+from derive.render import formulas
 
 LARGE = "64-32-16-10"
 
@@ -100,7 +101,7 @@ def test_large_net_proved_fast_and_its_delta_forms_match_finite_differences(act,
 def test_large_derivation_builds_no_per_weight_objects():
     """Derive, prove and write formulas.json without building a single a_j sum or hidden δ instance beyond one."""
     d = verify(_fresh())
-    render_json.render(d)
+    formulas.render(d)
     for layer in d.layers:
         assert layer.pre._cache == {}
     for layer in d.layers[:-1]:
@@ -191,7 +192,7 @@ def test_lazy_records_equal_the_unit_by_unit_derivation(arch, act, loss):
 
 def test_group_patterns_expand_to_the_parameter_records():
     d = _large()
-    data = json.loads(render_json.render(d))
+    data = json.loads(formulas.render(d))
     assert data["parameter_layout"] == "per-layer" and "parameters" not in data
     assert sum(g["count"] for g in data["parameter_groups"]) == d.spec.n_parameters
     groups = {g["key"]: g for g in data["parameter_groups"]}
@@ -207,7 +208,7 @@ def test_group_patterns_expand_to_the_parameter_records():
 
 
 def test_proxy_check_rejects_a_rule_that_differs():
-    from derive import perlayer
+    from derive.core import perlayer
 
     d = _fresh()
     eq = d.equations[0]
@@ -253,7 +254,8 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal():
 )
 def test_derivation_progress_counts_exactly_its_announced_work(arch, act, loss):
     """The derivation's progress line reaches its total: the ETA is computed from a true count."""
-    from derive import progress, route
+    from derive import progress
+    from derive.core import route
 
     spec = make_spec(arch, act, loss)
     lazy = route.per_layer(spec)
@@ -268,10 +270,10 @@ def test_large_net_trainer_gradients_match_finite_differences(act, loss, tmp_pat
     """The vector trainer generated for the large net: every gradient entry against central differences."""
     import importlib.util
 
-    from derive import render_trainer
+    from derive.render.trainer import render
 
     path = tmp_path / "trainer_large.py"
-    path.write_text(render_trainer.render(_large(act, loss)))
+    path.write_text(render.render(_large(act, loss)))
     spec = importlib.util.spec_from_file_location("trainer_large", path)
     tr = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tr)
@@ -296,7 +298,7 @@ def test_large_net_trainer_gradients_match_finite_differences(act, loss, tmp_pat
 
 def test_a_net_whose_symbolic_proof_would_be_slow_is_derived_per_layer():
     """53 parameters but five weight layers: the symbolic proof would take about a minute, so per layer."""
-    from derive import route
+    from derive.core import route
 
     deep, shallow = make_spec("2-3-3-3-3-2"), make_spec("3-4-4-2")
     assert deep.n_parameters <= route.LAZY_ABOVE and route.proof_cost(deep) > route.PROOF_COST_ABOVE

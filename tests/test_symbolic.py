@@ -69,7 +69,7 @@ def test_every_parameter_proved_and_matches_finite_differences(arch, act, loss, 
     assert all(p.proof is not None and p.proof.method.startswith("symbolic") for p in d.parameters), d.proof_summary
     assert len(d.parameters) == d.spec.n_parameters
 
-    from derive.verify import expansions
+    from derive.prove.symbolic import expansions
 
     full = expansions(d)
     thetas = [p.symbol for p in d.parameters]
@@ -93,7 +93,7 @@ def test_every_parameter_proved_and_matches_finite_differences(arch, act, loss, 
 @pytest.mark.parametrize("narrow", ["1-1", "2-1-2", "1-2-1", "1-1-1"])
 def test_one_unit_layers_have_the_rules_of_wider_layers(narrow):
     """A layer of one unit gets the same per-layer rule as a wide one (no KroneckerDelta(1, i), no x[1])."""
-    from derive.perlayer import widen
+    from derive.core.perlayer import widen
 
     wide = "-".join("3" for _ in narrow.split("-"))
     d, w = derive(make_spec(narrow)), derive(make_spec(wide))
@@ -104,7 +104,7 @@ def test_one_unit_layers_have_the_rules_of_wider_layers(narrow):
 
 @pytest.mark.parametrize("name", ["sigmoid", "softplus"])
 def test_the_recorded_inverse_inverts_the_activation(name):
-    from derive import calculus
+    from derive.core import calculus
 
     calc = calculus.elementwise(name)
     assert calc.inverse is not None
@@ -112,8 +112,8 @@ def test_the_recorded_inverse_inverts_the_activation(name):
 
 
 def test_the_document_states_the_inverse_in_math():
-    from derive import render_latex
+    from derive.render.latex import document
 
-    tex = render_latex.render(verify(derive(make_spec("2-3-2"))))
+    tex = document.render(verify(derive(make_spec("2-3-2"))))
     assert r"solving $y = f(a)$ for $a = \log{\left(\frac{y}{1 - y} \right)}$ and substituting" in tex
     assert "log(-Y" not in tex

@@ -25,8 +25,8 @@ from autograd import grad
 from gradcheck import assert_close, central_difference
 
 from derive import SpecError, make_spec
-from derive.render_trainer import render
-from derive.symbolic import derive
+from derive.core.symbolic import derive
+from derive.render.trainer.render import render
 
 ARCHS = ["1-1", "2-2-2", "2-3-2", "3-4-4-2", "4-8-3"]
 ACTS = ["sigmoid", "tanh", "relu", "softplus", "linear", "softmax"]

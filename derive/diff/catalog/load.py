@@ -1,0 +1,202 @@
+"""Read and check one source file of the textbook catalog (schema: :mod:`derive.diff.catalog.sources`).
+
+Every formula goes through :mod:`derive.diff.safeparse`, never through ``sympify``;
+anything a file gets wrong is a :class:`CatalogError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from derive.diff import safeparse
+from derive.diff.catalog.types import FUNCTION_KINDS, KINDS, TARGETS, Algorithm, CatalogError, Form, Source, SymbolSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_BUILTIN_FUNCTIONS = {"exp": "exp", "log": "log", "tanh": "tanh"}
+MAX_FORMS = 200
+MAX_FILE_BYTES = 500_000
+
+
+def _line_of(text: str, needle: str) -> int:
+    probe = needle.strip().splitlines()[0][:60] if needle.strip() else needle
+    for n, line in enumerate(text.splitlines(), 1):
+        if probe and probe in line:
+            return n
+    return 1
+
+
+def _symbols(table: object, where: str) -> dict[str, SymbolSpec]:
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: [symbols] must be a table")
+    out = {}
+    for name, spec in table.items():
+        if "__" in name or not name.isidentifier():
+            raise CatalogError(f"{where}: bad symbol name {name!r}")
+        spec = {"kind": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
+            raise CatalogError(f"{where}: symbol {name!r} needs a kind, one of {', '.join(KINDS)}")
+        unknown = set(spec) - {"kind", "layer", "unit", "order"}
+        if unknown or spec.get("order", "to_from") not in ("to_from", "from_to"):
+            raise CatalogError(f"{where}: symbol {name!r}: bad keys or order {sorted(unknown)}")
+        out[name] = SymbolSpec(spec["kind"], spec.get("layer"), spec.get("unit"), spec.get("order", "to_from"))
+    return out
+
+
+def _str(entry: dict, key: str, where: str, default: str | None = None) -> str:
+    value = entry.get(key, default)
+    if not isinstance(value, str):
+        raise CatalogError(f"{where}: '{key}' must be a string")
+    return value
+
+
+def load_source(path: Path) -> Source:
+    """Read and check one source file; raise :class:`CatalogError` with file and line."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CatalogError(f"{path}: larger than {MAX_FILE_BYTES // 1000} kB; split it")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CatalogError(f"{path}: cannot read ({e.__class__.__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CatalogError(f"{path}: malformed TOML: {e}") from None
+    where = str(path)
+    sid = _str(data, "id", where, path.stem)
+    conventions = _conventions(data.get("conventions", {}), where)
+    functions = dict(_BUILTIN_FUNCTIONS)
+    for name, kind in (data.get("functions") or {}).items():
+        if "__" in name or not name.isidentifier() or kind not in FUNCTION_KINDS:
+            raise CatalogError(f"{where}: function {name!r} must map to one of {', '.join(FUNCTION_KINDS)}")
+        functions[name] = kind
+    base = _symbols(data.get("symbols", {}), where)
+    src = Source(
+        id=sid,
+        title=_str(data, "source", where, sid),
+        citation=_str(data, "citation", where, ""),
+        path=path,
+        act=_str(data, "act", where, "sigmoid"),
+        loss=_str(data, "loss", where, "sse"),
+        bias=bool(data.get("bias", True)),
+        conventions=conventions,
+        functions=functions,
+        aliases=tuple(_list(data, "aliases", where, str)),
+    )
+    forms, algos = data.get("forms", []), data.get("algorithms", [])
+    if not isinstance(forms, list) or not isinstance(algos, list) or len(forms) + len(algos) > MAX_FORMS:
+        raise CatalogError(f"{where}: [[forms]] and [[algorithms]] must be arrays of tables (at most {MAX_FORMS})")
+    for entry in forms:
+        src.forms.append(_form(entry, base, functions, text, where))
+    for entry in algos:
+        src.algorithms.append(_algorithm(entry, base, functions, text, where))
+    return src
+
+
+def _list(entry: dict, key: str, where: str, *types) -> list:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, types) and not isinstance(v, bool) for v in value):
+        raise CatalogError(f"{where}: '{key}' must be a list")
+    return value
+
+
+def _conventions(conv: object, where: str) -> dict[str, object]:
+    """Check the numeric conventions: they scale verdicts, so they must be plain numbers."""
+    if not isinstance(conv, dict):
+        raise CatalogError(f"{where}: [conventions] must be a table")
+    if conv.get("delta_sign", 1) not in (1, -1) or isinstance(conv.get("delta_sign"), bool):
+        raise CatalogError(f"{where}: conventions.delta_sign must be 1 or -1")
+    scale = conv.get("error_scale", 1)
+    if isinstance(scale, bool) or scale not in (1, -1, 2, -2, 0.5, -0.5):
+        raise CatalogError(f"{where}: conventions.error_scale must be one of 1, -1, 2, -2, 0.5, -0.5")
+    if conv.get("update", "descent") not in ("descent", "ascent"):
+        raise CatalogError(f"{where}: conventions.update must be 'descent' or 'ascent'")
+    return {k: v if isinstance(v, (int, float)) else str(v) for k, v in conv.items()}
+
+
+_ARITY = {"grad_w": 2, "update_w": 2, "sigmoid_prime": 0}
+
+
+def _merged(entry: dict, base: dict[str, SymbolSpec], where: str) -> dict[str, SymbolSpec]:
+    return {**base, **_symbols(entry.get("symbols", {}), where)}
+
+
+def _indices(entry: dict, where: str) -> dict[str, str | int]:
+    table = entry.get("indices", {})
+    if not isinstance(table, dict) or any(isinstance(v, bool) or not isinstance(v, (str, int)) for v in table.values()):
+        raise CatalogError(f"{where}: 'indices' must map index letters to layers")
+    return table
+
+
+def _form(entry: dict, base, functions, text: str, where: str) -> Form:
+    if not isinstance(entry, dict):
+        raise CatalogError(f"{where}: each [[forms]] entry must be a table")
+    expr = _str(entry, "expr", where)
+    line = _line_of(text, expr)
+    at_line = f"{where}:{line}"
+    symbols = _merged(entry, base, at_line)
+    indices = _indices(entry, at_line)
+    target = _str(entry, "target", at_line)
+    if target not in TARGETS:
+        raise CatalogError(f"{at_line}: unknown target {target!r}; one of {', '.join(TARGETS)}")
+    at = _list(entry, "at", at_line, str, int)
+    if len(at) != _ARITY.get(target, 1) or any(isinstance(a, str) and a not in indices for a in at):
+        raise CatalogError(f"{at_line}: 'at' must list {_ARITY.get(target, 1)} declared index letters or units")
+    layer = entry.get("layer", "all")
+    if isinstance(layer, bool) or not isinstance(layer, (str, int)):
+        raise CatalogError(f"{at_line}: 'layer' must be output, hidden, all or a layer number")
+    for key in ("n_layers", "arch"):
+        if key in entry and not isinstance(entry[key], int if key == "n_layers" else str):
+            raise CatalogError(f"{at_line}: bad '{key}'")
+    try:
+        tree = safeparse.parse(expr, set(symbols), set(functions), set(indices))
+    except safeparse.UnsafeForm as e:
+        raise CatalogError(f"{at_line}: form {entry.get('id', '?')!r}: {e}") from None
+    return Form(
+        id=_str(entry, "id", at_line),
+        citation=_str(entry, "citation", at_line, ""),
+        latex=_str(entry, "latex", at_line, ""),
+        target=target,
+        at=tuple(at),
+        layer=layer,
+        indices=indices,
+        expr=expr,
+        tree=tree,
+        symbols=symbols,
+        line=line,
+        n_layers=entry.get("n_layers"),
+        arch=entry.get("arch"),
+        note=_str(entry, "note", at_line, ""),
+    )
+
+
+def _algorithm(entry: dict, base, functions, text: str, where: str) -> Algorithm:
+    if not isinstance(entry, dict) or not isinstance(entry.get("steps"), list):
+        raise CatalogError(f"{where}: each [[algorithms]] entry needs a list of steps")
+    line = _line_of(text, str(entry.get("id", "")))
+    symbols = _merged(entry, base, f"{where}:{line}")
+    indices = _indices(entry, f"{where}:{line}")
+    names, steps = set(symbols), []
+    for step in entry["steps"]:
+        step_line = _line_of(text, step) if isinstance(step, str) else line
+        try:
+            target, rhs = safeparse.parse_step(step, names, set(functions), set(indices))
+        except safeparse.UnsafeForm as e:
+            raise CatalogError(f"{where}:{step_line}: step of {entry.get('id', '?')!r}: {e}") from None
+        names.add(target[1])
+        steps.append((target, rhs))
+    return Algorithm(
+        id=_str(entry, "id", where),
+        citation=_str(entry, "citation", where, ""),
+        latex=_str(entry, "latex", where, ""),
+        indices=indices,
+        steps=steps,
+        symbols=symbols,
+        line=line,
+        n_layers=entry.get("n_layers"),
+        note=_str(entry, "note", where, ""),
+    )

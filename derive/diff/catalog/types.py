@@ -1,0 +1,78 @@
+"""What a textbook source is once loaded: its symbols, forms and algorithms.
+
+The file format is documented in :mod:`derive.diff.catalog.sources`; the loader that
+checks a file and builds these is :mod:`derive.diff.catalog.load`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from derive.spec import SpecError
+
+#: What a source symbol may stand for in the Derivation.
+KINDS = ("input", "preact", "act", "output", "target", "weight", "bias", "delta", "rate", "free")
+#: What a source function may stand for.
+FUNCTION_KINDS = ("act", "act_prime", "sigmoid", "sigmoid_prime", "exp", "log", "tanh")
+#: What a form may claim to equal.
+TARGETS = ("delta", "fprime", "dE_dy", "dE_dout", "grad_w", "grad_b", "update_w", "update_b", "sigmoid_prime")
+
+
+class CatalogError(SpecError):
+    """A catalog or forms file that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    kind: str
+    layer: int | str | None = None  # fixed layer (int or "L"), or None: from the indices
+    unit: int | None = None  # fixed unit for bare scalar names
+    order: str = "to_from"  # weights: index order
+
+
+@dataclass
+class Form:
+    id: str
+    citation: str
+    latex: str
+    target: str
+    at: tuple
+    layer: str | int
+    indices: dict[str, str | int]
+    expr: str
+    tree: tuple
+    symbols: dict[str, SymbolSpec]
+    line: int
+    n_layers: int | None = None
+    arch: str | None = None
+    note: str = ""
+
+
+@dataclass
+class Algorithm:
+    id: str
+    citation: str
+    latex: str
+    indices: dict[str, str | int]
+    steps: list[tuple[tuple, tuple]]
+    symbols: dict[str, SymbolSpec]
+    line: int
+    n_layers: int | None = None
+    note: str = ""
+
+
+@dataclass
+class Source:
+    id: str
+    title: str
+    citation: str
+    path: Path
+    act: str
+    loss: str
+    bias: bool
+    conventions: dict[str, object]
+    functions: dict[str, str]
+    forms: list[Form] = field(default_factory=list)
+    algorithms: list[Algorithm] = field(default_factory=list)
+    aliases: tuple[str, ...] = ()

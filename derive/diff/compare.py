@@ -1,0 +1,278 @@
+"""Stage 5: compare textbook forms with the Derivation and name the mistakes.
+
+For every form of a source (see :mod:`derive.diff.catalog.sources`) and every concrete
+unit it applies to, the source side is mapped onto canonical symbols
+(:mod:`derive.diff.instantiate`) and compared with what the Derivation says the
+same quantity is, at random points where every canonical symbol has the value
+of its full expansion (:mod:`derive.diff.numbers`). Verdicts:
+
+``equal``                   the form is the derived quantity;
+``equal_under_convention``  it is the derived quantity times the factor the
+                            source's own stated conventions imply (δ ≡ −∂E/∂net,
+                            ascent on P = −E, ...);
+``different``               neither; the record names the mistake when the form
+                            equals the correct one with a known mistake applied,
+                            and always carries a counterexample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import mpmath
+import sympy as sp
+
+from derive.core import naming, symbolic
+from derive.core.model import Derivation
+from derive.diff import instantiate
+from derive.diff.catalog.sources import Form, Source
+from derive.diff.numbers import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled, short
+from derive.diff.truth import canonical_name, chain, truth, variants
+from derive.prove.symbolic import expansions, prove_symbolic
+from derive.spec import ACTIVATIONS, make_spec
+
+#: Equal verdicts on nets up to this size are also proved symbolically (beyond it: random points only).
+SYMBOLIC_MAX_PARAMETERS = 40
+
+#: The mistakes the diff can name (ids are part of the JSON output).
+MISTAKES = {
+    "sigmoid_derivative_squared": "sigma'(a) written as sigma(a)^2 = 1/(1+e^-a)^2 instead of sigma(a)(1 - sigma(a))",
+    "derivative_of_preactivation": "f' in output form (y(1-y), 1-y^2) applied to the pre-activation, not the output",
+    "canonical_link_outside": "delta_k = y_k - t_k used although output activation and loss are not a canonical pair",
+    "dropped_half": "off by a factor 2: the 1/2 of the squared error dropped (or doubled)",
+    "dropped_sign": "off by a factor -1: a minus sign dropped",
+    "transposed_index": "weight indices transposed (w_jk where the source's own index order needs w_kj)",
+    "updated_weights_in_backward": "hidden deltas computed from already-updated weights (w^{t+1} instead of w^t)",
+}
+
+
+@dataclass
+class Context:
+    """One Derivation and what the comparison needs from it."""
+
+    d: Derivation
+    constrained: bool  # the targets are assumed to sum to one (softmax with cross-entropy)
+    label: str
+    full: dict[sp.Symbol, sp.Expr] | None = None  # expansions, built on demand for small nets
+
+    _points: list[Env] | None = None
+    _envs: list[Env] | None = None
+
+    def sample(self, free: list[sp.Symbol]) -> tuple[list[Env], list[Env]]:
+        """The network's random points and their environments (shared by all forms), plus free symbols."""
+        if self._points is None:
+            self._points = points(self.d, f"{self.d.spec.arch}:{self.label}", set(), self.constrained)
+            self._envs = [environment(self.d, pt) for pt in self._points]
+        extra = points(self.d, "free", set(free), self.constrained) if free else None
+        if not extra:
+            return self._points, self._envs
+        add = [{s: e[s] for s in free} for e in extra]
+        return [{**p, **a} for p, a in zip(self._points, add)], [{**e, **a} for e, a in zip(self._envs, add)]
+
+    def expanded(self, expr: sp.Expr) -> sp.Expr:
+        if self.full is None:
+            self.full = expansions(self.d)
+        constraint = {}
+        if self.constrained:
+            *rest, last = self.d.targets
+            constraint = {last: 1 - sp.Add(*rest)}
+        return expr.xreplace(self.full).xreplace(constraint)
+
+
+@cache
+def context(arch: str, act: str, loss: str, bias: bool) -> Context:
+    """The Derivation a source is compared against (cached per network)."""
+    spec = make_spec(arch, act, loss, bias=bias, mean=False)
+    d = symbolic.derive(spec)
+    label = f"{'/'.join(spec.activations)}, {loss}{'' if bias else ', no bias'}"
+    return Context(d, bool(d.assumptions), label)
+
+
+def source_act(source: Source, arch: str, act: str | None) -> str:
+    """The activation option for a source: the user's, else the source's (hidden,output) pair."""
+    if act:
+        return act
+    parts = [p.strip() for p in source.act.split(",")]
+    if len(parts) == 1 or any(p not in ACTIVATIONS for p in parts):
+        return source.act
+    n_layers = len(arch.split("-")) - 1
+    return ",".join([parts[0]] * (n_layers - 1) + [parts[-1]])
+
+
+def factor(source: Source, target: str) -> sp.Rational:
+    """What the source's conventions multiply the derived quantity by."""
+    conv = source.conventions
+    scale = sp.Rational(str(conv.get("error_scale", 1)))  # a number, checked by the loader
+    if target == "delta":
+        return int(conv.get("delta_sign", 1)) * scale
+    if target in ("dE_dy", "dE_dout", "grad_w", "grad_b"):
+        return scale
+    if target in ("update_w", "update_b"):
+        return (1 if conv.get("update", "descent") == "descent" else -1) * scale
+    return sp.Integer(1)
+
+
+def convention_text(source: Source, target: str) -> str:
+    conv = source.conventions
+    keys = ("delta", "error") if target == "delta" else ("update_note", "error") if "update" in target else ("error",)
+    return "; ".join(str(conv[k]) for k in keys if k in conv)
+
+
+# --------------------------------------------------------------------------
+# Verdicts
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Rows:
+    """The instances of one form with their points and environments."""
+
+    ctx: Context
+    insts: list[instantiate.Instance]
+    truths: list[sp.Expr]
+    pts: list[Env]
+    envs: list[Env]
+    target: str
+    z: sp.Symbol | None
+
+    def matches(self, c, F=None, Fz=None, fixed=False) -> bool:
+        """Every defined instance equals c times the truth (under a mistake model F) at every point."""
+        seen = False
+        for inst, tru in zip(self.insts, self.truths):
+            side = inst.fixed if fixed else inst.expr
+            if side is None:
+                continue
+            seen = True
+            if F is not None or Fz is not None:
+                tru = truth(self.ctx, self.target, inst.layer, inst.units, F or Fz, self.z)
+            for env in self.envs:
+                want_env = chain(self.ctx, F, env) if F is not None else env
+                if not close(evaluate(side, env), scaled(c, evaluate(tru, want_env))):
+                    return False
+        return seen
+
+    def ratio(self, c) -> mpmath.mpf | None:
+        """The constant source/expected ratio over every unit and point, if there is one."""
+        found = None
+        for inst, tru in zip(self.insts, self.truths):
+            for env in self.envs if inst.expr is not None else ():
+                want = scaled(c, evaluate(tru, env))
+                if abs(want) < 1e-12:
+                    continue
+                with mpmath.workdps(DIGITS):
+                    r = evaluate(inst.expr, env) / want
+                if found is not None and not close(r, found):
+                    return None
+                found = r
+        return found
+
+
+def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
+    """The verdict record of one form, or None when it does not apply to this network."""
+    insts = instantiate.build(form, ctx.d, source.functions, factor(source, "delta"))
+    if form.target == "fprime":  # softmax has a Jacobian, not an elementwise f'
+        insts = [i for i in insts if ctx.d.layers[i.layer - 1].activation != "softmax"]
+    if not insts:
+        return None
+    c = factor(source, form.target)
+    free = {s for i in insts for e in (i.expr, i.fixed) if e is not None for s in e.free_symbols}
+    free = sorted((s for s in free if s.name.startswith("free_")), key=str)
+    pts, envs = ctx.sample(free)
+    z = free[0] if free else None
+    truths = [truth(ctx, form.target, i.layer, i.units, free=z) for i in insts]
+    rows = _Rows(ctx, insts, truths, pts, envs, form.target, z)
+    record = {
+        "source": source.id,
+        "formula": form.id,
+        "citation": form.citation,
+        "latex": form.latex,
+        "target": form.target,
+        "network": f"{ctx.d.spec.arch} ({ctx.label})",
+        "verdict": "different",
+        "convention": None,
+        "mistake": None,
+        "explanation": form.note or None,
+        "counterexample": None,
+        "method": f"values of the fully expanded forms at {N_POINTS} random points to {DIGITS} digits, "
+        f"on {len(insts)} unit(s)",
+    }
+    transposed = any(i.transposed for i in insts)
+    if not transposed and rows.matches(c):
+        if ctx.d.spec.n_parameters <= SYMBOLIC_MAX_PARAMETERS and ctx.d.spec.n_layers <= 2:
+            proved = all(prove_symbolic(ctx.expanded(i.expr - c * t)) for i, t in zip(insts, truths))
+            if proved:
+                record["method"] = (
+                    f"symbolic: source minus derived, fully expanded, cancels to 0 on {len(insts)} unit(s)"
+                )
+        record["verdict"] = "equal" if c == 1 else "equal_under_convention"
+        record["convention"] = None if c == 1 else convention_text(source, form.target)
+        return record
+    record["counterexample"] = counterexample(rows, c)
+    mistake, why = classify(form, rows, c)
+    record["mistake"], record["explanation"] = mistake, why or record["explanation"]
+    if c != 1:
+        record["convention"] = convention_text(source, form.target)
+    return record
+
+
+def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
+    """Name the mistake a differing form makes, if it is one of :data:`MISTAKES`."""
+    if any(i.transposed for i in rows.insts):
+        if rows.matches(c, fixed=True):
+            return "transposed_index", "equal to the derived form once the weight indices are swapped"
+        return "transposed_index", "weight indices transposed (and something else differs too)"
+    if c != 1 and rows.matches(sp.Integer(1)):
+        name = {-1: "dropped_sign", 2: "dropped_half", sp.Rational(1, 2): "dropped_half"}.get(c)
+        return name, "equals the derived +dE quantity, not the one the source's own convention defines"
+    for r, name in ((-1, "dropped_sign"), (2, "dropped_half"), (sp.Rational(1, 2), "dropped_half")):
+        if rows.matches(r * c):
+            return name, f"equals {r} times the correct value"
+    ratio = rows.ratio(c)
+    if ratio is not None:
+        return None, f"off by the constant factor {mpmath.nstr(ratio, 8)}"
+    for name, F, Fz in variants(rows.ctx):
+        if (form.target == "sigmoid_prime") != (Fz is not None):
+            continue
+        if rows.matches(c, F=F, Fz=Fz):
+            return name, MISTAKES[name]
+    return None, None
+
+
+def counterexample(rows: _Rows, c) -> dict:
+    for inst, tru in zip(rows.insts, rows.truths):
+        if inst.expr is None:
+            continue
+        pt, env = rows.pts[0], rows.envs[0]
+        s, t = evaluate(inst.expr, env), evaluate(tru, env)
+        if not close(s, scaled(c, t)):
+            used = {sym for sym in pt if sym in _primitives(inst.expr, rows.ctx) | _primitives(tru, rows.ctx)}
+            return {
+                "at": canonical_name(rows.ctx, rows.target, inst.layer, inst.units),
+                "point": {str(k).removeprefix("free_"): short(v) for k, v in _sorted(pt) if k in used},
+                "source_value": short(s),
+                "derived_value": short(t),
+                "expected_under_convention": short(scaled(c, t)),
+            }
+    inst = rows.insts[0]
+    return {
+        "at": canonical_name(rows.ctx, rows.target, inst.layer, inst.units),
+        "point": None,
+        "source_value": None,
+        "derived_value": None,
+        "note": "the form names a weight that does not exist on this network",
+    }
+
+
+def _primitives(expr: sp.Expr, ctx: Context) -> set[sp.Symbol]:
+    """The inputs, parameters, targets and free symbols an expression depends on (through the net)."""
+    syms = set(expr.free_symbols)
+    if any(naming.role(s, ctx.d.spec.n_layers) in ("a", "z", "y", "delta") for s in syms):
+        d = ctx.d
+        syms |= set(d.inputs) | set(d.targets) | {s for layer in d.layers for row in layer.weights for s in row}
+        syms |= {b for layer in d.layers for b in (layer.biases or [])}
+    return syms
+
+
+def _sorted(pt: dict) -> list:
+    return sorted(pt.items(), key=lambda kv: str(kv[0]))

@@ -1,0 +1,100 @@
+"""The truth side of the textbook diff: what each target is in the Derivation, and mistake models.
+
+:func:`truth` gives, in canonical symbols, the quantity a form claims to be
+(a δ, a gradient, a weight step, f'). :func:`variants` lists the f' mistake
+models the diff can name; :func:`chain` recomputes every δ at a point under
+one of them, so that a form can be tested against "the correct value with this
+mistake made".
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.core import activations, calculus, naming
+from derive.diff.instantiate import ETA
+from derive.diff.numbers import Env, evaluate
+
+# --------------------------------------------------------------------------
+# The truth side: the Derivation's quantities, and the same with a mistake in f'
+# --------------------------------------------------------------------------
+
+
+def _fprime(ctx, l: int, j: int) -> sp.Expr:
+    layer = ctx.d.layers[l - 1]
+    return calculus.elementwise(layer.activation).fprime.subs(calculus.A, layer.a[j - 1])
+
+
+def chain(ctx, F, env: Env) -> Env:
+    """``env`` with every δ recomputed when f'(a_lj) is replaced by F(l, j) (a mistake model)."""
+    d, out = ctx.d, dict(env)
+    for layer in reversed(d.layers):
+        for j, dj in enumerate(layer.delta, 1):
+            if layer.is_output:
+                out[dj] = evaluate(d.dE_dy[j - 1] * F(layer.index, j), out)
+            else:
+                nxt = d.layers[layer.index]
+                back = sp.Add(*[nxt.weights[k][j - 1] * nxt.delta[k] for k in range(nxt.n_out)])
+                out[dj] = evaluate(F(layer.index, j) * back, out)
+    return out
+
+
+def truth(ctx, target: str, l: int, units: tuple, F=None, free=None) -> sp.Expr:
+    """The quantity a form claims to be, at layer l and units ``units``, in canonical symbols."""
+    d = ctx.d
+    layer = d.layers[l - 1]
+    j = units[0] if units else None
+    if target == "sigmoid_prime":
+        return (F or (lambda z: calculus.elementwise("sigmoid").fprime.subs(calculus.A, z)))(free)
+    if target == "fprime":
+        return (F or (lambda l_, j_: _fprime(ctx, l_, j_)))(l, j)
+    if target == "dE_dy" or (target == "dE_dout" and layer.is_output):
+        return d.dE_dy[j - 1]
+    if target == "dE_dout":
+        nxt = d.layers[l]
+        return sp.Add(*[nxt.weights[k][j - 1] * nxt.delta[k] for k in range(nxt.n_out)])
+    if target == "delta":
+        return layer.delta[j - 1]
+    grad = layer.delta[j - 1] * (layer.inputs[units[1] - 1] if target in ("grad_w", "update_w") else 1)
+    return -ETA * grad if target.startswith("update") else grad
+
+
+def variants(ctx):
+    """(mistake id, F for units or None, F for a free z or None) for every f' mistake model."""
+    d = ctx.d
+    L = d.spec.n_layers
+    yield "sigmoid_derivative_squared", None, lambda z: activations.ELEMENTWISE["sigmoid"](z) ** 2
+    yield "derivative_of_preactivation", None, lambda z: z * (1 - z)
+    if any(layer.activation == "softmax" for layer in d.layers):
+        return
+    scopes = {"output": {L}, "hidden": set(range(1, L)), "all": set(range(1, L + 1))}
+
+    def model(kind: str, layers: set[int]):
+        def F(l: int, j: int) -> sp.Expr:
+            layer = d.layers[l - 1]
+            a, out = layer.a[j - 1], layer.out[j - 1]
+            if l in layers and kind == "sigmoid_derivative_squared" and layer.activation == "sigmoid":
+                return out**2
+            if l in layers and kind == "derivative_of_preactivation" and layer.fprime_out is not None:
+                return layer.fprime_out.subs(calculus.Y, a)
+            if l in layers and kind == "canonical_link_outside":
+                return sp.Integer(1)
+            return _fprime(ctx, l, j)
+
+        return F
+
+    yield "canonical_link_outside", model("canonical_link_outside", {L}), None
+    for kind in ("sigmoid_derivative_squared", "derivative_of_preactivation"):
+        for scope in ("output", "hidden", "all"):
+            if scopes[scope]:
+                yield kind, model(kind, scopes[scope]), None
+
+
+def canonical_name(ctx, target: str, l: int, units: tuple) -> str:
+    if target == "sigmoid_prime":
+        return "sigma'(z)"
+    if target in ("grad_w", "update_w"):
+        return f"{target}({naming.name('w', l, *units)})"
+    role = {"delta": "delta", "fprime": "a", "dE_dy": "y", "dE_dout": "z", "grad_b": "b", "update_b": "b"}[target]
+    role = "y" if role == "z" and l == ctx.d.spec.n_layers else role
+    return f"{target}({naming.name(role, l, *units)})"

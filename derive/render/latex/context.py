@@ -1,0 +1,217 @@
+"""What the document templates see: every formula of the Derivation printed in one notation.
+
+All maths goes through :class:`derive.render.printer.NotationLatexPrinter`; this
+module only chooses which expressions to print (and substitutes the δ forms
+into each other for the expanded gradients: substitution, not calculus).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.core import activations, calculus, naming
+from derive.core.calculus import Y
+from derive.core.model import Derivation, Layer
+from derive.render import notations
+from derive.render.printer import ELIDED_HEAD, NotationLatexPrinter, vector
+
+#: Nets with no layer wider than this get one equation per unit; wider ones a few instances.
+SMALL_WIDTH = 6
+#: The per-parameter gradient table is printed for nets with at most this many parameters (about two pages).
+TABLE_PARAMETERS = 32
+#: Activations whose derivative SymPy writes with the Heaviside step H.
+STEP_DERIVATIVE = ("relu", "leaky_relu")
+#: An expanded gradient longer than this (characters of LaTeX) is left to its equation.
+EXPANDED_CHARS = 260
+#: In a net wider than SMALL_WIDTH a run of more than this many like-signed terms prints elided.
+ELIDE_TERMS = SMALL_WIDTH + 1
+#: What an elided sum shows: its first terms, the ellipsis and the last term.
+ELIDED_PIECES = ELIDED_HEAD + 2
+#: A forward row holds a pre-activation and its activation side by side up to this many terms in all.
+ROW_TERMS = 10
+
+
+class Context:
+    """Printing helpers bound to one derivation and notation."""
+
+    def __init__(self, d: Derivation, notation: str = "bishop"):
+        self.d = d
+        self.L = d.spec.n_layers
+        self.notation = notation
+        self.nota = notations.NOTATIONS[notation]
+        #: wide nets print long sums as their first terms, an ellipsis and the last term
+        self.elides = max(d.spec.sizes) > SMALL_WIDTH
+        self.printer = NotationLatexPrinter(notation, self.L, elide=ELIDE_TERMS if self.elides else None)
+
+    def tex(self, expr: sp.Expr) -> str:
+        return self.printer.doprint(expr)
+
+    def eq(self, lhs: sp.Expr, rhs: sp.Expr) -> dict[str, str]:
+        return {"lhs": self.tex(lhs), "rhs": self.tex(rhs)}
+
+    def printed_terms(self, n: int) -> int:
+        """How many terms (the ellipsis counted as one) a sum of ``n`` like-signed terms prints."""
+        return ELIDED_PIECES if self.elides and n > ELIDE_TERMS else n
+
+    def family(self, role: str, layer: int, *idx: int) -> str:
+        """Generic symbol of a role, indexed with the notation's letters (levels given by ``idx``)."""
+        return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)])
+
+    def vec(self, role: str, layer: int) -> str:
+        n = self.d.spec.sizes[layer]
+        return self.tex(vector(role, layer, n, self.d.spec.sizes[layer - 1] if role == "w" else 1))
+
+    def dE(self, wrt: sp.Expr) -> sp.Expr:
+        return sp.Derivative(sp.Symbol("E"), wrt)
+
+
+def shown_units(n: int) -> list[int]:
+    """0-based units a large layer shows by instance."""
+    return list(range(n)) if n <= SMALL_WIDTH else [0, 1, n - 1]
+
+
+def _out_role(layer: Layer) -> str:
+    return "y" if layer.is_output else "z"
+
+
+def _in_role(layer: Layer) -> tuple[str, int]:
+    return ("x", 0) if layer.index == 1 else ("z", layer.index - 1)
+
+
+def layer_info(c: Context, layer: Layer) -> dict:
+    """Generic symbols, letters and forward equations of one layer."""
+    l, small = layer.index, max(c.d.spec.sizes) <= SMALL_WIDTH
+    in_role, in_layer = _in_role(layer)
+    forward = []
+    gap = not small and layer.n_out > SMALL_WIDTH
+    # terms printed in one row: the sum a_j, and for softmax the sum under the fraction
+    pre_terms = c.printed_terms(layer.n_in + (1 if layer.biases else 0))
+    act_terms = c.printed_terms(layer.n_out) if layer.activation == "softmax" else 1
+    for j in shown_units(layer.n_out):  # a wide sum prints elided (one row of weights is built, not the layer)
+        forward.append(
+            {
+                "a": c.tex(layer.a[j]),
+                "pre": c.tex(layer.pre[j]),
+                "out": c.tex(layer.out[j]),
+                "act": c.tex(layer.act[j]),
+                "gap": gap and j == layer.n_out - 1,
+            }
+        )
+    return {
+        "index": l,
+        "n_in": layer.n_in,
+        "n_out": layer.n_out,
+        "activation": activations.DESCRIPTIONS[layer.activation],
+        "softmax": layer.activation == "softmax",
+        "is_output": layer.is_output,
+        "a": c.family("a", l, l),
+        "out": c.family(_out_role(layer), l, l),
+        "inp": c.family(in_role, in_layer, l - 1),
+        "w": c.family("w", l, l, l - 1),
+        "b": c.family("b", l, l),
+        "delta": c.family("delta", l, l),
+        "j": c.tex(naming.index(l)),
+        "i": c.tex(naming.index(l - 1)),
+        "vec": {
+            "a": c.vec("a", l),
+            "out": c.vec(_out_role(layer), l),
+            "inp": c.vec(in_role, in_layer) if in_layer else c.tex(vector("x", 0, layer.n_in)),
+            "w": c.vec("w", l),
+            "b": c.vec("b", l),
+            "delta": c.vec("delta", l),
+            "fprime": c.vec("fprime", l),
+        },
+        "forward": forward,
+        "stacked": pre_terms + act_terms > ROW_TERMS,  # a_j and its activation on rows of their own
+        "gap": gap,
+        "how": how_tex(layer, c),
+        "bias": layer.biases is not None,
+    }
+
+
+def how_tex(layer: Layer, c: Context) -> str:
+    """How the derivative was written in the unit's output, as a LaTeX phrase (the record's text is plain)."""
+    if layer.activation == "softmax":
+        return (
+            "writing each output as its exponential over the sum $S$ of all the exponentials, solving that for "
+            "the exponential ($S$ times the output) and substituting in the quotient rule"
+        )
+    calc = calculus.elementwise(layer.activation)
+    y, a = sp.Symbol("y"), sp.Symbol("a")
+    if calc.inverse is not None:
+        inverse = calc.inverse.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(calculus.tidy(e.args[0], {Y})))
+        return rf"solving $y = f(a)$ for $a = {c.printer.doprint(inverse.xreplace({Y: y}))}$ and substituting"
+    if calc.fprime_out is not None:
+        return r"substituting $y$ for $f(a)$ in $f'(a)$"
+    return rf"$f'(a) = {c.printer.doprint(calc.fprime.xreplace({calculus.A: a}))}$ is not a function of $f(a)$"
+
+
+def symbol_rows(c: Context, infos: list[dict]) -> list[dict]:
+    """The symbol table: symbol, meaning, shape."""
+    rows = [{"sym": c.family("x", 0, 0), "what": "input unit", "shape": f"{c.d.spec.sizes[0]} inputs"}]
+    for info in infos:
+        l, n = info["index"], info["n_out"]
+        where = "output layer" if info["is_output"] else f"hidden layer {l}"
+        rows += [
+            {
+                "sym": info["w"],
+                "what": f"weight into unit ${info['j']}$ of layer {l} from unit ${info['i']}$ below",
+                "shape": rf"${n} \times {info['n_in']}$",
+            },
+        ]
+        if info["bias"]:
+            rows.append({"sym": info["b"], "what": f"bias of unit ${info['j']}$, {where}", "shape": str(n)})
+        rows += [
+            {"sym": info["a"], "what": f"pre-activation (weighted input), {where}", "shape": str(n)},
+            {
+                "sym": info["out"],
+                "what": f"output of unit ${info['j']}$, {where} ({info['activation']})",
+                "shape": str(n),
+            },
+            {
+                "sym": info["delta"],
+                "what": f"error signal of unit ${info['j']}$ (the error's derivative by its pre-activation), {where}",
+                "shape": str(n),
+            },
+        ]
+    rows.append({"sym": c.family("t", c.L, c.L), "what": "target for output unit", "shape": str(c.d.spec.sizes[-1])})
+    return rows
+
+
+def expanded_deltas(d: Derivation) -> dict[sp.Symbol, sp.Expr]:
+    """Every δ with the δs it reads replaced by their own forms, down to unit values."""
+    full: dict[sp.Symbol, sp.Expr] = {}
+    for layer in reversed(d.layers):
+        for dj, form in zip(layer.delta, layer.delta_forms):
+            full[dj] = form.xreplace(full)
+    return full
+
+
+def gradient_rows(c: Context) -> list[dict]:
+    """One row per parameter: δ form and (where short enough) the form in unit values."""
+    full = expanded_deltas(c.d)
+    rows = []
+    for p in c.d.parameters:
+        expanded = c.tex(p.gradient.xreplace(full))
+        rows.append(
+            {
+                "sym": c.tex(p.symbol),
+                "form": c.tex(p.gradient),
+                "expanded": expanded if len(expanded) <= EXPANDED_CHARS else None,
+                "key": f"{p.key}[{', '.join(str(i) for i in p.index)}]",
+            }
+        )
+    return rows
+
+
+def layer_counts(d: Derivation) -> list[dict]:
+    return [
+        {
+            "index": layer.index,
+            "weights": layer.n_in * layer.n_out,
+            "biases": layer.n_out if layer.biases else 0,
+            "eq_w": f"grad-w-{layer.index}",
+            "eq_b": f"grad-b-{layer.index}" if layer.biases else None,
+        }
+        for layer in d.layers
+    ]

@@ -1,0 +1,267 @@
+"""Render derivation.tex from a verified Derivation (Jinja templates in templates/doc/).
+
+Templates use LaTeX-friendly delimiters (``((( value )))``, ``((* block *))``)
+and ``StrictUndefined``; maths arrives printed by SymPy's printer and any text
+that came from the user goes through the ``tex`` escaping filter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from derive.core import naming
+from derive.core.model import Derivation
+from derive.render import notations, templates
+from derive.render.latex import chain, diagram, proofs
+from derive.render.latex import context as lc
+from derive.render.latex import example as example_mod
+from derive.render.printer import NotationLatexPrinter, vector
+
+TEMPLATES = templates.directory("doc")
+
+_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "δ": r"$\delta$",
+    "′": "'",
+    "−": "-",
+    "Σ": r"$\Sigma$",
+    "·": r"$\cdot$",
+    "±": r"$\pm$",
+    "≤": r"$\leq$",
+    "×": r"$\times$",
+    "\n": " ",
+}
+
+
+def tex_escape(text: object) -> str:
+    """Text as literal LaTeX: every special character escaped, unknown non-ASCII shown as its code point.
+
+    >>> tex_escape(r"\\input{/etc/passwd} $5 % #_")
+    '\\\\textbackslash{}input\\\\{/etc/passwd\\\\} \\\\$5 \\\\% \\\\#\\\\_'
+    """
+    out = []
+    for ch in str(text):
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 32:
+            out.append(" ")
+        elif ord(ch) > 126:
+            out.append(r"\texttt{[U+%04X]}" % ord(ch))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_TT_SPECIAL = set("\\{}$&#%_^~")
+
+
+def tex_literal(text: object) -> str:
+    r"""User text in typewriter type, every character shown as itself (``\char`` for TeX's specials).
+
+    The typewriter font has a glyph for each ASCII character, so the PDF's text is the user's text.
+
+    >>> tex_literal("a_b{")
+    '\\texttt{a\\char95{}\\allowbreak{}b\\char123{}}'
+    """
+    out = []
+    for ch in str(text):
+        if ch in _TT_SPECIAL:
+            out.append(r"\char%d{}" % ord(ch))
+        elif ch in "<>|\"'-`":
+            out.append(r"\char%d{}" % ord(ch))
+        else:
+            out.append(tex_escape(ch))
+        if ch in "/.-_":  # long paths may break after a separator
+            out.append(r"\allowbreak{}")
+    return r"\texttt{%s}" % "".join(out)
+
+
+def number(value: float, digits: int = 6) -> str:
+    """A value to ``digits`` decimals, never "-0.000000"."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        block_start_string="((*",
+        block_end_string="*))",
+        variable_start_string="(((",
+        variable_end_string=")))",
+        comment_start_string="((#",
+        comment_end_string="#))",
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["tex"] = tex_escape
+    env.filters["literal"] = tex_literal
+    env.filters["num"] = number
+    env.filters["given"] = lambda v: f"{v:.15g}"  # a user's number exactly as given (shortest round trip)
+    env.filters["paren"] = lambda name: f"({name})"
+    env.filters["sci"] = proofs.scientific
+    env.filters["coord"] = lambda xy: "(%s,%s)" % tuple(f"{round(v, 3):g}" for v in xy)
+    return env
+
+
+def _mapping(d: Derivation, notation: str) -> list[dict]:
+    """Generic symbols of this notation beside Bishop's and Nielsen's."""
+    L = d.spec.n_layers
+    keys = [notation] + [k for k in ("bishop", "nielsen") if k != notation]
+    printers = [NotationLatexPrinter(k, L) for k in keys]
+    h = 1 if L > 1 else L
+    concepts = [
+        ("input", naming.indexed("x", 0)[naming.index(0)]),
+        (f"pre-activation, layer {h}", naming.indexed("a", h)[naming.index(h)]),
+        ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[naming.index(h)]),
+        ("output", naming.indexed("y", L)[naming.index(L)]),
+        ("target", naming.indexed("t", L)[naming.index(L)]),
+        (f"weight, layer {L}", naming.indexed("w", L)[naming.index(L), naming.index(L - 1)]),
+        (f"bias, layer {L}", naming.indexed("b", L)[naming.index(L)]),
+        (f"error signal, layer {L}", naming.indexed("delta", L)[naming.index(L)]),
+        ("error", sp.Symbol("E")),
+        ("weight matrix", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1])),
+    ]
+    rows = [{"what": what, "cells": [p.doprint(e) for p in printers]} for what, e in concepts]
+    rows.append({"what": "learning rate", "cells": [notations.NOTATIONS[k].rate for k in keys]})
+    return [{"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys]}] + rows
+
+
+def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
+    shown = []  # the parameters of the units the tables show, each checked by a finite difference
+    for layer in d.layers:
+        for j in lc.shown_units(layer.n_out):
+            shown += [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
+            shown += [layer.biases[j]] if layer.biases else []
+    step = example_mod.run(d, ex, shown)
+    layers = []
+    for layer in d.layers:
+        units = [
+            {
+                "a": c.tex(layer.a[j]),
+                "a_val": step.values[layer.a[j]],
+                "out": c.tex(layer.out[j]),
+                "out_val": step.values[layer.out[j]],
+                "delta": c.tex(layer.delta[j]),
+                "delta_val": step.values[layer.delta[j]],
+                "stale": step.stale.get(layer.delta[j]),
+                "gap": layer.n_out > lc.SMALL_WIDTH and j == layer.n_out - 1,  # an ellipsis row before it
+            }
+            for j in lc.shown_units(layer.n_out)
+        ]
+        layers.append({"index": layer.index, "units": units})
+    params = [
+        {
+            "sym": c.tex(sym),
+            "value": step.at(step.params, sym),
+            "grad": step.at(step.grads, sym),
+            "fd": step.fd_of(sym),
+            "new": step.at(step.updated, sym),
+        }
+        for sym in shown
+    ]
+    return {
+        "source": ex.source,
+        "title": ex.title,
+        "seed": example_mod.SEED,
+        "lr": ex.lr,
+        "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: lc.SMALL_WIDTH + 2],
+        "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: lc.SMALL_WIDTH + 2],
+        "more_inputs": len(ex.x) > lc.SMALL_WIDTH + 2,
+        "more_targets": len(ex.t) > lc.SMALL_WIDTH + 2,
+        "layers": layers,
+        "params": params,
+        "all_params": len(params) == d.spec.n_parameters,
+        "all_checked": len(step.fd) == d.spec.n_parameters,
+        "n_checked": len(step.fd),
+        "error": step.error,
+        "error_after": step.error_after,
+        "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
+    }
+
+
+def context(d: Derivation, ex: example_mod.Example, notation: str = "bishop") -> dict:
+    """Every value the templates use."""
+    c = lc.Context(d, notation)
+    infos = [lc.layer_info(c, layer) for layer in d.layers]
+    small = max(d.spec.sizes) <= lc.SMALL_WIDTH
+    letters = c.nota.index_letters
+    hidden = [chain.hidden_chain(c, layer) for layer in reversed(d.layers[:-1])]
+    bp2 = {}
+    for layer in d.layers[:-1]:
+        up = d.layers[layer.index]
+        rhs = sp.HadamardProduct(
+            vector("fprime", layer.index, layer.n_out),
+            sp.Transpose(vector("w", up.index, up.n_out, up.n_in)) * vector("delta", up.index, up.n_out),
+        )
+        bp2[layer.index] = c.tex(rhs)
+    return {
+        "spec": d.spec,
+        "arch": d.spec.arch,
+        "L": d.spec.n_layers,
+        "small": small,
+        "table": d.spec.n_parameters <= lc.TABLE_PARAMETERS,
+        "nota": c.nota,
+        "E": c.printer.doprint(sp.Symbol("E")),
+        "eq": {e.id: {"id": e.id, "number": e.number, **c.eq(e.lhs, e.rhs)} for e in d.equations},
+        "layers": infos,
+        "out": infos[-1],
+        "symbols": lc.symbol_rows(c, infos),
+        "diagram": diagram.diagram(d, c.printer),
+        "loss": d.spec.loss,
+        "loss_name": {
+            "sse": "sum of squares",
+            "mse": "mean squared error",
+            "ce": "cross-entropy",
+            "bce": "binary cross-entropy",
+        }[d.spec.loss],
+        "reduction": d.reduction,
+        "assumptions": d.assumptions,
+        "chain": chain.output_chain(c),
+        "hidden": hidden,
+        "bp2": bp2,
+        "grad_rows": lc.gradient_rows(c) if d.spec.n_parameters <= lc.TABLE_PARAMETERS else [],
+        "counts": lc.layer_counts(d),
+        "n_params": d.spec.n_parameters,
+        "example": _example(d, c, ex),
+        "proofs": proofs.records(d, c),
+        "checked": proofs.how_checked(d),
+        "fast": proofs.directional_setup(),
+        # the index letters repeat when the net has more levels (inputs and layers) than letters
+        "index_cycle": len(letters) if d.spec.n_layers + 1 > len(letters) else 0,
+        "proof_summary": d.proof_summary,
+        "mapping": _mapping(d, notation),
+    }
+
+
+def render(d: Derivation, example_path: Path | None = None, notation: str = "bishop") -> str:
+    """derivation.tex for a verified Derivation.
+
+    Args:
+        d: the verified Derivation.
+        example_path: a worked-example JSON file (validated by
+            :func:`derive.render.latex.example.load`), or None for the seeded one.
+        notation: the symbol preset of the document (:data:`derive.render.notations.NOTATIONS`).
+    Returns:
+        The LaTeX source, deterministic for the same inputs.
+    """
+    ex = example_mod.load(example_path, d.spec) if example_path else example_mod.seeded(d.spec)
+    return environment().get_template("main.tex.j2").render(**context(d, ex, notation))

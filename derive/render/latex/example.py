@@ -1,0 +1,205 @@
+"""The worked example: one SGD step of the derived formulas on concrete numbers.
+
+Evaluation only. The forward values come from the Derivation's definitions
+(``pre``, ``act``, ``loss``), the δs and gradients from its derived forms, and
+every gradient is compared with a central finite difference of the error
+before anything is printed; a mismatch is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from derive.core.evaluate import Evaluator, array_position
+from derive.core.model import Derivation
+from derive.spec import NetworkSpec, SpecError
+
+SEED = 4
+FD_STEP = 1e-6
+#: the finite-difference check on at most this many parameters (every one in small nets)
+FD_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class Example:
+    """Inputs, targets, learning rate and parameters in the trainer's layout (W_l[j][i], b_l[j])."""
+
+    x: list[float]
+    t: list[float]
+    lr: float
+    params: dict[str, list]
+    source: str | None = None  # the file name as the user gave it; None when seeded
+    title: str | None = None
+
+
+@dataclass
+class Step:
+    """Every number of one step: unit values by canonical symbol, parameters in the trainer's arrays."""
+
+    values: dict[sp.Symbol, float]  # x, t, a, z, y and δ
+    error: float
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    updated: dict[str, np.ndarray]
+    error_after: float
+    fd: dict[tuple[str, tuple[int, ...]], float]
+    stale: dict[sp.Symbol, float] = field(default_factory=dict)  # hidden δs from already-updated weights
+
+    def at(self, arrays: dict[str, np.ndarray], sym: sp.Symbol) -> float:
+        key, index = array_position(sym, len(self.params))
+        return float(arrays[key][index])
+
+    def fd_of(self, sym: sp.Symbol) -> float | None:
+        return self.fd.get(array_position(sym, len(self.params)))
+
+
+def _number(value: object, what: str, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SpecError(f"example file {name!r}: {what} must be a finite number, not {json.dumps(value)[:30]}")
+    return float(value)
+
+
+def _vector(value: object, n: int, what: str, name: str) -> list[float]:
+    if not isinstance(value, list) or len(value) != n:
+        raise SpecError(f"example file {name!r}: {what} must be a list of {n} numbers")
+    return [_number(v, f"{what}[{i}]", name) for i, v in enumerate(value)]
+
+
+def parse(data: object, spec: NetworkSpec, name: str) -> Example:
+    """Validate a decoded example against the network (raises SpecError with one line)."""
+    if not isinstance(data, dict):
+        raise SpecError(f"example file {name!r}: expected a JSON object with keys x, t, lr, W1, ...")
+    keys = ["x", "t", "lr"] + [f"{k}{l}" for l in range(1, spec.n_layers + 1) for k in ("Wb" if spec.bias else "W")]
+    missing = [k for k in keys if k not in data]
+    unknown = sorted(set(data) - set(keys) - {"title"})
+    if missing or unknown:
+        problem = f"missing {', '.join(missing)}" if missing else f"unknown key(s) {', '.join(unknown)}"
+        raise SpecError(f"example file {name!r}: {problem}; expected keys {', '.join(keys)} (and optional title)")
+    x = _vector(data["x"], spec.sizes[0], "x", name)
+    t = _vector(data["t"], spec.sizes[-1], "t", name)
+    lr = _number(data["lr"], "lr", name)
+    if lr <= 0:
+        raise SpecError(f"example file {name!r}: lr must be positive")
+    if spec.loss == "ce" and (min(t) < 0 or abs(sum(t) - 1) > 1e-9):
+        raise SpecError(f"example file {name!r}: with cross-entropy the targets t must be >= 0 and sum to 1")
+    if spec.loss == "bce" and not all(0 <= v <= 1 for v in t):
+        raise SpecError(f"example file {name!r}: with binary cross-entropy every target must lie in [0, 1]")
+    params: dict[str, list] = {}
+    for l in range(1, spec.n_layers + 1):
+        n_out, n_in = spec.sizes[l], spec.sizes[l - 1]
+        rows = data[f"W{l}"]
+        if not isinstance(rows, list) or len(rows) != n_out:
+            raise SpecError(f"example file {name!r}: W{l} must be {n_out} rows (units of layer {l}) of {n_in} numbers")
+        params[f"W{l}"] = [_vector(row, n_in, f"W{l}[{j}]", name) for j, row in enumerate(rows)]
+        if spec.bias:
+            params[f"b{l}"] = _vector(data[f"b{l}"], n_out, f"b{l}", name)
+    title = data.get("title")
+    if title is not None and not isinstance(title, str):
+        raise SpecError(f"example file {name!r}: title must be a string")
+    return Example(x, t, lr, params, source=name, title=title)
+
+
+def load(path: Path, spec: NetworkSpec) -> Example:
+    """Read and validate an example file (raises SpecError with one line)."""
+    name = str(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"example file {name!r} cannot be read: {e.__class__.__name__}") from None
+    except json.JSONDecodeError as e:
+        raise SpecError(f"example file {name!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+    return parse(data, spec, name)
+
+
+def seeded(spec: NetworkSpec, seed: int = SEED) -> Example:
+    """Small round numbers a student can follow by hand; targets suit the output activation and loss."""
+    rng = random.Random(seed)
+
+    def draw(scale: float = 1.0) -> float:
+        return round(rng.uniform(-scale, scale), 2)
+
+    x = [draw() for _ in range(spec.sizes[0])]
+    n_out, out = spec.sizes[-1], spec.activations[-1]
+    if out == "softmax":
+        hot = rng.randrange(n_out)
+        t = [1.0 if k == hot else 0.0 for k in range(n_out)]
+    elif out == "sigmoid":
+        t = [float(rng.randrange(2)) for _ in range(n_out)]
+    elif out in ("relu", "softplus"):
+        t = [abs(draw()) for _ in range(n_out)]
+    else:
+        t = [draw(0.9) for _ in range(n_out)]
+    params: dict[str, list] = {}
+    for l in range(1, spec.n_layers + 1):
+        scale = min(1.0, 2 / math.sqrt(spec.sizes[l - 1]))
+        params[f"W{l}"] = [[draw(scale) for _ in range(spec.sizes[l - 1])] for _ in range(spec.sizes[l])]
+        if spec.bias:
+            params[f"b{l}"] = [draw(0.5) for _ in range(spec.sizes[l])]
+    return Example(x, t, 0.5, params)
+
+
+def sampled_positions(params: dict[str, np.ndarray]) -> list[tuple[str, tuple[int, ...]]]:
+    """Every parameter position (arrays by key, entries in C order), or every n-th of them past FD_LIMIT."""
+    keys = sorted(params)
+    total = sum(params[k].size for k in keys)
+    stride = math.ceil(total / FD_LIMIT) if total > FD_LIMIT else 1
+    out, start = [], 0
+    for k in keys:  # the positions k*stride that fall in this array, without listing the others
+        first = -start % stride
+        for flat in range(first, params[k].size, stride):
+            out.append((k, tuple(int(n) for n in np.unravel_index(flat, params[k].shape))))
+        start += params[k].size
+    return out
+
+
+def run(d: Derivation, ex: Example, shown: Sequence[sp.Symbol] = ()) -> Step:
+    """One SGD step, every gradient (or a sample, and those of ``shown``) checked against a central difference.
+
+    Raises:
+        AssertionError: a derived gradient disagrees with the finite difference, or with its own δ form.
+    """
+    ev = Evaluator(d)
+    params = {k: np.asarray(v, float) for k, v in ex.params.items()}
+    values = dict(zip(d.inputs, ex.x)) | dict(zip(d.targets, ex.t))
+    error = ev.run_forward(params, ex.x, ex.t, values)
+    grads = ev.run_backward(params, values)
+    positions = sampled_positions(params)
+    positions += sorted(set(map(array_position, shown)) - set(positions))
+    fd = {}
+    for key, idx in positions:
+        probe = {k: v.copy() for k, v in params.items()}
+        probe[key][idx] += FD_STEP
+        up = ev.run_forward(probe, ex.x, ex.t)
+        probe[key][idx] -= 2 * FD_STEP
+        fd[(key, idx)] = value = (up - ev.run_forward(probe, ex.x, ex.t)) / (2 * FD_STEP)
+        g = float(grads[key][idx])
+        if abs(value - g) > 1e-6 + 1e-5 * abs(g):
+            raise AssertionError(f"{key}{list(idx)}: derived gradient {g!r}, finite difference {value!r}")
+    _check_forms(d, params, grads, values)
+    updated = {k: params[k] - ex.lr * grads[k] for k in params}
+    error_after = ev.run_forward(updated, ex.x, ex.t)
+    step = Step(values, error, params, grads, updated, error_after, fd)
+    if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
+        top = f"W{len(d.layers)}"
+        stale = dict(params) | {top: updated[top]}
+        step.stale = dict(zip(ev.backward[1].layer.delta, ev.backward[1](stale, values).tolist()))
+    return step
+
+
+def _check_forms(d: Derivation, params: dict, grads: dict, values: dict) -> None:
+    """Each parameter's own gradient form (δ times its input) gives the array entry, for a sample of them."""
+    for layer in d.layers:
+        for j in sorted({0, layer.n_out - 1}):
+            for i in sorted({0, layer.n_in - 1}):
+                w = layer.weights[j][i]
+                form = values[layer.delta[j]] * values[layer.inputs[i]]
+                if abs(form - grads[f"W{layer.index}"][j, i]) > 1e-12 * (1 + abs(form)):
+                    raise AssertionError(f"{w}: δ times input disagrees with the gradient array")

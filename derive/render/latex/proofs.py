@@ -1,0 +1,100 @@
+"""What the document says about how its formulas were checked, read from the verification records.
+
+A small derivation carries a record per parameter; a large (lazy) one a record
+per layer on its parameter groups, and its parameters are never enumerated
+here: counts come from the group sizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from derive.core.model import Derivation, Proof
+from derive.prove import directional
+
+#: methods that compare with SymPy's derivative of the written-out error and cancel the difference symbolically
+SYMBOLIC = ("symbolic", "symbolic-simplify")
+
+
+def _by_record(d: Derivation) -> list[tuple[Proof | None, int, list]]:
+    """(record, number of parameters, the parameters when listed) for each record, in network order."""
+    if d.lazy:
+        out: list[tuple[Proof | None, int, list]] = []
+        for g in d.parameter_groups:
+            for n, (proof, count, params) in enumerate(out):
+                if proof == g.proof:
+                    out[n] = (proof, count + g.size, params)
+                    break
+            else:
+                out.append((g.proof, g.size, []))
+        return out
+    groups: dict[str, tuple[Proof | None, int, list]] = {}
+    for p in d.parameters:  # an eager derivation: its parameters exist already
+        method = p.proof.method if p.proof else "none"
+        proof, count, params = groups.get(method, (p.proof, 0, []))
+        groups[method] = (proof, count + 1, params + [p])
+    return [groups[m] for m in sorted(groups)]
+
+
+def counts(d: Derivation) -> dict[str, int]:
+    """Parameters per verification method."""
+    out: dict[str, int] = {}
+    for proof, n, _ in _by_record(d):
+        method = proof.method if proof else "none"
+        out[method] = out.get(method, 0) + n
+    return out
+
+
+def records(d: Derivation, c) -> list[dict]:
+    """The appendix's list: one entry per record (per method in a small net, per layer in a large one)."""
+    out = []
+    layers = {g.proof: g.layer for g in d.parameter_groups} if d.lazy else {}
+    for proof, n, params in _by_record(d):
+        out.append(
+            {
+                "method": proof.method if proof else "none",
+                "layer": layers.get(proof),
+                "count": n,
+                "detail": proof.detail if proof else "",
+                "bound": proof.false_pass_bound if proof else None,
+                "figures": dict(proof.figures) if proof else {},
+                "params": [c.tex(p.symbol) for p in params],
+            }
+        )
+    return out
+
+
+def how_checked(d: Derivation) -> dict:
+    """Counts by kind of check, for the sentences of the abstract, the title page and the appendix."""
+    n = counts(d)
+    return {
+        "symbolic": sum(n.get(m, 0) for m in SYMBOLIC),
+        "lemma": n.get("symbolic-lemma", 0),
+        "points": n.get("random-points", 0),
+        "directional": n.get("random-directional", 0),
+        "unchecked": n.get("none", 0),
+        "rule_check": d.rule_check,
+    }
+
+
+def directional_setup() -> dict:
+    """The constants of the random-directional test, for the appendix's one description of it."""
+    return {
+        "points": directional.N_POINTS,
+        "tolerance": scientific(directional.TOLERANCE),
+        "digits": np.finfo(directional.DTYPE).precision,
+    }
+
+
+def scientific(value: float, digits: int = 2) -> str:
+    r"""A number for LaTeX math: ``4.6 \cdot 10^{-19}``; plain below 1000 and above 0.01.
+
+    >>> scientific(4.6e-19), scientific(0.5), scientific(0.0)
+    ('4.6 \\cdot 10^{-19}', '0.5', '0')
+    """
+    if value == 0:
+        return "0"
+    if 1e-2 <= abs(value) < 1e3:
+        return f"{value:.{digits}g}"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"

@@ -1,0 +1,211 @@
+r"""Printers: SymPy's LaTeX printer taught the notation presets.
+
+The printer is a subclass dispatching on expression classes (``_print_<Class>``);
+symbol names come from :mod:`derive.core.naming`, so no printed string is ever
+edited afterwards.
+
+Order. SymPy orders the terms of a sum and the factors of a product by symbol
+name, so ``y_10`` comes before ``y_2``. When a canonical symbol of an
+expression has an index of two or more digits, the printer first renames every
+canonical symbol of it to a zero-padded name (``y_10`` -> ``y_000000010``):
+SymPy's own ordering of the renamed expression is the natural order 1, 2, ...,
+10, and a padded symbol prints as the symbol it stands for. Where every index
+has one digit nothing is renamed, so small nets print exactly as SymPy orders
+them.
+
+Elision. With ``elide=n`` a run of more than ``n`` terms of the same sign in a
+sum prints as its first three terms, ``\cdots`` and its last term.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from derive.core import naming
+from derive.render import notations
+
+_IDX_RE = re.compile(r"idx([0-9]+)(p?)")
+#: canonical symbol names (those of :mod:`derive.core.naming`)
+_CANONICAL_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]+)+)")
+_LONG_NUMBER_RE = re.compile(r"_[0-9]{2}")
+_DIGITS_RE = re.compile(r"[0-9]+")
+#: digits of a padded index; no network has a billion units in a layer
+PAD = 9
+_PADDED_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]{%d})+)" % PAD)
+#: an elided run shows this many terms, then the ellipsis, then its last term
+ELIDED_HEAD = 3
+
+
+def natural(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with canonical symbols renamed so that SymPy's name order is the natural order.
+
+    >>> sorted(s.name for s in natural(sp.Symbol("y_10") + sp.Symbol("y_2")).atoms(sp.Symbol))
+    ['y_000000002', 'y_000000010']
+    >>> natural(sp.Symbol("y_2") + sp.Symbol("y_3")) == sp.Symbol("y_2") + sp.Symbol("y_3")
+    True
+    """
+    if not isinstance(expr, sp.Basic):
+        return expr
+    labels = {b.label for b in expr.atoms(sp.IndexedBase)}
+    names = [
+        s for s in expr.atoms(sp.Symbol) if type(s) is sp.Symbol and s not in labels and _CANONICAL_RE.fullmatch(s.name)
+    ]
+    if not any(_LONG_NUMBER_RE.search(s.name) for s in names):
+        return expr
+    pad = {s: sp.Symbol(_DIGITS_RE.sub(lambda m: m.group().zfill(PAD), s.name), **s.assumptions0) for s in names}
+    return expr.xreplace(pad)
+
+
+def _unpadded(sym: sp.Symbol) -> sp.Symbol:
+    """The canonical symbol a padded one stands for (any other symbol unchanged)."""
+    if not _PADDED_RE.fullmatch(sym.name):
+        return sym
+    return sp.Symbol(_DIGITS_RE.sub(lambda m: str(int(m.group())), sym.name), **sym.assumptions0)
+
+
+class NotationLatexPrinter(LatexPrinter):
+    """LaTeX in one notation preset, for one network depth."""
+
+    def __init__(self, notation: str = "bishop", n_layers: int = 2, elide: int | None = None, **settings):
+        super().__init__(settings)
+        self.notation = notations.NOTATIONS[notation]
+        self.n_layers = n_layers
+        self.elide = elide
+
+    def doprint(self, expr) -> str:
+        return super().doprint(natural(expr))
+
+    def _index(self, k: sp.Expr) -> str:
+        if isinstance(k, sp.Symbol):
+            m = _IDX_RE.fullmatch(k.name)
+            if m:
+                letters = self.notation.index_letters
+                level = int(m.group(1))
+                return letters[level % len(letters)] + ("'" if m.group(2) else "")
+        return self._print(k)
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        expr = _unpadded(expr)
+        if _IDX_RE.fullmatch(expr.name):
+            return self._index(expr)
+        if expr.name == "E":
+            return self.notation.error
+        try:
+            return _group(self.notation.latex(expr, self.n_layers))
+        except KeyError:
+            return super()._print_Symbol(expr)
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        role, layer = naming.indexed_info(expr.base, self.n_layers)
+        idx = [self._index(k) for k in expr.indices]
+        sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
+        fields = {**notations.layer_fields(layer, self.n_layers), "j": idx[0]}
+        if len(idx) == 2:
+            fields["i"] = idx[1]
+            pair = idx if self.notation.weight_order == "ji" else idx[::-1]
+            fields["ji"] = sep.join(pair)
+        return _group(self.notation.pattern(role, layer, self.n_layers) % fields)
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol, style: str = "plain") -> str:
+        # names made by :func:`vector`: "vec:<role>:<layer>"
+        parts = expr.name.split(":")
+        if len(parts) != 3 or parts[0] != "vec":
+            return super()._print_MatrixSymbol(expr)
+        role, layer = parts[1], int(parts[2])
+        if role == "fprime":  # h'(a^(l)), the activation derivative applied elementwise
+            arg = self._print(vector("a", layer, *expr.shape))
+            return r"%s'\!\left(%s\right)" % (self.notation.activation, arg)
+        pattern = self.notation.pattern(role, layer, self.n_layers, vector=True)
+        return _group(pattern % notations.layer_fields(layer, self.n_layers))
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
+        # Nielsen's ⊙ for the elementwise product; products of matrices inside get brackets
+        return r" \odot ".join(self.parenthesize(arg, PRECEDENCE["Pow"], strict=True) for arg in expr.args)
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        if isinstance(expr.arg, sp.MatrixSymbol):  # a braced symbol takes the T without brackets
+            return r"%s^{\mathsf{T}}" % self._print(expr.arg)
+        return r"\left(%s\right)^{\mathsf{T}}" % self._print(expr.arg)
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        return "".join(self._add_pieces(expr, order))
+
+    def _add_pieces(self, expr: sp.Add, order: str | None = None) -> list[str]:
+        """The printed terms of a sum, each after the first with its sign (" - b", " + \\cdots")."""
+        # textbooks write y_k - t_k and 1 - y_k: positive terms first, in SymPy's order
+        terms = list(self._as_ordered_terms(expr, order=order))
+        terms.sort(key=lambda t: t.could_extract_minus_sign())
+        n_plus = sum(1 for t in terms if not t.could_extract_minus_sign())
+        shown: list[sp.Expr | None] = self._elided(terms[:n_plus]) + self._elided(terms[n_plus:])
+        pieces = []
+        for i, term in enumerate(shown):
+            negative = term is None and i + 1 < len(shown) and shown[i + 1].could_extract_minus_sign()
+            negative = negative or (term is not None and term.could_extract_minus_sign())
+            sign = "" if i == 0 else (" - " if negative else " + ")
+            if term is None:
+                pieces.append(sign + r"\cdots")
+                continue
+            if i > 0 and negative:
+                term = -term
+            text = self._print(term)
+            if i > 0 and self._needs_add_brackets(term):
+                text = r"\left(%s\right)" % text
+            pieces.append(sign + text)
+        return pieces
+
+    def lines(self, expr: sp.Expr, per_line: int) -> list[str]:
+        """``expr`` printed on lines of at most ``per_line`` terms (one line unless it is a longer sum).
+
+        Every line after the first starts with its sign, as the continuation of a displayed equation.
+        """
+        expr = natural(expr)
+        if not isinstance(expr, sp.Add):
+            return [self._print(expr)]
+        pieces = self._add_pieces(expr)
+        return ["".join(pieces[k : k + per_line]).strip() for k in range(0, len(pieces), per_line)]
+
+    def _elided(self, run: list[sp.Expr]) -> list[sp.Expr | None]:
+        """A run of terms of one sign, its middle replaced by None (printed as an ellipsis) when too long."""
+        if self.elide is None or len(run) <= max(self.elide, ELIDED_HEAD + 1):
+            return list(run)
+        return run[:ELIDED_HEAD] + [None] + run[-1:]
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        ((var, count),) = expr.variable_count
+        top = self._print(expr.expr)
+        bottom = self._print(var)
+        if count != 1:
+            return r"\frac{\partial^{%d} %s}{\partial %s^{%d}}" % (count, top, bottom, count)
+        return r"\frac{\partial %s}{\partial %s}" % (top, bottom)
+
+    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        text = r"H\!\left(%s\right)" % self._print(expr.args[0])
+        return text if exp is None else f"{text}^{{{exp}}}"
+
+
+def vector(role: str, layer: int, rows: int, cols: int = 1) -> sp.MatrixSymbol:
+    """The vector (for ``w`` the matrix) of one role in one layer, printed in the notation's bold forms.
+
+    ``fprime`` is h'(a^(l)), the activation derivative applied elementwise.
+    """
+    return sp.MatrixSymbol(f"vec:{role}:{layer}", rows, cols)
+
+
+def _group(text: str) -> str:
+    """Brace a symbol that carries a superscript, so that a power of it is valid LaTeX."""
+    return "{%s}" % text if "^" in text else text
+
+
+def latex(expr: sp.Expr, notation: str = "bishop", n_layers: int = 2) -> str:
+    """LaTeX of ``expr`` in a notation preset.
+
+    >>> latex(sp.Symbol("w_2_1_3"))
+    '{w^{(2)}_{13}}'
+    >>> latex(sp.Symbol("y_1") - sp.Symbol("t_1"))
+    'y_{1} - t_{1}'
+    """
+    return NotationLatexPrinter(notation, n_layers).doprint(expr)

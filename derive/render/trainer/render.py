@@ -1,0 +1,126 @@
+"""Render the standalone numpy trainer from a verified Derivation.
+
+The template (``templates/trainer.py.j2``) supplies the module's structure; every
+line that computes something is an expression of the Derivation printed by
+:mod:`derive.render.trainer.printer`. Two styles from the same Derivation:
+:mod:`derive.render.trainer.scalar` (one line per unit, δ and parameter, named as in
+the document, plus the same lines on Python floats for one sample) and
+:mod:`derive.render.trainer.vector` (one matrix line per layer, BP1-BP4).
+
+The forward pass is written once, in ``_forward_pass``, which returns every
+pre-activation and output; ``forward``, ``loss`` and ``gradients`` unpack it.
+No calculus happens here: expressions are only rewritten into numerically
+stable equivalents (:func:`derive.render.trainer.stable.stabilize`) and printed.
+"""
+
+from __future__ import annotations
+
+import jinja2
+
+from derive.core.model import Derivation
+from derive.render import templates
+from derive.render.trainer.common import cite, keys
+from derive.render.trainer.scalar import float_blocks, scalar_blocks
+from derive.render.trainer.source import Line, emit, literal, prune, tuple_text
+from derive.render.trainer.vector import vector_blocks
+
+TEMPLATES = templates.directory()
+
+#: Nets up to this many parameters get the scalar style unless a style is asked for.
+SCALAR_MAX_PARAMETERS = 40
+
+
+def choose_style(d: Derivation, style: str | None) -> str:
+    """The asked-for style, else scalar for small nets and vector for the rest."""
+    if style is not None:
+        return style
+    return "scalar" if d.spec.n_parameters <= SCALAR_MAX_PARAMETERS else "vector"
+
+
+def _body(lines: list[Line], returned: str) -> list[str]:
+    return [s for line in prune(lines, returned) for s in emit(line)]
+
+
+def _unpack_params(d: Derivation) -> list[Line]:
+    return [Line(key, f'params["{key}"]') for key in keys(d)]
+
+
+def _pass_names(forward: list[Line]) -> list[str]:
+    """The quantities ``_forward_pass`` returns: every line that cites an equation (no temporaries)."""
+    return [line.lhs for line in forward if line.comment]
+
+
+def _span(d: Derivation, first: str, last: str) -> str:
+    """``eqs. (1) to (4)``: the numbers of a run of equations."""
+    return f"eqs. ({d.equation(first).number}) to ({d.equation(last).number})"
+
+
+def context(d: Derivation, style: str) -> dict:
+    """Everything the template reads."""
+    spec = d.spec
+    scalar = style == "scalar"
+    b = scalar_blocks(d) if scalar else vector_blocks(d)
+    names = _pass_names(b["forward"])
+    values = ", ".join(names)
+    unpack = [Line(values if len(names) > 1 else f"({values},)", "_forward_pass(params, X)")]
+    size = [Line("n", "X.shape[0]")] if d.reduction == "mean" else []
+    grads_dict = "{" + ", ".join(f'"{key}": dE_d{key}' for key in keys(d)) + "}"
+    fl = float_blocks(d) if scalar else {}
+    xor = spec.sizes[0] == 2 and spec.sizes[-1] == 1 and spec.n_layers >= 2
+    return {
+        "pass_body": _body(
+            [*_unpack_params(d), *b["inputs"], *b["forward"], Line("values", tuple_text(names))], "values"
+        ),
+        "forward_body": _body(unpack, b["output"]),
+        "output": b["output"],
+        "loss_body": _body(size + b["targets"] + unpack + b["loss"], "E"),
+        "grads_body": _body(
+            size + _unpack_params(d) + b["inputs"] + b["targets"] + unpack + b["deltas"] + b["grads"], grads_dict
+        ),
+        "one_body": _body(fl["one_lines"], fl["one_return"]) if scalar else [],
+        "step_body": _body(fl["step_lines"], "new") if scalar else [],
+        "lists_body": _body(fl["lists_lines"], "P") if scalar else [],
+        "arrays_body": _body(fl["arrays_lines"], "params") if scalar else [],
+        "keys": literal(tuple(keys(d))),
+        "arch": literal(spec.arch),
+        "name": spec.name,
+        "sizes": literal(tuple(spec.sizes)),
+        "activations": literal(tuple(spec.activations)),
+        "loss_name": literal(spec.loss),
+        "bias": repr(spec.bias),
+        "reduction": literal(d.reduction),
+        "mean": d.reduction == "mean",
+        "style": literal(style),
+        "grads_dict": grads_dict,
+        "xor": xor,
+        "scalar": scalar,
+        "demo_lr": repr(2.0 if xor else 0.03),
+        "demo_epochs": repr(1000 if xor else 200),
+        "error_eq": cite(d, "error"),
+        "forward_eqs": _span(d, "forward-a-1", f"forward-z-{spec.n_layers}"),
+        "assumptions": "; ".join(d.assumptions),
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(d: Derivation, style: str | None = None) -> str:
+    """trainer.py text for a verified Derivation.
+
+    Args:
+        d: the Derivation.
+        style: ``"scalar"``, ``"vector"`` or None (by size, see :func:`choose_style`).
+    Returns:
+        The module source; the same Derivation always gives the same bytes.
+    """
+    chosen = choose_style(d, style)
+    return _environment().get_template("trainer.py.j2").render(**context(d, chosen))
