@@ -15,7 +15,7 @@ import itertools
 import sympy as sp
 
 from derive import progress
-from derive.core import activations, naming
+from derive.core import activations, naming, update
 from derive.core.calculus import A, Y
 from derive.core.model import Derivation, Equation, Layer
 
@@ -194,7 +194,7 @@ def equations(d: Derivation, check_units: bool = True) -> list[Equation]:
                 sp.Derivative(sp.Symbol("E"), b.family(layer, "b")[j]),
                 grad_b,
             )
-    return b.eqs
+    return b.eqs + update.gradient_descent(d.spec, first=len(b.eqs) + 1)
 
 
 def _instances_match(generic: sp.Expr, layer: Layer, j: sp.Symbol, n_layers: int) -> bool:

@@ -25,7 +25,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from derive.core import naming
+from derive.core import naming, update
 from derive.render import notations
 
 _IDX_RE = re.compile(r"idx([0-9]+)(p?)")
@@ -94,6 +94,8 @@ class NotationLatexPrinter(LatexPrinter):
             return self._index(expr)
         if expr.name == "E":
             return self.notation.error
+        if expr == update.ETA:
+            return self.notation.rate
         try:
             return _group(self.notation.latex(expr, self.n_layers))
         except KeyError:
@@ -181,6 +183,10 @@ class NotationLatexPrinter(LatexPrinter):
         if count != 1:
             return r"\frac{\partial^{%d} %s}{\partial %s^{%d}}" % (count, top, bottom, count)
         return r"\frac{\partial %s}{\partial %s}" % (top, bottom)
+
+    def _print_Increment(self, expr: update.Increment, exp: str | None = None) -> str:
+        text = r"\Delta %s" % self._print(expr.args[0])
+        return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
 
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         text = r"H\!\left(%s\right)" % self._print(expr.args[0])

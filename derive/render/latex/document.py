@@ -222,6 +222,8 @@ def context(d: Derivation, ex: example_mod.Example, notation: str = "bishop") ->
         "nota": c.nota,
         "E": c.printer.doprint(sp.Symbol("E")),
         "eq": {e.id: {"id": e.id, "number": e.number, **c.eq(e.lhs, e.rhs)} for e in d.equations},
+        # the optimiser's equations, whichever the core derived (ids "update-...")
+        "updates": [e.id for e in d.equations if e.id.startswith("update-")],
         "layers": infos,
         "out": infos[-1],
         "symbols": lc.symbol_rows(c, infos),

@@ -1,0 +1,59 @@
+"""The update equations: how one step of the optimiser changes every weight and bias.
+
+Plain gradient descent moves each parameter against its gradient,
+Δw_ji = −η ∂E/∂w_ji, one equation per layer for the weights and one for the
+biases, in the generic indices of :mod:`derive.core.rules`. The document
+prints whatever update equations the Derivation carries (its algorithm
+section is not written for one optimiser), and the generated trainer cites
+their numbers on its update lines. Another optimiser adds its own equations
+here, as a function of the spec returning :class:`~derive.core.model.Equation`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.core import naming
+from derive.core.model import Equation
+from derive.spec import NetworkSpec
+
+#: the learning rate η (printed as each notation's own letter)
+ETA = sp.Symbol("eta", positive=True)
+#: the error E of one sample (or of the batch, as the document defines it)
+ERROR = sp.Symbol("E")
+
+
+class Increment(sp.Function):
+    """Δθ: the change one step makes to a parameter θ (θ_new = θ + Δθ)."""
+
+    nargs = 1
+
+
+def gradient_descent(spec: NetworkSpec, first: int = 1) -> list[Equation]:
+    """The update equations of plain gradient descent, numbered from ``first``.
+
+    For each weight layer l (from the output down, the order the document
+    lists the gradients in): Δw^(l)_ji = −η ∂E/∂w^(l)_ji and, with biases,
+    Δb^(l)_j = −η ∂E/∂b^(l)_j.
+
+    >>> from derive.spec import make_spec
+    >>> [e.id for e in gradient_descent(make_spec("2-3-2"), first=10)]
+    ['update-w-2', 'update-b-2', 'update-w-1', 'update-b-1']
+    >>> e = gradient_descent(make_spec("2-3-2"))[0]
+    >>> e.number, e.lhs, e.rhs
+    (1, Increment(w_2[idx2, idx1]), -eta*Derivative(E, w_2[idx2, idx1]))
+    """
+    found: list[tuple[str, str, sp.Expr, sp.Expr]] = []
+    for l in range(spec.n_layers, 0, -1):
+        j, i = naming.index(l), naming.index(l - 1)
+        w = naming.indexed("w", l)[j, i]
+        found.append((f"update-w-{l}", f"weight update, layer {l}", Increment(w), -ETA * sp.Derivative(ERROR, w)))
+        if spec.bias:
+            b = naming.indexed("b", l)[j]
+            found.append((f"update-b-{l}", f"bias update, layer {l}", Increment(b), -ETA * sp.Derivative(ERROR, b)))
+    return [Equation(eq_id, first + n, title, lhs, rhs) for n, (eq_id, title, lhs, rhs) in enumerate(found)]
+
+
+def parameter(eq: Equation) -> sp.Expr:
+    """The parameter an update equation changes (the argument of its Δ)."""
+    return eq.lhs.args[0]
