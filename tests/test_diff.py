@@ -36,8 +36,8 @@ def source(sid: str) -> sources.Source:
     return sources.select(sid)[0]
 
 
-def ctx_for(src: sources.Source, arch: str = "2-3-2", act=None, loss=None) -> compare.Context:
-    return compare.context(arch, compare.source_act(src, arch, act), loss or src.loss, src.bias)
+def ctx_for(src: sources.Source, arch: str = "2-3-2", act=None, loss=None) -> compare.ReferenceNet:
+    return compare.reference_net(arch, compare.source_act(src, arch, act), loss or src.loss, src.bias)
 
 
 def test_catalog_has_every_source():
@@ -186,7 +186,7 @@ def test_a_wrong_step_that_is_not_an_ordering_problem_is_not_misnamed():
 
 @pytest.mark.parametrize("act, loss", [("sigmoid", "sse"), ("tanh,linear", "sse"), ("tanh,sigmoid", "bce")])
 def test_chain_with_the_true_derivative_is_the_derivation(act, loss):
-    ctx = compare.context("2-3-2", act, loss, True)
+    ctx = compare.reference_net("2-3-2", act, loss, True)
     for pt in numbers.points(ctx.d, "chain", set(), ctx.constrained):
         env = numbers.environment(ctx.d, pt)
         rebuilt = truth.chain(ctx, lambda l, j: truth._fprime(ctx, l, j), env)
@@ -196,7 +196,7 @@ def test_chain_with_the_true_derivative_is_the_derivation(act, loss):
 
 
 def test_environment_is_the_full_expansion():
-    ctx = compare.context("2-3-2", "sigmoid", "sse", True)
+    ctx = compare.reference_net("2-3-2", "sigmoid", "sse", True)
     full = expansions(ctx.d)
     for pt in numbers.points(ctx.d, "env", set(), False):
         env = numbers.environment(ctx.d, pt)
@@ -217,7 +217,7 @@ def test_mit_simplest_net_on_1_1_1():
 
 
 def test_gradient_rule_is_the_derivations_gradient():
-    ctx = compare.context("2-3-2", "tanh,sigmoid", "bce", True)
+    ctx = compare.reference_net("2-3-2", "tanh,sigmoid", "bce", True)
     rule = {sym: delta * (1 if source is None else source) for sym, delta, source in algorithm.gradient_rule(ctx.d)}
     assert len(rule) == len(ctx.d.parameters) == 17
     for p in ctx.d.parameters:
@@ -227,7 +227,7 @@ def test_gradient_rule_is_the_derivations_gradient():
 def test_wide_layers_are_sampled_deterministically():
     src = source("nielsen")
     form = next(f for f in src.forms if f.id == "BP4")
-    d = compare.context("30-30-10", "sigmoid", "sse", True).d
+    d = compare.reference_net("30-30-10", "sigmoid", "sse", True).d
     first = [(i.layer, i.units) for i in instantiate.build(form, d, src.functions)]
     again = [(i.layer, i.units) for i in instantiate.build(form, d, src.functions)]
     assert first == again

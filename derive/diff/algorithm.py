@@ -21,8 +21,8 @@ import sympy as sp
 
 from derive.core.model import Derivation
 from derive.diff.catalog.sources import Algorithm, Source
-from derive.diff.compare import Context
-from derive.diff.instantiate import ETA, NotApplicable, _Builder, layer_number
+from derive.diff.compare import ReferenceNet
+from derive.diff.instantiate import ETA, NotApplicable, Undefined, _Builder, layer_number
 from derive.diff.numbers import DIGITS, close, short
 
 
@@ -30,7 +30,7 @@ class _StepBuilder(_Builder):
     """Resolves a step's names to numbers: weights from the running state, temporaries by unit."""
 
     def __init__(self, run: _Run) -> None:
-        super().__init__(run.ctx.d, run.alg, run.functions, run.ctx.d.spec.n_layers, fix=False)
+        super().__init__(run.ctx.d, run.alg, run.functions, run.ctx.d.spec.n_layers)
         self.run = run
 
     def ref(self, name: str, idx: tuple, env: dict) -> sp.Expr:
@@ -44,7 +44,7 @@ class _StepBuilder(_Builder):
 
 
 class _Run:
-    def __init__(self, source: Source, alg: Algorithm, ctx: Context, pt: dict, env: dict, frozen: bool) -> None:
+    def __init__(self, source: Source, alg: Algorithm, ctx: ReferenceNet, pt: dict, env: dict, frozen: bool) -> None:
         self.alg, self.ctx, self.pt, self.frozen = alg, ctx, pt, frozen
         self.functions = source.functions
         d = ctx.d
@@ -87,7 +87,7 @@ class _Run:
         return self.params
 
 
-def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | None:
+def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict | None:
     """The verdict record of one algorithm, or None when it does not apply to this network."""
     if alg.n_layers is not None and alg.n_layers != ctx.d.spec.n_layers:
         return None
@@ -113,6 +113,12 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: Context) -> dict | No
             got = _Run(source, alg, ctx, pt, env, frozen=False).execute()
         except NotApplicable:
             return None
+        except Undefined as e:
+            record["verdict"] = "different"
+            record["explanation"] = f"the steps name something this network does not have: {e}"
+            record["counterexample"] = {"at": alg.id, "point": None, "source_value": None, "derived_value": None}
+            record["counterexample"]["note"] = str(e)
+            return record
         for sym in right:
             if not close(got[sym], right[sym]):
                 bad = (pt, sym, got[sym], right[sym])
@@ -159,7 +165,7 @@ def gradient_rule(d: Derivation):
             yield b, layer.delta[j], None
 
 
-def correct_step(ctx: Context, pt: dict, env: dict) -> dict[sp.Symbol, mpmath.mpf]:
+def correct_step(ctx: ReferenceNet, pt: dict, env: dict) -> dict[sp.Symbol, mpmath.mpf]:
     """w - η ∂E/∂w for every parameter, all from the pre-update weights (the Derivation's δ forms)."""
     out = {}
     with mpmath.workdps(DIGITS):

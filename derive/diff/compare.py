@@ -44,12 +44,14 @@ MISTAKES = {
     "dropped_sign": "off by a factor -1: a minus sign dropped",
     "transposed_index": "weight indices transposed (w_jk where the source's own index order needs w_kj)",
     "updated_weights_in_backward": "hidden deltas computed from already-updated weights (w^{t+1} instead of w^t)",
+    "wrong_layer": "a quantity of another layer where the formula needs this one (e.g. the hidden output where "
+    "the input belongs)",
 }
 
 
 @dataclass
-class Context:
-    """One Derivation and what the comparison needs from it."""
+class ReferenceNet:
+    """The derived network every form is compared against: its Derivation, label and shared sample points."""
 
     d: Derivation
     constrained: bool  # the targets are assumed to sum to one (softmax with cross-entropy)
@@ -81,12 +83,12 @@ class Context:
 
 
 @cache
-def context(arch: str, act: str, loss: str, bias: bool) -> Context:
+def reference_net(arch: str, act: str, loss: str, bias: bool) -> ReferenceNet:
     """The Derivation a source is compared against (cached per network)."""
     spec = make_spec(arch, act, loss, bias=bias, mean=False)
     d = symbolic.derive(spec)
     label = f"{'/'.join(spec.activations)}, {loss}{'' if bias else ', no bias'}"
-    return Context(d, bool(d.assumptions), label)
+    return ReferenceNet(d, bool(d.assumptions), label)
 
 
 def source_act(source: Source, arch: str, act: str | None) -> str:
@@ -128,7 +130,7 @@ def convention_text(source: Source, target: str) -> str:
 class _Rows:
     """The instances of one form with their points and environments."""
 
-    ctx: Context
+    ctx: ReferenceNet
     insts: list[instantiate.Instance]
     truths: list[sp.Expr]
     pts: list[Env]
@@ -136,11 +138,11 @@ class _Rows:
     target: str
     z: sp.Symbol | None
 
-    def matches(self, c, F=None, Fz=None, fixed=False) -> bool:
+    def matches(self, c, F=None, Fz=None, side_name="expr") -> bool:
         """Every defined instance equals c times the truth (under a mistake model F) at every point."""
         seen = False
         for inst, tru in zip(self.insts, self.truths):
-            side = inst.fixed if fixed else inst.expr
+            side = getattr(inst, side_name)
             if side is None:
                 continue
             seen = True
@@ -168,7 +170,7 @@ class _Rows:
         return found
 
 
-def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
+def compare_form(source: Source, form: Form, ctx: ReferenceNet) -> dict | None:
     """The verdict record of one form, or None when it does not apply to this network."""
     insts = instantiate.build(form, ctx.d, source.functions, factor(source, "delta"))
     if form.target == "fprime":  # softmax has a Jacobian, not an elementwise f'
@@ -197,7 +199,7 @@ def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
         "method": f"values of the fully expanded forms at {N_POINTS} random points to {DIGITS} digits, "
         f"on {len(insts)} unit(s)",
     }
-    transposed = any(i.transposed for i in insts)
+    transposed = any(i.transposed or i.missing for i in insts)
     if not transposed and rows.matches(c):
         if ctx.d.spec.n_parameters <= SYMBOLIC_MAX_PARAMETERS and ctx.d.spec.n_layers <= 2:
             proved = all(prove_symbolic(ctx.expanded(i.expr - c * t)) for i, t in zip(insts, truths))
@@ -216,10 +218,23 @@ def compare_form(source: Source, form: Form, ctx: Context) -> dict | None:
     return record
 
 
+def layer_name(n: int, L: int) -> str:
+    """A layer as a teacher says it: the inputs, hidden layer 1, the outputs."""
+    return "the input layer" if n == 0 else "the output layer" if n == L else f"hidden layer {n}"
+
+
 def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
     """Name the mistake a differing form makes, if it is one of :data:`MISTAKES`."""
+    conflicts = [x for i in rows.insts for x in i.conflicts]
+    if conflicts and rows.matches(c, side_name="relettered"):
+        written, declared, wanted = conflicts[0]
+        L = rows.ctx.d.spec.n_layers
+        return "wrong_layer", (
+            f"{written} is a quantity of {layer_name(declared, L)} (as declared), but the correct formula has "
+            f"{layer_name(wanted, L)}'s quantity there, the layer its index letter runs over"
+        )
     if any(i.transposed for i in rows.insts):
-        if rows.matches(c, fixed=True):
+        if rows.matches(c, side_name="fixed"):
             return "transposed_index", "equal to the derived form once the weight indices are swapped"
         return "transposed_index", "weight indices transposed (and something else differs too)"
     if c != 1 and rows.matches(sp.Integer(1)):
@@ -254,17 +269,19 @@ def counterexample(rows: _Rows, c) -> dict:
                 "derived_value": short(t),
                 "expected_under_convention": short(scaled(c, t)),
             }
-    inst = rows.insts[0]
+    inst = next((i for i in rows.insts if i.missing), rows.insts[0])
     return {
         "at": canonical_name(rows.ctx, rows.target, inst.layer, inst.units),
         "point": None,
         "source_value": None,
         "derived_value": None,
-        "note": "the form names a weight that does not exist on this network",
+        "note": f"the form names something this network does not have: {inst.missing}"
+        if inst.missing
+        else "the form names a weight that does not exist on this network",
     }
 
 
-def _primitives(expr: sp.Expr, ctx: Context) -> set[sp.Symbol]:
+def _primitives(expr: sp.Expr, ctx: ReferenceNet) -> set[sp.Symbol]:
     """The inputs, parameters, targets and free symbols an expression depends on (through the net)."""
     syms = set(expr.free_symbols)
     if any(naming.role(s, ctx.d.spec.n_layers) in ("a", "z", "y", "delta") for s in syms):

@@ -37,7 +37,7 @@ class FormError(ValueError):
     """The form is inconsistent with its own declarations."""
 
 
-def layer_number(spec: str | int, l: int, L: int) -> int:
+def layer_number(spec: str | int, l: int, L: int, what: str = "layer") -> int:
     """A layer spec (``"l+1"``, ``"L"``, ``0``) as a number.
 
     >>> layer_number("l-1", 2, 2), layer_number("L", 1, 3), layer_number(0, 1, 2)
@@ -47,7 +47,7 @@ def layer_number(spec: str | int, l: int, L: int) -> int:
         return spec
     m = _LAYER_RE.fullmatch(str(spec))
     if not m:
-        raise FormError(f"bad layer {spec!r}")
+        raise FormError(f"{what}: bad layer {spec!r}; write l, l-1, l+1, L, L-1 or a layer number (0 = inputs)")
     base = {"l": l, "L": L}.get(m.group(1))
     n = int(m.group(1)) if base is None else base
     if m.group(2):
@@ -76,79 +76,136 @@ class Instance:
     expr: sp.Expr  # source side, canonical symbols (not expanded)
     fixed: sp.Expr | None  # the same with transposed weights read the right way round
     transposed: bool
+    missing: str | None = None  # why the literal reading names a unit or layer the net does not have
+    relettered: sp.Expr | None = None  # every symbol on its index letter's layer (when a declaration differs)
+    conflicts: tuple[tuple[str, int, int], ...] = ()  # (written, declared layer, the index letter's layer)
 
 
 class _Builder:
-    def __init__(self, d: Derivation, form, functions: dict[str, str], l: int, fix: bool, delta_factor=1) -> None:
-        self.d, self.form, self.functions, self.l, self.fix = d, form, functions, l, fix
+    """Builds one instance of a form. ``mode``: ``"literal"`` (as written), ``"fix"`` (transposed
+    weights read the right way round) or ``"letters"`` (every symbol on its index letter's layer,
+    ignoring declared layers: how the form reads if a declared layer is a slip)."""
+
+    def __init__(self, d: Derivation, form, functions: dict[str, str], l: int, mode="literal", delta_factor=1) -> None:
+        self.d, self.form, self.functions, self.l = d, form, functions, l
+        self.fix, self.letters = mode == "fix", mode == "letters"
         self.delta_factor = delta_factor
         self.L = d.spec.n_layers
         self.transposed = False
+        self.conflicts: list[tuple[str, int, int]] = []  # (written, declared layer, the letter's layer)
 
     def size(self, layer: int) -> int:
         if not 0 <= layer <= self.L:
             raise NotApplicable(f"layer {layer} does not exist")
         return self.d.spec.sizes[layer]
 
-    def unit(self, idx: str | int, env: dict[str, tuple[int, int]], fixed_layer: int | None) -> tuple[int, int]:
+    def letter(self, idx: str, env: dict) -> tuple[int, int]:
+        if idx not in env:
+            raise FormError(f"index {idx!r} is unbound: it is neither in 'at' nor summed over by Sum(..., {idx})")
+        return env[idx]
+
+    def declared(self, name: str, spec: SymbolSpec) -> int | None:
+        """The layer a symbol is declared on (kind or ``layer``), or None when its index decides."""
+        if spec.kind == "input":
+            n = 0
+        elif spec.kind in ("target", "output"):
+            n = self.L
+        elif spec.layer is None:
+            return None
+        else:
+            n = layer_number(spec.layer, self.l, self.L, f"symbol {name!r}")
+        if not 0 <= n <= self.L:
+            raise Undefined(f"{name} is declared on layer {n}, which a {self.d.spec.arch} network does not have")
+        return n
+
+    def unit(self, name: str, idx: str | int, env: dict, fixed: int | None) -> tuple[int, int]:
         if isinstance(idx, str):
-            return env[idx]
-        if fixed_layer is None:
-            raise FormError("a numeric index needs a symbol with a fixed layer")
-        if idx > self.size(fixed_layer):
-            raise NotApplicable(f"unit {idx} does not exist in layer {fixed_layer}")
-        return fixed_layer, idx
+            layer, u = self.letter(idx, env)
+            if fixed is None or fixed == layer:
+                return layer, u
+            # the declaration wins: the letter only supplies the unit number (h[i] is hidden unit i)
+            self.conflicts.append((f"{name}[{idx}]", fixed, layer))
+            if self.letters:
+                return layer, u
+            if u > self.size(fixed):
+                raise Undefined(
+                    f"{name}[{idx}] with {idx} = {u} names unit {u} of layer {fixed}, which has {self.size(fixed)}"
+                )
+            return fixed, u
+        if fixed is None:
+            raise FormError(f"{name}[{idx}]: a numeric index needs a symbol declared with a layer")
+        if idx > self.size(fixed):
+            raise NotApplicable(f"unit {idx} does not exist in layer {fixed}")
+        return fixed, idx
 
     def ref(self, name: str, idx: tuple, env: dict) -> sp.Expr:
         spec: SymbolSpec = self.form.symbols[name]
-        fixed = None if spec.layer is None else layer_number(spec.layer, self.l, self.L)
         if spec.kind == "rate":
             return ETA
         if spec.kind == "free":
             return sp.Symbol(f"free_{name}", real=True)
+        fixed = self.declared(name, spec)
         if spec.kind == "weight":
-            return self.weight(spec, idx, env, fixed)
-        if spec.kind in ("input", "target", "output"):
-            fixed = {"input": 0}.get(spec.kind, self.L)
+            return self.weight(name, spec, idx, env, fixed)
+        if len(idx) > 1:
+            raise FormError(f"{name} takes one index, not {len(idx)}")
         if idx:
-            layer, unit = self.unit(idx[0], env, fixed)
+            layer, unit = self.unit(name, idx[0], env, fixed)
         elif spec.unit is not None and fixed is not None:
-            layer, unit = self.unit(spec.unit, env, fixed)
+            layer, unit = self.unit(name, spec.unit, env, fixed)
         else:
-            raise FormError(f"symbol {name!r} needs an index")
+            raise FormError(f"symbol {name!r} needs an index (or a declared layer and unit)")
         if spec.kind == "target":
+            if layer != self.L and not self.letters and unit > self.size(self.L):
+                raise Undefined(f"{name} has no unit {unit}")
             return naming.symbol("t", self.L, unit)
-        if spec.kind == "act" or spec.kind in ("input", "output"):
+        if spec.kind in ("act", "input", "output"):
             role = "x" if layer == 0 else "y" if layer == self.L else "z"
             return naming.symbol(role, layer, unit)
         if layer < 1:
-            raise FormError(f"{name!r} is indexed by an input unit")
+            raise FormError(
+                f"{name}[{idx[0] if idx else spec.unit}] is a {spec.kind} of the input layer, which has none"
+            )
         role = {"preact": "a", "delta": "delta", "bias": "b"}[spec.kind]
         # the source's delta is its own convention's multiple of the derived dE/da
         return naming.symbol(role, layer, unit) * (self.delta_factor if role == "delta" else 1)
 
-    def weight(self, spec: SymbolSpec, idx: tuple, env: dict, fixed: int | None) -> sp.Expr:
+    def weight(self, name: str, spec: SymbolSpec, idx: tuple, env: dict, fixed: int | None) -> sp.Expr:
         if len(idx) != 2:
-            raise FormError("a weight takes two indices")
+            raise FormError(f"the weight {name} takes two indices, {name}[to, from] or as its 'order' says")
         first, second = idx if spec.order == "to_from" else idx[::-1]  # (to, from) as written
-        lt = env[first][0] if isinstance(first, str) else None
-        lf = env[second][0] if isinstance(second, str) else None
-        m = fixed if fixed is not None else max(x for x in (lt, lf) if x is not None) if (lt or lf) else None
-        if m is None:
-            raise FormError("a weight needs index letters or a fixed layer")
+        lt = self.letter(first, env)[0] if isinstance(first, str) else None
+        lf = self.letter(second, env)[0] if isinstance(second, str) else None
+        known = [x for x in (lt, lf) if x is not None]
+        if fixed is not None and not (self.letters and known):
+            m = fixed
+        elif known:
+            m = max(known)
+        else:
+            raise FormError(f"the weight {name} needs index letters or a declared layer")
+        if m < 1:
+            raise FormError(f"the weight {name} is indexed by two input units")
         lt = lt if lt is not None else (m if lf != m else m - 1)
         lf = lf if lf is not None else (m - 1 if lt != m - 1 else m)
-        to_unit = env[first][1] if isinstance(first, str) else self.unit(first, env, lt)[1]
-        from_unit = env[second][1] if isinstance(second, str) else self.unit(second, env, lf)[1]
+        to_unit = self.letter(first, env)[1] if isinstance(first, str) else self.unit(name, first, env, lt)[1]
+        from_unit = self.letter(second, env)[1] if isinstance(second, str) else self.unit(name, second, env, lf)[1]
         if (lt, lf) == (m, m - 1):
             return naming.symbol("w", m, to_unit, from_unit)
-        if (lt, lf) != (m - 1, m):
-            raise FormError(f"weight indices in layers {lt} and {lf} do not name a connection")
-        self.transposed = True
-        if self.fix:
-            return naming.symbol("w", m, from_unit, to_unit)
+        if (lt, lf) == (m - 1, m):
+            self.transposed = True
+            if self.fix:
+                return naming.symbol("w", m, from_unit, to_unit)
+            if to_unit > self.size(m) or from_unit > self.size(m - 1):
+                raise Undefined(f"{name}[{to_unit},{from_unit}] of layer {m} does not exist")
+            return naming.symbol("w", m, to_unit, from_unit)
+        if fixed is None:
+            raise FormError(
+                f"{name}[{first}, {second}]: the index letters run over layers {lt} and {lf}, which no weight connects"
+            )
+        # a declared weight matrix indexed with another layer's letters: read the unit numbers
+        self.conflicts.append((f"{name}[{', '.join(map(str, idx))}]", m, lt))
         if to_unit > self.size(m) or from_unit > self.size(m - 1):
-            raise Undefined(f"w[{to_unit},{from_unit}] of layer {m} does not exist")
+            raise Undefined(f"{name}[{to_unit},{from_unit}] of layer {m} does not exist")
         return naming.symbol("w", m, to_unit, from_unit)
 
     def call(self, fn: str, arg: sp.Expr) -> sp.Expr:
@@ -221,19 +278,34 @@ def build(form: Form, d: Derivation, functions: dict[str, str], delta_factor=1) 
             for combo in _sample(ranges, f"{form.id}:{l}"):
                 env = {k: v for k, v in combo if isinstance(k, str)}
                 units = tuple(v[1] for _, v in combo)
-                literal = _Builder(d, form, functions, l, False, delta_factor)
-                try:
-                    expr = literal(form.tree, env)
-                except Undefined:
-                    expr = None
-                fixer = _Builder(d, form, functions, l, True, delta_factor)
-                fixed = fixer(form.tree, env)
-                if expr is None and not fixer.transposed:
-                    continue
-                out.append(Instance(l, units, expr, fixed if fixer.transposed else None, fixer.transposed))
+                out.append(_instance(form, d, functions, l, env, units, delta_factor))
         except NotApplicable:
             continue
     return out
+
+
+def _instance(form: Form, d: Derivation, functions, l: int, env: dict, units: tuple, delta_factor) -> Instance:
+    """One binding of the target's letters, read as written, with weights fixed, and by letters."""
+    literal = _Builder(d, form, functions, l, "literal", delta_factor)
+    try:
+        expr, missing = literal(form.tree, env), None
+    except Undefined as e:
+        expr, missing = None, str(e)
+    fixer = _Builder(d, form, functions, l, "fix", delta_factor)
+    try:
+        fixed = fixer(form.tree, env)
+    except Undefined:
+        fixed = None
+    relettered = None
+    if literal.conflicts or fixer.conflicts:
+        try:
+            relettered = _Builder(d, form, functions, l, "letters", delta_factor)(form.tree, env)
+        except (Undefined, NotApplicable, FormError):
+            relettered = None
+    conflicts = tuple(dict.fromkeys(literal.conflicts or fixer.conflicts))
+    return Instance(
+        l, units, expr, fixed if fixer.transposed else None, fixer.transposed, missing, relettered, conflicts
+    )
 
 
 #: Per layer, a form is checked on at most this many unit bindings (a deterministic sample beyond).

@@ -35,7 +35,7 @@ def run(arch: str, against: str | None = None, forms: str | None = None, act=Non
 
 
 def compare_source(source: Source, arch: str, act: str | None, loss: str | None) -> list[dict]:
-    ctx = compare.context(arch, compare.source_act(source, arch, act), loss or source.loss, source.bias)
+    ctx = compare.reference_net(arch, compare.source_act(source, arch, act), loss or source.loss, source.bias)
     assumed = f"{source.act}, {source.loss}"
     override = (act and act != source.act) or (loss and loss != source.loss)
     out = []
@@ -54,7 +54,7 @@ def compare_source(source: Source, arch: str, act: str | None, loss: str | None)
     return out
 
 
-def _compared(compare, kind: str, source: Source, item: Form | Algorithm, ctx: compare.Context) -> dict | None:
+def _compared(compare, kind: str, source: Source, item: Form | Algorithm, ctx: compare.ReferenceNet) -> dict | None:
     """``compare(source, item, ctx)``; a form or algorithm that cannot be compared is a :class:`CatalogError`."""
     try:
         return compare(source, item, ctx)
