@@ -19,7 +19,23 @@ export BD_AGAINST := $(AGAINST)
 
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: derive test test-fast lint clean tex venv diff bench need-arch
+.PHONY: help derive test test-fast lint clean tex venv diff bench need-arch
+
+# A bare `make` explains itself instead of installing anything.
+.DEFAULT_GOAL := help
+help:
+	@echo "backprop-derive: derive backpropagation for a named network"
+	@echo ""
+	@echo "  make derive ARCH=2-3-2 [ACT=tanh,softmax] [LOSS=ce] [NOTATION=bishop] [OUT=dir]"
+	@echo "                      write generated/<name>/: derivation.pdf/.tex, trainer.py, formulas.json"
+	@echo "  make diff ARCH=2-3-2 [AGAINST=all]   compare the derived formulas with textbook forms"
+	@echo "  make test           the whole test suite (installs what is missing first)"
+	@echo "  make test-fast      the suite without the slow tests"
+	@echo "  make lint           ruff check and format check"
+	@echo "  make bench          timings, written to bench/results.md"
+	@echo "  make venv           create .venv with the package and its test tools"
+	@echo "  make clean          remove .venv and caches"
+	@echo "  make help           this list"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

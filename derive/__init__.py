@@ -2,24 +2,41 @@
 
 Public API::
 
-    from derive import make_spec, derive, verify
-    d = verify(derive(make_spec("2-3-2")))
+    import derive
+    d = derive.derivation("2-3-2", act="tanh,softmax", loss="ce")
+    d.delta(2, 1)            # the error signal of output unit 1, shown as maths in Jupyter
+    d.gradient("W1", 3, 2)   # dE/dw of one weight, in δ form
+    d.equations              # the document's numbered equations
+    d.latex(), d.html(), d.formulas(), d.trainer(), d.diff("bishop")
+
+The stages underneath: ``verify(derive(make_spec("2-3-2")))`` gives the bare
+:class:`Derivation` that every output reads.
 """
 
+from derive.api import Derived, derivation
 from derive.core.model import Derivation, Equation, Layer, Parameter, Proof
 from derive.core.symbolic import derive
+from derive.display import DiffResult, Formula, Formulas
 from derive.prove.symbolic import VerificationError, verify
 from derive.spec import NetworkSpec, SpecError, make_spec, parse_arch
 
+__version__ = "0.1.0"
+
 __all__ = [
     "Derivation",
+    "Derived",
+    "DiffResult",
     "Equation",
+    "Formula",
+    "Formulas",
     "Layer",
     "NetworkSpec",
     "Parameter",
     "Proof",
     "SpecError",
     "VerificationError",
+    "__version__",
+    "derivation",
     "derive",
     "make_spec",
     "parse_arch",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from derive import pipeline as build_stage
 from derive.output import check_target, write_all
+from derive.render import notations
 from derive.render.latex import pdf
 from derive.render.latex.example import load as load_example
 from derive.spec import LOSSES, STYLES, SpecError, make_spec
@@ -39,28 +40,66 @@ def _join_values(argv: list[str]) -> list[str]:
     return out
 
 
+#: The subcommands and their one-line summaries (a bare ``backprop-derive`` lists them).
+COMMANDS = {
+    "build": "derive a network and write generated/<name>/ (derivation, trainer, formulas.json)",
+    "diff": "compare the derived formulas with textbook forms",
+    "textbooks": "list the catalog of textbook forms",
+}
+
+
+def version() -> str:
+    """The installed package's version (the source tree's when it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("backprop-derive")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def commands_listing() -> str:
+    """What a bare ``backprop-derive`` prints: the usage line and one line per subcommand."""
+    width = max(len(c) for c in COMMANDS)
+    rows = [f"  {c:<{width}}  {what}" for c, what in COMMANDS.items()]
+    return "\n".join(["usage: backprop-derive {build,diff,textbooks} ... (--help for options)", *rows])
+
+
+def notations_listing() -> str:
+    """The notation presets, one line each, for ``build --help``."""
+    width = max(len(k) for k in notations.NOTATIONS)
+    rows = [f"  {k:<{width}}  {n.title}" for k, n in notations.NOTATIONS.items()]
+    return "\n".join(["notation presets (--notation):", *rows])
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="backprop-derive", description="Derive, prove and emit backpropagation for one network.")
+    p.add_argument("--version", action="version", version=f"backprop-derive {version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    b = sub.add_parser("build", help="derive a network and write generated/<name>/")
+    b = sub.add_parser(
+        "build",
+        help=COMMANDS["build"],
+        epilog=notations_listing(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     b.add_argument("--arch", required=True, help="layer sizes joined by '-', e.g. 2-3-2")
     b.add_argument("--act", default="sigmoid", help="one activation, or one per weight layer: tanh,softmax")
     b.add_argument("--loss", default="sse", help=f"one of {', '.join(LOSSES)}")
     b.add_argument("--no-bias", action="store_true", help="no bias terms")
     b.add_argument("--mean", action="store_true", help="error is the mean over a batch (default: sum)")
-    b.add_argument("--notation", default="bishop", help="notation preset of the document")
+    b.add_argument("--notation", default="bishop", help="notation preset of the document (listed below)")
     b.add_argument("--style", default=None, help=f"trainer code style: {', '.join(STYLES)} (default: by size)")
     b.add_argument("--example", default=None, help="worked example JSON (keys x, t, lr, W1, b1, ...)")
     b.add_argument("--no-pdf", action="store_true", help="write derivation.tex but do not run TeX")
     b.add_argument("--out", default=None, help="output directory (default generated/<name>)")
-    d = sub.add_parser("diff", help="compare the derived formulas with textbook forms")
+    d = sub.add_parser("diff", help=COMMANDS["diff"])
     d.add_argument("--arch", required=True, help="layer sizes joined by '-', e.g. 2-3-2")
     d.add_argument("--act", default=None, help="compare under this activation (default: each source's own)")
     d.add_argument("--loss", default=None, help="compare under this loss (default: each source's own)")
     d.add_argument("--against", default=None, help="catalog ids joined by ',' or 'all' (see 'textbooks')")
     d.add_argument("--forms", default=None, help="your own forms, a TOML file in the catalog's schema")
     d.add_argument("--json", action="store_true", help="print the verdict records as JSON")
-    sub.add_parser("textbooks", help="list the catalog of textbook forms")
+    sub.add_parser("textbooks", help=COMMANDS["textbooks"])
     return p
 
 
@@ -94,6 +133,9 @@ def build(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # no command: say which exist rather than only that one is missing
+        print(commands_listing(), file=sys.stderr)
+        return 2
     try:
         args = parser().parse_args(_join_values(argv))
         if args.command == "build":

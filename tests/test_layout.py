@@ -33,8 +33,10 @@ RANKS = [
     ("derive.diff", 3),
     ("derive.pipeline", 4),
     ("derive.output", 4),
+    ("derive.display", 4),
     ("derive.cli", 5),
     ("derive.__main__", 6),
+    ("derive.api", 6),
     ("derive", 6),  # the package's __init__: the public API, on top of everything
 ]
 
