@@ -3,7 +3,7 @@
 >>> import derive
 >>> d = derive.derivation("2-3-2", act="tanh,softmax", loss="ce")
 >>> str(d.delta(2, 1))
-'\\\\delta^{(2)}_{1} = y_{1} - t_{1}'
+'{\\\\delta^{(2)}_{1}} = y_{1} - t_{1}'
 
 Bad input raises :class:`derive.spec.SpecError` with the same one-line message the
 command line prints after ``backprop-derive: error:``.
