@@ -7,7 +7,9 @@ anything is written.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from derive import pipeline as build_stage
@@ -131,11 +133,32 @@ def build(args: argparse.Namespace) -> int:
     return status
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is so that temporary files are cleaned up on the way out."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:  # no command: say which exist rather than only that one is missing
         print(commands_listing(), file=sys.stderr)
         return 2
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main thread only
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    except _Terminated:
+        print("backprop-derive: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> int:
     try:
         args = parser().parse_args(_join_values(argv))
         if args.command == "build":
