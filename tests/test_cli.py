@@ -135,13 +135,17 @@ def test_default_out_is_named_after_the_options(tmp_path):
     assert (tmp_path / "generated" / "2-2-tanh-mse" / "formulas.json").exists()
 
 
-def test_rebuild_replaces_the_directory(tmp_path):
+def test_rebuild_replaces_our_files_and_keeps_a_users(tmp_path):
     out = tmp_path / "o"
     assert run("build", "--arch", "2-2", "--no-pdf", "--out", str(out)).returncode == 0
-    (out / "stale.txt").write_text("old")
+    (out / "derivation.pdf").write_text("a PDF of an earlier build")
     assert run("build", "--arch", "2-2", "--no-pdf", "--out", str(out)).returncode == 0
-    assert not (out / "stale.txt").exists()
+    assert not (out / "derivation.pdf").exists()  # the output is replaced whole, nothing stale stays
     assert [p.name for p in tmp_path.iterdir()] == ["o"]
+    (out / "notes.txt").write_text("mine")
+    r = run("build", "--arch", "2-2", "--no-pdf", "--out", str(out))
+    assert r.returncode == 2 and "notes.txt" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_out_in_unwritable_directory_in_process(tmp_path, monkeypatch, capsys):
