@@ -17,7 +17,7 @@ from derive.api import Derived, derivation
 from derive.core.model import Derivation, Equation, Layer, Parameter, Proof
 from derive.core.symbolic import derive
 from derive.display import DiffResult, Formula, Formulas
-from derive.prove.symbolic import VerificationError, verify
+from derive.prove.verify import VerificationError, verify
 from derive.spec import NetworkSpec, SpecError, make_spec, parse_arch
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from derive.core.model import Derivation
 from derive.core.symbolic import derive
-from derive.prove.symbolic import verify
+from derive.prove.verify import verify
 from derive.render import formulas, notations
 from derive.render.latex import document
 from derive.render.trainer import render

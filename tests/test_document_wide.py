@@ -53,7 +53,7 @@ def test_wide_nets_show_first_units_and_the_last_and_nothing_runs_off_the_page(w
 
 def test_the_abstract_and_appendix_say_how_a_large_net_was_checked(wide):
     d, tex, *_ = wide
-    assert d.lazy and proofs.counts(d) == {"random-directional": d.spec.n_parameters}
+    assert d.per_layer and proofs.counts(d) == {"directional": d.spec.n_parameters}
     abstract = " ".join(tex.split(r"\begin{abstract}")[1].split(r"\end{abstract}")[0].split())
     assert "the formulas were tested numerically instead" in abstract and "random direction" in abstract
     assert "reduced to zero symbolically" not in abstract

@@ -172,7 +172,7 @@ def test_the_sample_of_checked_parameters_is_every_nth_in_array_order():
 def test_a_large_nets_example_evaluates_its_per_layer_rules_like_the_unit_forms():
     """The δs of a lazy derivation come from its generic rules; they equal those of the unit-by-unit derivation."""
     spec = make_spec("8-7-3", "tanh,softmax", "ce")
-    lazy, eager = symbolic.derive(spec, lazy=True), symbolic.derive(spec, lazy=False)
+    lazy, eager = symbolic.derive(spec, per_layer=True), symbolic.derive(spec, per_layer=False)
     assert isinstance(lazy.layers[0].delta_forms, RuleForms)
     ex = example.seeded(spec)
     fast, slow = example.run(lazy, ex), example.run(eager, ex)

@@ -71,9 +71,9 @@ def test_carrying_the_first_unit_of_a_symmetric_softmax_layer_equals_deriving_ea
     from derive.core import symbolic, symmetry, units
 
     spec = make_spec("2-5", "softmax", loss)
-    direct = symbolic.derive(spec, lazy=False)
+    direct = symbolic.derive(spec, per_layer=False)
     monkeypatch.setattr(units, "CARRY_ABOVE", 1)
-    carried = symbolic.derive(spec, lazy=False)
+    carried = symbolic.derive(spec, per_layer=False)
     out_d, out_c = direct.layers[-1], carried.layers[-1]
     assert isinstance(out_c.jacobian, symmetry.CarriedJacobian) and not isinstance(
         out_d.jacobian, symmetry.CarriedJacobian

@@ -1,4 +1,4 @@
-"""Large nets: per-layer derivation, lazy records, the random-directional proof and its failures."""
+"""Large nets: per-layer derivation, lazy records, the directional proof and its failures."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def _large(act: str = "sigmoid", loss: str = "sse"):
     return verify(derive(make_spec(LARGE, act, loss)))
 
 
-def _fresh(arch: str = LARGE, act: str = "sigmoid", loss: str = "sse", lazy: bool | None = None):
-    return derive(make_spec(arch, act, loss), lazy=lazy)
+def _fresh(arch: str = LARGE, act: str = "sigmoid", loss: str = "sse", per_layer: bool | None = None):
+    return derive(make_spec(arch, act, loss), per_layer=per_layer)
 
 
 # ---------------------------------------------------------------- an independent numeric reference
@@ -80,8 +80,8 @@ def _values(d, params, x, t) -> dict:
 @pytest.mark.parametrize("act,loss", [("sigmoid", "sse"), ("tanh,tanh,softmax", "ce")])
 def test_large_net_proved_fast_and_its_delta_forms_match_finite_differences(act, loss):
     d = _large(act, loss)
-    assert d.lazy and len(d.parameters) == d.spec.n_parameters == 2778
-    assert {g.proof.method for g in d.parameter_groups} == {"random-directional"}
+    assert d.per_layer and len(d.parameters) == d.spec.n_parameters == 2778
+    assert {g.proof.method for g in d.parameter_groups} == {"directional"}
     assert all(g.proof.false_pass_bound and "2T/eta" in g.proof.false_pass_bound for g in d.parameter_groups)
     rng = np.random.default_rng(7)
     for _ in range(2):
@@ -163,12 +163,12 @@ SMALL = [
 @pytest.mark.parametrize("arch,act,loss", SMALL, ids=["-".join(c) for c in SMALL])
 def test_symbolic_and_fast_proofs_agree(arch, act, loss):
     spec = make_spec(arch, act, loss)
-    sym = verify(derive(spec, lazy=False), "symbolic")
-    fast = verify(derive(spec, lazy=False), "fast")
+    sym = verify(derive(spec, per_layer=False), "symbolic")
+    fast = verify(derive(spec, per_layer=False), "directional")
     assert all(p.proof.method.startswith("symbolic") for p in sym.parameters)
-    assert all(p.proof.method == "random-directional" for p in fast.parameters)
-    for method in ("symbolic", "fast"):
-        d = derive(spec, lazy=False)
+    assert all(p.proof.method == "directional" for p in fast.parameters)
+    for method in ("symbolic", "directional"):
+        d = derive(spec, per_layer=False)
         first = d.layers[0]
         first.delta_forms[0] = first.delta_forms[0] * 2 + first.out[0]
         with pytest.raises(VerificationError):
@@ -178,7 +178,7 @@ def test_symbolic_and_fast_proofs_agree(arch, act, loss):
 @pytest.mark.parametrize("arch,act,loss", SMALL, ids=["-".join(c) for c in SMALL])
 def test_lazy_records_equal_the_unit_by_unit_derivation(arch, act, loss):
     spec = make_spec(arch, act, loss)
-    eager, lazy = derive(spec, lazy=False), derive(spec, lazy=True)
+    eager, lazy = derive(spec, per_layer=False), derive(spec, per_layer=True)
     assert len(lazy.parameters) == len(eager.parameters)
     for p, q in zip(eager.parameters, lazy.parameters):
         assert (p.symbol, p.key, p.index, p.delta, p.chain) == (q.symbol, q.key, q.index, q.delta, q.chain)
@@ -258,8 +258,8 @@ def test_derivation_progress_counts_exactly_its_announced_work(arch, act, loss):
     from derive.core import route
 
     spec = make_spec(arch, act, loss)
-    lazy = route.per_layer(spec)
-    total = route.work(spec, lazy)
+    per_layer = route.per_layer(spec)
+    total = route.work(spec, per_layer)
     with progress.tracking("derive", total, stream=_Tty()) as p:
         derive(spec)
     assert p.done == total
@@ -303,5 +303,5 @@ def test_a_net_whose_symbolic_proof_would_be_slow_is_derived_per_layer():
     deep, shallow = make_spec("2-3-3-3-3-2"), make_spec("3-4-4-2")
     assert deep.n_parameters <= route.LAZY_ABOVE and route.proof_cost(deep) > route.PROOF_COST_ABOVE
     d = verify(derive(deep))
-    assert d.lazy and {g.proof.method for g in d.parameter_groups} == {"random-directional"}
-    assert not route.per_layer(shallow) and not derive(shallow).lazy
+    assert d.per_layer and {g.proof.method for g in d.parameter_groups} == {"directional"}
+    assert not route.per_layer(shallow) and not derive(shallow).per_layer

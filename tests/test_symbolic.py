@@ -31,7 +31,7 @@ def _cases():
 @functools.cache
 def _derived(arch, act, loss, bias):
     """Unit by unit and proved symbolically, whatever the default for this size (the symbolic core under test)."""
-    return verify(derive(make_spec(arch, act, loss, bias=bias), lazy=False), "symbolic")
+    return verify(derive(make_spec(arch, act, loss, bias=bias), per_layer=False), "symbolic")
 
 
 def _point(d, rng):

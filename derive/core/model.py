@@ -33,7 +33,7 @@ class Equation:
 class Proof:
     """How one parameter's δ form was shown equal to the raw derivative."""
 
-    method: str  # "symbolic", "symbolic-lemma", "symbolic-simplify", "random-points", "random-directional"
+    method: str  # "symbolic", "symbolic-lemma", "symbolic-simplify", "random-points", "directional"
     detail: str  # e.g. "cancel after naming exp atoms", points and failure bound
     assumptions: tuple[str, ...] = ()
     #: for random testing: a bound on the chance that a wrong δ form passes (see the detail)
@@ -68,7 +68,7 @@ class Parameter:
 class Layer:
     """One weight layer l (1-based): its units, local derivatives and δs.
 
-    In a large derivation (``Derivation.lazy``) ``weights``, ``pre`` and the
+    In a large derivation (``Derivation.per_layer``) ``weights``, ``pre`` and the
     hidden ``delta_forms`` are sequences that build each SymPy object when it
     is read (:mod:`derive.core.lazy`); indexing and iterating work as for lists,
     but reading every entry costs what building it eagerly would.
@@ -140,8 +140,8 @@ class Derivation:
     equations: list[Equation] = field(default_factory=list)
     proof_summary: str = ""
     parameter_groups: list[ParameterGroup] = field(default_factory=list)
-    #: True when per-weight SymPy objects are built on demand (large nets, see DESIGN.md)
-    lazy: bool = False
+    #: True on the per-layer route: generic rules, per-weight SymPy objects built on demand (large nets)
+    per_layer: bool = False
     #: how the generic per-layer rules were checked against a concrete per-unit derivation
     rule_check: str = ""
 

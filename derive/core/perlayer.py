@@ -44,7 +44,7 @@ def derive_per_layer(spec: NetworkSpec) -> Derivation:
     """
     x, layers = units.build_layers(spec, lazy_weights=True)
     d = units.assemble(spec, x, layers)
-    d.lazy = True
+    d.per_layer = True
     d.equations = rules.equations(d, check_units=False)
     for layer in layers[:-1]:
         rule = d.equation(f"delta-{layer.index}").rhs

@@ -49,7 +49,7 @@ def proof_cost(spec: NetworkSpec) -> int:
     return cost * sizes[-1] if coupled else cost
 
 
-def work(spec: NetworkSpec, lazy: bool) -> int:
+def work(spec: NetworkSpec, per_layer: bool) -> int:
     """The units of work :func:`derive` reports, counted in units (neurons).
 
     Unit by unit: every unit's activation and Jacobian are built, each output
@@ -58,7 +58,7 @@ def work(spec: NetworkSpec, lazy: bool) -> int:
     parameters, plus all of it for the proxy net.
     """
     n_out, units = spec.sizes[-1], sum(spec.sizes[1:])
-    if not lazy:
+    if not per_layer:
         return 3 * n_out + 2 * units
     return 3 * n_out + units + work(replace(spec, sizes=proxy_sizes(spec.sizes)), False)
 

@@ -13,19 +13,19 @@ from derive.core.model import Derivation
 from derive.spec import NetworkSpec
 
 
-def derive(spec: NetworkSpec, lazy: bool | None = None) -> Derivation:
+def derive(spec: NetworkSpec, per_layer: bool | None = None) -> Derivation:
     """Derive every δ and gradient of the network named by ``spec``.
 
     Args:
         spec: a validated NetworkSpec.
-        lazy: derive per layer and build per-weight objects on demand; by
+        per_layer: take the per-layer route (generic rules, per-weight objects built on demand); by
             default as :func:`derive.core.route.per_layer` decides.
     Returns:
         The Derivation (not yet verified; see :func:`derive.prove.symbolic.verify`).
     """
-    if lazy is None:
-        lazy = route.per_layer(spec)
-    with progress.tracking("derive", route.work(spec, lazy)):
-        if lazy:
+    if per_layer is None:
+        per_layer = route.per_layer(spec)
+    with progress.tracking("derive", route.work(spec, per_layer)):
+        if per_layer:
             return perlayer.derive_per_layer(spec)
         return units.derive_units(spec)

@@ -3,7 +3,7 @@
 Differentiating the fully expanded error once per parameter costs time
 quadratic in the number of parameters. This module checks the same identity,
 ∂E/∂θ = (δ form of θ), numerically, for all parameters of a layer at once
-(method ``random-directional``):
+(method ``directional``):
 
 1. Draw a random point: inputs, targets, weights and biases.
 2. Draw a random direction v over the layer's parameters, v_θ = k_θ / N with
@@ -49,7 +49,7 @@ N_POINTS = 2
 N = 2**40
 #: Relative tolerance: 10^5 units in the last place of DTYPE (observed differences are ~1 unit).
 TOLERANCE = float(1e5 * np.finfo(DTYPE).eps)
-METHOD = "random-directional"
+METHOD = "directional"
 
 
 class CheckFailed(AssertionError):

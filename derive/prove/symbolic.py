@@ -14,14 +14,14 @@ is compared with the δ form after the same expansion. Methods, in order:
 ``random-points``
     both sides agree to 40 significant digits at several random points. Only
     used when the symbolic methods give up; the record says so.
-``random-directional``
-    large nets (``Derivation.lazy``): the cost above is quadratic in the number
+``directional``
+    large nets (``Derivation.per_layer``): the cost above is quadratic in the number
     of parameters, so each layer's parameters are checked at once against a
     forward-mode derivative of E along random directions, at random points,
     with a stated bound on the chance of a false pass (:mod:`derive.prove.directional`).
 
 A difference that is not zero at a random point is a bug in the derivation and
-raises :class:`VerificationError`.
+raises :class:`VerificationError`. :func:`derive.prove.verify.verify` chooses the method.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import sympy as sp
 from derive.core import calculus
 from derive.core.model import Derivation, Layer, Proof
 from derive.progress import Progress
-from derive.prove import directional
 
 DIGITS = 50
 TOLERANCE = mpmath.mpf(10) ** -40
@@ -208,27 +207,8 @@ _DETAILS = {
 }
 
 
-def verify(d: Derivation, method: str | None = None) -> Derivation:
-    """Prove every parameter of ``d`` and record how (mutates and returns ``d``).
-
-    Args:
-        d: a derivation from :func:`derive.core.symbolic.derive`.
-        method: ``"symbolic"`` (per parameter, small eager nets) or ``"fast"``
-            (per layer by random directions); by default fast exactly when ``d.lazy``.
-    Returns:
-        ``d`` with ``proof`` set on every parameter group and parameter
-        (``expanded`` too, for the symbolic method).
-    Raises:
-        VerificationError: a δ form differs from the raw derivative.
-    """
-    if method is None:
-        method = "fast" if d.lazy else "symbolic"
-    if method == "fast":
-        return verify_fast(d)
-    if method != "symbolic":
-        raise ValueError(f"unknown method {method!r}")
-    if d.lazy:
-        raise ValueError("the symbolic proof needs a unit-by-unit derivation: derive(spec, lazy=False)")
+def prove_parameters(d: Derivation) -> dict[str, int]:
+    """Prove every parameter of a unit-by-unit derivation; set ``proof`` and ``expanded``; count the methods."""
     abstract = d.spec.n_layers > CONCRETE_MAX_LAYERS
     full = expansions(d, abstract_hidden=abstract)
     E_full = d.loss.xreplace(full)
@@ -265,24 +245,4 @@ def verify(d: Derivation, method: str | None = None) -> Derivation:
             g.proof = Proof(
                 "+".join(methods), "each parameter proved separately; see its own record", mine[0].assumptions
             )
-    d.proof_summary = ", ".join(f"{v} by {k}" for k, v in sorted(counts.items()))
-    return d
-
-
-def verify_fast(d: Derivation) -> Derivation:
-    """Check every parameter by random directions (:mod:`derive.prove.directional`), per layer."""
-    progress = Progress("prove", len(d.parameters) * directional.N_POINTS)
-    try:
-        seen = directional.check(d, progress)
-    except directional.CheckFailed as e:
-        raise VerificationError(str(e)) from None
-    finally:
-        progress.close()
-    by_layer = directional.proofs(d, seen)
-    for g in d.parameter_groups:
-        g.proof = by_layer[g.layer]
-    if not d.lazy:
-        for p in d.parameters:
-            p.proof = by_layer[p.layer]
-    d.proof_summary = f"{len(d.parameters)} by {directional.METHOD}"
-    return d
+    return counts

@@ -2,7 +2,7 @@
 
 Two layouts, named by ``parameter_layout``:
 
-``per-parameter`` (nets derived unit by unit, ``Derivation.lazy`` false)
+``per-parameter`` (nets derived unit by unit, ``Derivation.per_layer`` false)
     ``parameters`` lists every weight and bias with its δ form, expanded
     gradient, δ chain and proof.
 ``per-layer`` (large nets)
@@ -84,7 +84,7 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
     spec, L = d.spec, d.spec.n_layers
     expanded = spec.n_parameters <= EXPANDED_LIMIT
     params = []
-    for p in [] if d.lazy else d.parameters:
+    for p in [] if d.per_layer else d.parameters:
         params.append(
             {
                 "name": p.name,
@@ -114,7 +114,7 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
                 "delta_rule": _rule(d, f"delta-{layer.index}", nota),
                 # a large net's hidden δs are instances of delta_rule, not listed one by one
                 "deltas": None
-                if d.lazy and not layer.is_output
+                if d.per_layer and not layer.is_output
                 else {dj.name: _expr(form, nota, L) for dj, form in zip(layer.delta, layer.delta_forms)},
             }
         )
@@ -139,13 +139,13 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
             for e in d.equations
         ],
         "layers": layers,
-        "parameter_layout": "per-layer" if d.lazy else "per-parameter",
+        "parameter_layout": "per-layer" if d.per_layer else "per-parameter",
         "parameter_index": PARAMETER_INDEX,
         "parameter_groups": [_group(d, g, nota) for g in d.parameter_groups],
         "rule_check": d.rule_check,
         "proof_summary": d.proof_summary,
     }
-    if not d.lazy:
+    if not d.per_layer:
         out["parameters"] = params
     return out
 

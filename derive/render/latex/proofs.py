@@ -18,7 +18,7 @@ SYMBOLIC = ("symbolic", "symbolic-simplify")
 
 def _by_record(d: Derivation) -> list[tuple[Proof | None, int, list]]:
     """(record, number of parameters, the parameters when listed) for each record, in network order."""
-    if d.lazy:
+    if d.per_layer:
         out: list[tuple[Proof | None, int, list]] = []
         for g in d.parameter_groups:
             for n, (proof, count, params) in enumerate(out):
@@ -48,7 +48,7 @@ def counts(d: Derivation) -> dict[str, int]:
 def records(d: Derivation, c) -> list[dict]:
     """The appendix's list: one entry per record (per method in a small net, per layer in a large one)."""
     out = []
-    layers = {g.proof: g.layer for g in d.parameter_groups} if d.lazy else {}
+    layers = {g.proof: g.layer for g in d.parameter_groups} if d.per_layer else {}
     for proof, n, params in _by_record(d):
         out.append(
             {
@@ -71,7 +71,7 @@ def how_checked(d: Derivation) -> dict:
         "symbolic": sum(n.get(m, 0) for m in SYMBOLIC),
         "lemma": n.get("symbolic-lemma", 0),
         "points": n.get("random-points", 0),
-        "directional": n.get("random-directional", 0),
+        "directional": n.get("directional", 0),
         "unchecked": n.get("none", 0),
         "rule_check": d.rule_check,
     }
