@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import sympy as sp
@@ -75,12 +74,10 @@ def test_rendering_a_large_net_builds_only_the_units_it_shows(monkeypatch):
     built = []
     real = LazyParameters._build
     monkeypatch.setattr(LazyParameters, "_build", lambda self, k: built.append(k) or real(self, k))
-    start = time.perf_counter()
     tex = document.render(d)
-    assert time.perf_counter() - start < 20
     assert len(built) <= 2 * len(d.layers)
     for layer in d.layers:
-        assert len(layer.pre._cache) <= 3  # the rows the document prints
+        assert layer.pre.n_built <= 3  # the rows the document prints
     for layer in d.layers[:-1]:
-        assert len(layer.delta_forms._cache) <= 1
+        assert layer.delta_forms.n_built <= 1
     assert document.render(d) == tex

@@ -103,9 +103,9 @@ def test_large_derivation_builds_no_per_weight_objects():
     d = verify(_fresh())
     formulas.render(d)
     for layer in d.layers:
-        assert layer.pre._cache == {}
+        assert layer.pre.n_built == 0
     for layer in d.layers[:-1]:
-        assert len(layer.delta_forms._cache) <= 1  # the first unit stands for the layer's δ chain
+        assert layer.delta_forms.n_built <= 1  # the first unit stands for the layer's δ chain
 
 
 # ---------------------------------------------------------------- the fast method can fail
@@ -127,8 +127,9 @@ def test_planted_wrong_rule_is_caught():
 @pytest.mark.parametrize("layer,unit,factor", [(2, 5, sp.Rational(101, 100)), (1, 17, 1 + sp.Rational(1, 10**6))])
 def test_one_wrong_hidden_unit_is_caught_and_named(layer, unit, factor):
     d = _fresh()
-    forms = d.layers[layer - 1].delta_forms
-    forms[unit - 1] = forms[unit - 1] * factor
+    lower = d.layers[layer - 1]
+    # the layer's forms written out unit by unit, one of them wrong
+    lower.delta_forms = [f * factor if k == unit - 1 else f for k, f in enumerate(lower.delta_forms)]
     with pytest.raises(VerificationError, match=rf"w_{layer}_{unit}_1 "):
         verify(d)
 

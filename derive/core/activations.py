@@ -72,11 +72,3 @@ def loss_scale(name: str, n_out: int) -> Expr:
 def loss_expression(name: str, y: list[Expr], t: list[Expr]) -> Expr:
     """The error of one sample, E(y, t) = scale * sum_k term(y_k, t_k)."""
     return loss_scale(name, len(y)) * sp.Add(*[loss_term(name, yk, tk) for yk, tk in zip(y, t)])
-
-
-LOSS_DESCRIPTIONS = {
-    "sse": "sum of squares with one half",
-    "mse": "mean of squares over the outputs",
-    "ce": "multiclass cross-entropy",
-    "bce": "binary cross-entropy",
-}

@@ -37,14 +37,14 @@ class _Deltas:
 
     A large net's hidden δ forms (:class:`derive.core.lazy.RuleForms`) are one generic rule with a sum over the
     layer above; it is evaluated for all units at once on the arrays (:mod:`derive.core.indexed`), so no
-    per-unit expression is built. Units whose form was replaced are evaluated from their own forms.
+    per-unit expression is built.
     """
 
     def __init__(self, d: Derivation, layer: Layer):
         self.d, self.layer = d, layer
         forms = layer.delta_forms
         self.rule = forms if isinstance(forms, RuleForms) else None
-        units = sorted(forms.overrides) if self.rule else range(layer.n_out)
+        units = [] if self.rule else range(layer.n_out)
         self.units = list(units)
         exprs = [forms[k] for k in self.units]
         self.args = sorted(set().union(*(f.free_symbols for f in exprs)), key=sp.default_sort_key)

@@ -46,6 +46,11 @@ class _Lazy(Sequence):
     def __iter__(self) -> Iterator:
         return (self._build(k) for k in range(self._n))
 
+    @property
+    def n_built(self) -> int:
+        """How many entries are built and kept so far: a large derivation builds only what is read."""
+        return len(getattr(self, "_cache", ()))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and len(other) == self._n and all(a == b for a, b in zip(self, other))
 
@@ -88,30 +93,16 @@ class PreActivations(_Lazy):
 
 
 class RuleForms(_Lazy):
-    """δ_j of every unit of a layer: the generic rule with its unit index set to j.
-
-    An entry may be replaced (``forms[j] = expr``); the replacement is what the
-    sequence returns from then on and what :mod:`derive.prove.directional` evaluates.
-    """
+    """δ_j of every unit of a layer: the generic rule with its unit index set to j (read-only)."""
 
     def __init__(self, rule: sp.Expr, index: sp.Symbol, n: int, n_layers: int):
         self.rule, self.index, self._n, self.n_layers = rule, index, n, n_layers
-        self.overrides: dict[int, sp.Expr] = {}
         self._cache: dict[int, sp.Expr] = {}
 
     def _build(self, k: int) -> sp.Expr:
-        if k in self.overrides:
-            return self.overrides[k]
         if k not in self._cache:
             self._cache[k] = concretize(self.rule.xreplace({self.index: k + 1}).doit(), self.n_layers)
         return self._cache[k]
-
-    def __setitem__(self, k: int, form: sp.Expr) -> None:
-        if k < 0:
-            k += self._n
-        if not 0 <= k < self._n:
-            raise IndexError(k)
-        self.overrides[k] = form
 
 
 class LazyParameters(_Lazy):

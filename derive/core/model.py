@@ -126,7 +126,7 @@ class ParameterGroup:
 
 @dataclass
 class Derivation:
-    """Everything derived for one network; see DESIGN.md for the pipeline."""
+    """Everything derived for one network: what every renderer and the diff read."""
 
     spec: NetworkSpec
     inputs: list[sp.Symbol]

@@ -149,9 +149,7 @@ def delta_values(d: Derivation, vals: dict) -> None:
     for layer in reversed(d.layers):
         forms = layer.delta_forms
         if isinstance(forms, RuleForms):
-            vec = evaluate(forms.rule, vals, labels=(forms.index,), dtype=DTYPE)[0].copy()
-            for k, form in forms.overrides.items():
-                vec[k] = _concrete(form, vals, L)
+            vec = evaluate(forms.rule, vals, labels=(forms.index,), dtype=DTYPE)[0]
         else:
             vec = np.array([_concrete(f, vals, L) for f in forms], dtype=DTYPE)
         vals[f"delta_{layer.index}"] = vec
