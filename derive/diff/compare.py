@@ -170,8 +170,12 @@ class _Rows:
         return found
 
 
-def compare_form(source: Source, form: Form, ctx: ReferenceNet) -> dict | None:
-    """The verdict record of one form, or None when it does not apply to this network."""
+def compare_form(source: Source, form: Form, ctx: ReferenceNet, explain: bool = True) -> dict | None:
+    """The verdict record of one form, or None when it does not apply to this network.
+
+    With ``explain=False`` only the verdict is computed (no symbolic proof of an equal
+    form, no counterexample or named mistake for a different one): what a bulk check needs.
+    """
     insts = instantiate.build(form, ctx.d, source.functions, factor(source, "delta"))
     if form.target == "fprime":  # softmax has a Jacobian, not an elementwise f'
         insts = [i for i in insts if ctx.d.layers[i.layer - 1].activation != "softmax"]
@@ -180,6 +184,11 @@ def compare_form(source: Source, form: Form, ctx: ReferenceNet) -> dict | None:
     c = factor(source, form.target)
     free = {s for i in insts for e in (i.expr, i.fixed) if e is not None for s in e.free_symbols}
     free = sorted((s for s in free if s.name.startswith("free_")), key=str)
+    if form.target == "sigmoid_prime" and not free:  # a constant claimed to be sigma'(z): z is still the variable
+        names = [n for n, spec in form.symbols.items() if spec.kind == "free"]
+        if not names:
+            raise instantiate.FormError('a sigmoid_prime form needs a symbol of kind "free" for its variable')
+        free = [sp.Symbol(f"free_{names[0]}", real=True)]
     pts, envs = ctx.sample(free)
     z = free[0] if free else None
     truths = [truth(ctx, form.target, i.layer, i.units, free=z) for i in insts]
@@ -201,7 +210,7 @@ def compare_form(source: Source, form: Form, ctx: ReferenceNet) -> dict | None:
     }
     transposed = any(i.transposed or i.missing for i in insts)
     if not transposed and rows.matches(c):
-        if ctx.d.spec.n_parameters <= SYMBOLIC_MAX_PARAMETERS and ctx.d.spec.n_layers <= 2:
+        if explain and ctx.d.spec.n_parameters <= SYMBOLIC_MAX_PARAMETERS and ctx.d.spec.n_layers <= 2:
             proved = all(prove_symbolic(ctx.expanded(i.expr - c * t)) for i, t in zip(insts, truths))
             if proved:
                 record["method"] = (
@@ -209,6 +218,8 @@ def compare_form(source: Source, form: Form, ctx: ReferenceNet) -> dict | None:
                 )
         record["verdict"] = "equal" if c == 1 else "equal_under_convention"
         record["convention"] = None if c == 1 else convention_text(source, form.target)
+        return record
+    if not explain:
         return record
     record["counterexample"] = counterexample(rows, c)
     mistake, why = classify(form, rows, c)

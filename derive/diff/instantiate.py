@@ -220,6 +220,8 @@ class _Builder:
         if naming.role(arg, self.L) == "a":  # the activation of that pre-activation's own layer
             layer = naming.info(arg, self.L).layer
         name = self.d.layers[layer - 1].activation
+        if name == "softmax" and layer != self.l:
+            raise Undefined(f"{fn}() of layer {layer}, a softmax layer, which has no elementwise derivative")
         if name == "softmax":
             raise NotApplicable("an elementwise activation function on a softmax layer")
         calc = calculus.elementwise(name)

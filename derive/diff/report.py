@@ -58,7 +58,9 @@ def _compared(compare, kind: str, source: Source, item: Form | Algorithm, ctx: c
     """``compare(source, item, ctx)``; a form or algorithm that cannot be compared is a :class:`CatalogError`."""
     try:
         return compare(source, item, ctx)
-    except (instantiate.FormError, KeyError, ValueError, ZeroDivisionError, TypeError) as e:
+    except instantiate.FormError as e:
+        raise CatalogError(f"{source.path}:{item.line}: {kind} {item.id!r}: {e}") from None
+    except (KeyError, ValueError, ZeroDivisionError, TypeError) as e:
         raise CatalogError(f"{source.path}:{item.line}: {kind} {item.id!r}: {_reason(e)}") from None
 
 
