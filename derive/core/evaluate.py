@@ -18,9 +18,7 @@ from derive.core.model import Derivation, Layer
 
 def array_position(sym: sp.Symbol, _unused: int = 0) -> tuple[str, tuple[int, ...]]:
     """The trainer array and 0-based index of a weight or bias symbol (``w_2_1_3`` -> ``("W2", (0, 2))``)."""
-    meta = naming.info(sym, 0)
-    key = ("W" if meta.role == "w" else "b") + str(meta.layer)
-    return key, tuple(k - 1 for k in meta.indices)
+    return naming.parameter_position(sym)
 
 
 def _heaviside(v, at_zero: float = 0.5):
@@ -57,7 +55,7 @@ class _Deltas:
         for base in self.rule.rule.atoms(sp.IndexedBase):
             role, lev = naming.indexed_info(base, L)
             if role in ("w", "b"):
-                arrays[str(base)] = params[f"{role.upper() if role == 'w' else role}{lev}"]
+                arrays[str(base)] = params[naming.parameter_key(role, lev)]
                 continue
             symbols = {"x": d.inputs, "t": d.targets, "y": d.outputs}.get(role)
             if symbols is None:
@@ -102,7 +100,8 @@ class Evaluator:
         """The error of the sample; with ``values``, also record every a, z and y."""
         z = np.asarray(x, float)
         for layer, (kind, f) in zip(self.d.layers, self.act):
-            a = params[f"W{layer.index}"] @ z + (params[f"b{layer.index}"] if layer.biases else 0.0)
+            W, b = (naming.parameter_key(r, layer.index) for r in "wb")
+            a = params[W] @ z + (params[b] if layer.biases else 0.0)
             z = np.asarray(f(*a) if kind == "all" else f(a) + 0 * a, float)
             if values is not None:
                 values.update(zip(layer.a, a.tolist()))

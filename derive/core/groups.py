@@ -57,13 +57,13 @@ def parameter_groups(d: Derivation) -> list[ParameterGroup]:
     groups = []
     for layer in d.layers:
         l = layer.index
-        kinds = [("weight", "w", "W")] + ([("bias", "b", "b")] if layer.biases else [])
-        for kind, role, prefix in kinds:
+        kinds = [("weight", "w")] + ([("bias", "b")] if layer.biases else [])
+        for kind, role in kinds:
             eq = d.equation(f"grad-{role}-{l}")
             weight = kind == "weight"
             groups.append(
                 ParameterGroup(
-                    key=f"{prefix}{l}",
+                    key=naming.parameter_key(role, l),
                     kind=kind,
                     layer=l,
                     shape=(layer.n_out, layer.n_in) if weight else (layer.n_out,),

@@ -29,7 +29,10 @@ from dataclasses import dataclass
 import sympy as sp
 
 ROLES = ("x", "a", "z", "y", "t", "w", "b", "delta")
-_NAME_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]+)+)")
+#: A canonical symbol name: a role, then its layer and unit numbers (``w_2_1_3``).
+NAME_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]+)+)")
+#: A generic index: ``idx1`` runs over the units of layer 1; ``idx1p`` is a second one (a summation variable).
+INDEX_RE = re.compile(r"idx([0-9]+)(p?)")
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,57 @@ def indexed(role: str, layer: int) -> sp.IndexedBase:
     >>> indexed("w", 2)[sp.Symbol("k"), sp.Symbol("j")]
     w_2[k, j]
     """
-    base = role if role in ("x", "y", "t") else f"{role}_{layer}"
-    return sp.IndexedBase(base, real=True)
+    return sp.IndexedBase(family(role, layer), real=True)
 
 
 def index(level: int) -> sp.Symbol:
     """The generic index running over the units of layer ``level`` (0 = inputs)."""
     return sp.Symbol(f"idx{level}", integer=True, positive=True)
+
+
+def summation_index(level: int) -> sp.Symbol:
+    """A second index over the units of layer ``level``, for a sum beside :func:`index`."""
+    return sp.Symbol(f"idx{level}p", integer=True, positive=True)
+
+
+def index_level(sym: sp.Basic) -> tuple[int, bool] | None:
+    """(layer, is a summation index) of a generic index; None for any other symbol.
+
+    >>> index_level(index(2)), index_level(summation_index(0)), index_level(sp.Symbol("k"))
+    ((2, False), (0, True), None)
+    """
+    m = INDEX_RE.fullmatch(sym.name) if isinstance(sym, sp.Symbol) else None
+    return (int(m.group(1)), bool(m.group(2))) if m else None
+
+
+def family(role: str, layer: int) -> str:
+    """The name of a role's values in one layer, as arrays are keyed by numeric code (``w_2``, ``z_1``, ``x``).
+
+    >>> family("w", 2), family("x", 0), family("y", 3)
+    ('w_2', 'x', 'y')
+    """
+    return role if role in ("x", "y", "t") else f"{role}_{layer}"
+
+
+def parameter_key(role: str, layer: int) -> str:
+    """The trainer's key of a layer's weights or biases (``W2``, ``b2``), as in DESIGN's trainer contract.
+
+    >>> parameter_key("w", 2), parameter_key("b", 1)
+    ('W2', 'b1')
+    """
+    if role not in ("w", "b"):
+        raise KeyError(role)
+    return ("W" if role == "w" else "b") + str(layer)
+
+
+def parameter_position(sym: sp.Symbol) -> tuple[str, tuple[int, ...]]:
+    """The trainer key and 0-based array index of a weight or bias symbol.
+
+    >>> parameter_position(sp.Symbol("w_2_1_3"))
+    ('W2', (0, 2))
+    """
+    meta = info(sym, 0)
+    return parameter_key(meta.role, meta.layer), tuple(k - 1 for k in meta.indices)
 
 
 def indexed_info(base: sp.IndexedBase, n_layers: int) -> tuple[str, int]:
@@ -90,7 +137,7 @@ def info(sym: sp.Symbol, n_layers: int) -> SymbolInfo:
     >>> info(sp.Symbol("w_2_1_3"), 2)
     SymbolInfo(role='w', layer=2, indices=(1, 3))
     """
-    m = _NAME_RE.fullmatch(sym.name)
+    m = NAME_RE.fullmatch(sym.name)
     if not m:
         raise KeyError(sym.name)
     role, nums = m.group(1), tuple(int(p) for p in m.group(2)[1:].split("_"))

@@ -18,7 +18,6 @@ this network's after widening the sums.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import sympy as sp
@@ -27,8 +26,6 @@ from derive.core import groups, naming, route, rules, units
 from derive.core.lazy import LazyParameters, RuleForms
 from derive.core.model import Derivation
 from derive.spec import NetworkSpec
-
-_LEVEL_RE = re.compile(r"idx([0-9]+)p?")
 
 
 def derive_per_layer(spec: NetworkSpec) -> Derivation:
@@ -61,8 +58,8 @@ def widen(expr: sp.Expr, sizes: tuple[int, ...]) -> sp.Expr:
     def resized(s: sp.Sum) -> sp.Sum:
         limits = []
         for var, lo, hi in s.limits:
-            m = _LEVEL_RE.fullmatch(var.name)
-            limits.append((var, lo, sizes[int(m.group(1))] if m else hi))
+            found = naming.index_level(var)
+            limits.append((var, lo, sizes[found[0]] if found else hi))
         return sp.Sum(s.function, *limits)
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), resized)

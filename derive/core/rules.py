@@ -20,11 +20,6 @@ from derive.core.calculus import A, Y
 from derive.core.model import Derivation, Equation, Layer
 
 
-def dummy(level: int) -> sp.Symbol:
-    """A second index over the units of a layer (the summation variable)."""
-    return sp.Symbol(f"idx{level}p", integer=True, positive=True)
-
-
 def concretize(expr: sp.Expr, n_layers: int) -> sp.Expr:
     """Replace every Indexed with integer indices by its canonical symbol."""
     repl = {}
@@ -104,7 +99,7 @@ class _Builder:
 
     def pre(self, layer: Layer, j: sp.Symbol, display: bool = False) -> sp.Expr:
         """a_j as a sum; ``display`` sums over the layer's own index letter instead of a dummy."""
-        i = naming.index(layer.index - 1) if display else dummy(layer.index - 1)
+        i = naming.index(layer.index - 1) if display else naming.summation_index(layer.index - 1)
         w, z = self.family(layer, "w"), self.family(layer, "in")
         body = sp.Sum(w[j, i] * z[i], (i, 1, layer.n_in))
         return body + (self.family(layer, "b")[j] if layer.biases else 0)
@@ -113,7 +108,7 @@ class _Builder:
         out = {}
         for lev in levels:
             n = self.d.spec.sizes[lev]
-            out[naming.index(lev)] = out[dummy(lev)] = (1, n)
+            out[naming.index(lev)] = out[naming.summation_index(lev)] = (1, n)
         return out
 
     def fprime(self, layer: Layer, j: sp.Symbol) -> sp.Expr:
@@ -154,7 +149,7 @@ def equations(d: Derivation, check_units: bool = True) -> list[Equation]:
         a, out = b.family(layer, "a"), b.family(layer, "out")
         b.add(f"forward-a-{l}", f"pre-activation, layer {l}", a[j], b.pre(layer, j, display=True))
         if layer.activation == "softmax":
-            p = dummy(l)
+            p = naming.summation_index(l)
             act = sp.exp(a[j]) / sp.Sum(sp.exp(a[p]), (p, 1, layer.n_out))
         else:
             act = activations.ELEMENTWISE[layer.activation](a[j])

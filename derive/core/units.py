@@ -189,7 +189,7 @@ def parameters_of(layer: Layer) -> list[Parameter]:
                     layer=l,
                     unit=j + 1,
                     source=None if i is None else i + 1,
-                    key=("W" if kind == "weight" else "b") + str(l),
+                    key=naming.parameter_key("w" if kind == "weight" else "b", l),
                     index=(j,) if i is None else (j, i),
                     delta=layer.delta[j],
                     gradient=grad,

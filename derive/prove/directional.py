@@ -63,9 +63,9 @@ def random_point(d: Derivation, seed: int) -> dict:
     vals = {"x": rng.uniform(-1, 1, spec.sizes[0])}
     for layer in d.layers:
         s = np.sqrt(3.0 / layer.n_in)
-        vals[f"w_{layer.index}"] = rng.uniform(-s, s, (layer.n_out, layer.n_in))
+        vals[naming.family("w", layer.index)] = rng.uniform(-s, s, (layer.n_out, layer.n_in))
         if layer.biases:
-            vals[f"b_{layer.index}"] = rng.uniform(-0.5, 0.5, layer.n_out)
+            vals[naming.family("b", layer.index)] = rng.uniform(-0.5, 0.5, layer.n_out)
     K = spec.sizes[-1]
     if spec.loss == "ce":  # a probability vector: the stated assumption Σ t = 1
         t = rng.uniform(0.05, 1, K)
@@ -110,22 +110,22 @@ class _Definitions:
         z = vals["x"]
         for layer in self.d.layers:
             l = layer.index
-            a = vals[f"w_{l}"] @ z + (vals[f"b_{l}"] if layer.biases else 0)
+            a = vals[naming.family("w", l)] @ z + (vals[naming.family("b", l)] if layer.biases else 0)
             z = self.act(layer, a)[0]
-            vals[f"a_{l}"] = a
-            vals["y" if layer.is_output else f"z_{l}"] = z
+            vals[naming.family("a", l)] = a
+            vals[naming.family("y" if layer.is_output else "z", l)] = z
 
     def jvp(self, vals: dict, l: int, V: np.ndarray, c: np.ndarray | None) -> DTYPE:
         """d/dε E at ε = 0 when layer l's weights move by εV and its biases by εc."""
         z_dot = None
         for layer in self.d.layers[l - 1 :]:
             m = layer.index
-            z_in = vals["x"] if m == 1 else vals[f"z_{m - 1}"]
+            z_in = vals["x"] if m == 1 else vals[naming.family("z", m - 1)]
             if m == l:
                 a_dot = V @ z_in + (c if c is not None else 0)
             else:
-                a_dot = vals[f"w_{m}"] @ z_dot
-            z_dot = self.act(layer, vals[f"a_{m}"], a_dot)[1]
+                a_dot = vals[naming.family("w", m)] @ z_dot
+            z_dot = self.act(layer, vals[naming.family("a", m)], a_dot)[1]
         dterm = evaluate(self.dterm, {self.Y: vals["y"], self.T: vals["t"]}, dtype=DTYPE)[0]
         return DTYPE(int(self.scale.p)) / DTYPE(int(self.scale.q)) * np.sum(dterm * z_dot)
 
@@ -152,7 +152,7 @@ def delta_values(d: Derivation, vals: dict) -> None:
             vec = evaluate(forms.rule, vals, labels=(forms.index,), dtype=DTYPE)[0]
         else:
             vec = np.array([_concrete(f, vals, L) for f in forms], dtype=DTYPE)
-        vals[f"delta_{layer.index}"] = vec
+        vals[naming.family("delta", layer.index)] = vec
 
 
 def gradient_values(d: Derivation, vals: dict) -> dict[str, np.ndarray]:

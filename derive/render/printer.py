@@ -28,9 +28,6 @@ from sympy.printing.precedence import PRECEDENCE
 from derive.core import naming, update
 from derive.render import notations
 
-_IDX_RE = re.compile(r"idx([0-9]+)(p?)")
-#: canonical symbol names (those of :mod:`derive.core.naming`)
-_CANONICAL_RE = re.compile(r"(x|a|z|y|t|w|b|delta)((?:_[0-9]+)+)")
 _LONG_NUMBER_RE = re.compile(r"_[0-9]{2}")
 _DIGITS_RE = re.compile(r"[0-9]+")
 #: digits of a padded index; no network has a billion units in a layer
@@ -52,7 +49,9 @@ def natural(expr: sp.Basic) -> sp.Basic:
         return expr
     labels = {b.label for b in expr.atoms(sp.IndexedBase)}
     names = [
-        s for s in expr.atoms(sp.Symbol) if type(s) is sp.Symbol and s not in labels and _CANONICAL_RE.fullmatch(s.name)
+        s
+        for s in expr.atoms(sp.Symbol)
+        if type(s) is sp.Symbol and s not in labels and naming.NAME_RE.fullmatch(s.name)
     ]
     if not any(_LONG_NUMBER_RE.search(s.name) for s in names):
         return expr
@@ -80,17 +79,16 @@ class NotationLatexPrinter(LatexPrinter):
         return super().doprint(natural(expr))
 
     def _index(self, k: sp.Expr) -> str:
-        if isinstance(k, sp.Symbol):
-            m = _IDX_RE.fullmatch(k.name)
-            if m:
-                letters = self.notation.index_letters
-                level = int(m.group(1))
-                return letters[level % len(letters)] + ("'" if m.group(2) else "")
+        found = naming.index_level(k)
+        if found:
+            level, summation = found
+            letters = self.notation.index_letters
+            return letters[level % len(letters)] + ("'" if summation else "")
         return self._print(k)
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         expr = _unpadded(expr)
-        if _IDX_RE.fullmatch(expr.name):
+        if naming.index_level(expr):
             return self._index(expr)
         if expr.name == "E":
             return self.notation.error
