@@ -1,6 +1,9 @@
-"""Numbers from the Derivation's expressions: the forward pass, the error and every δ of one sample.
+"""Numbers from the Derivation's expressions: the forward pass, the error, every δ and gradient of one sample.
 
-Evaluation only, for the worked example (:mod:`derive.render.latex.example`). Pre-activations
+The one numeric walker of the δ recursion: the worked example
+(:mod:`derive.render.latex.example`) and the directional proof
+(:mod:`derive.prove.directional`, in extended precision) both evaluate the
+Derivation's δ forms and gradient forms here. Pre-activations
 are the sums a = W z + b evaluated as matrix products so that wide layers stay
 fast; activations, the error and every δ are the Derivation's own expressions.
 """
@@ -12,7 +15,7 @@ import sympy as sp
 
 from derive.core import naming
 from derive.core.indexed import evaluate
-from derive.core.lazy import RuleForms
+from derive.core.lazy import LazyParameters, RuleForms
 from derive.core.model import Derivation, Layer
 
 
@@ -30,50 +33,54 @@ def _compiled(exprs: list[sp.Expr], args: list[sp.Symbol], cse: bool = False):
     return sp.lambdify(args, exprs, modules=[{"Heaviside": _heaviside}, "numpy"], cse=cse)
 
 
-class _Deltas:
-    """The δs of one layer from its derived forms: compiled per unit, or the per-layer rule of a large net.
+def _lookup(vals: dict, n_layers: int):
+    """The value of a canonical symbol in family-keyed arrays (``w_2[0, 2]`` for ``w_2_1_3``)."""
 
-    A large net's hidden δ forms (:class:`derive.core.lazy.RuleForms`) are one generic rule with a sum over the
-    layer above; it is evaluated for all units at once on the arrays (:mod:`derive.core.indexed`), so no
-    per-unit expression is built.
+    def value(sym: sp.Symbol):
+        meta = naming.info(sym, n_layers)
+        return vals[naming.family(meta.role, meta.layer)][tuple(k - 1 for k in meta.indices)]
+
+    return value
+
+
+def concrete(expr: sp.Expr, vals: dict, n_layers: int, dtype=np.float64):
+    """The value of an expression in canonical symbols at the family-keyed values ``vals``."""
+    value = _lookup(vals, n_layers)
+    return evaluate(expr, {s: value(s) for s in expr.free_symbols}, dtype=dtype)[0]
+
+
+def delta_values(d: Derivation, vals: dict, dtype=np.float64) -> None:
+    """Evaluate the Derivation's δ forms, output layer first, into ``vals["delta_l"]``.
+
+    ``vals`` holds the forward values by family (``x``, ``t``, ``w_l``, ``b_l``, ``a_l``, ``z_l``, ``y``).
+    A per-layer net's hidden δ forms are one generic rule with a sum over the layer above
+    (:class:`derive.core.lazy.RuleForms`), evaluated for all units at once on the arrays
+    (:mod:`derive.core.indexed`); any other forms are evaluated unit by unit.
     """
+    for layer in reversed(d.layers):
+        vals[naming.family("delta", layer.index)] = layer_delta_values(d, layer, vals, dtype)
 
-    def __init__(self, d: Derivation, layer: Layer):
-        self.d, self.layer = d, layer
-        forms = layer.delta_forms
-        self.rule = forms if isinstance(forms, RuleForms) else None
-        units = [] if self.rule else range(layer.n_out)
-        self.units = list(units)
-        exprs = [forms[k] for k in self.units]
-        self.args = sorted(set().union(*(f.free_symbols for f in exprs)), key=sp.default_sort_key)
-        self.fn = _compiled(exprs, self.args) if exprs else None
 
-    def _families(self, params: dict[str, np.ndarray], values: dict) -> dict[str, np.ndarray]:
-        """The arrays the rule reads, by family name (``w_2``, ``z_1``, ``delta_2``, ...)."""
-        d, L = self.d, self.d.spec.n_layers
-        arrays = {}
-        for base in self.rule.rule.atoms(sp.IndexedBase):
-            role, lev = naming.indexed_info(base, L)
-            if role in ("w", "b"):
-                arrays[str(base)] = params[naming.parameter_key(role, lev)]
-                continue
-            symbols = {"x": d.inputs, "t": d.targets, "y": d.outputs}.get(role)
-            if symbols is None:
-                layer = d.layers[lev - 1]
-                symbols = {"a": layer.a, "z": layer.out, "delta": layer.delta}[role]
-            arrays[str(base)] = np.asarray([values[s] for s in symbols], float)
-        return arrays
+def layer_delta_values(d: Derivation, layer: Layer, vals: dict, dtype=np.float64) -> np.ndarray:
+    """The δs of one layer from its derived forms, reading the layer above's δs from ``vals``."""
+    forms = layer.delta_forms
+    if isinstance(forms, RuleForms):
+        return evaluate(forms.rule, vals, labels=(forms.index,), dtype=dtype)[0]
+    return np.array([concrete(f, vals, d.spec.n_layers, dtype) for f in forms], dtype=dtype)
 
-    def __call__(self, params: dict[str, np.ndarray], values: dict) -> np.ndarray:
-        def lookup(sym: sp.Symbol) -> float:
-            return values[sym] if sym in values else float(params[array_position(sym)[0]][array_position(sym)[1]])
 
-        own = np.asarray(self.fn(*[lookup(s) for s in self.args]), float) if self.fn else np.zeros(0)
-        if self.rule is None:
-            return own
-        out = np.array(evaluate(self.rule.rule, self._families(params, values), labels=(self.rule.index,))[0], float)
-        out[self.units] = own
-        return out
+def gradient_values(d: Derivation, vals: dict, dtype=np.float64) -> dict[str, np.ndarray]:
+    """Each parameter's δ form evaluated at ``vals`` (after :func:`delta_values`), keyed like the trainer."""
+    L = d.spec.n_layers
+    out = {g.key: np.zeros(g.shape, dtype=dtype) for g in d.parameter_groups}
+    if isinstance(d.parameters, LazyParameters):
+        for g in d.parameter_groups:
+            labels = (naming.index(g.layer), naming.index(g.layer - 1))[: len(g.shape)]
+            out[g.key] = np.broadcast_to(evaluate(g.rule, vals, labels=labels, dtype=dtype)[0], g.shape)
+    else:
+        for p in d.parameters:
+            out[p.key][p.index] = concrete(p.gradient, vals, L, dtype)
+    return out
 
 
 class Evaluator:
@@ -94,7 +101,6 @@ class Evaluator:
                 assert first.xreplace({layer.a[0]: layer.a[-1]}) == last, "activation differs between units"
                 self.act.append(("unit", sp.lambdify([layer.a[0]], first, modules="numpy")))
         self.loss = _compiled([d.loss], list(d.outputs) + list(d.targets))
-        self.backward = [_Deltas(d, layer) for layer in reversed(d.layers)]
 
     def run_forward(self, params: dict[str, np.ndarray], x, t, values: dict | None = None) -> float:
         """The error of the sample; with ``values``, also record every a, z and y."""
@@ -109,15 +115,33 @@ class Evaluator:
         return float(self.loss(*z.tolist(), *np.asarray(t, float).tolist())[0])
 
     def run_backward(self, params: dict[str, np.ndarray], values: dict) -> dict[str, np.ndarray]:
-        """Fill in every δ from the derived forms; return every gradient as δ times the layer's input."""
+        """Fill in every δ from the derived forms (``values`` as left by :meth:`run_forward` with the
+        sample's targets under their symbols); return every parameter's gradient from its δ form."""
+        vals = self._families(params, values)
+        delta_values(self.d, vals)
+        for layer in self.d.layers:
+            values.update(zip(layer.delta, vals[naming.family("delta", layer.index)].tolist()))
+        return {key: np.asarray(g, float) for key, g in gradient_values(self.d, vals).items()}
 
-        grads = {}
-        for deltas in self.backward:
-            layer = deltas.layer
-            delta = deltas(params, values)
-            values.update(zip(layer.delta, delta.tolist()))
-            inputs = np.asarray([values[s] for s in layer.inputs], float)
-            grads[f"W{layer.index}"] = np.outer(delta, inputs)
-            if layer.biases:
-                grads[f"b{layer.index}"] = delta
-        return grads
+    def layer_deltas(self, params: dict[str, np.ndarray], values: dict, layer: Layer) -> np.ndarray:
+        """One layer's δs at ``params``, reading the δs of the layer above from ``values``."""
+        vals = self._families(params, values)
+        if not layer.is_output:
+            upper = self.d.layers[layer.index]
+            vals[naming.family("delta", upper.index)] = np.asarray([values[s] for s in upper.delta], float)
+        return np.asarray(layer_delta_values(self.d, layer, vals), float)
+
+    def _families(self, params: dict[str, np.ndarray], values: dict) -> dict[str, np.ndarray]:
+        """The sample's values by family name (``x``, ``t``, ``w_l``, ``b_l``, ``a_l``, ``z_l``, ``y``)."""
+        d = self.d
+        vals = {"x": np.asarray([values[s] for s in d.inputs], float)}
+        vals["t"] = np.asarray([values[s] for s in d.targets], float)
+        for layer in d.layers:
+            for role in "wb":
+                key = naming.parameter_key(role, layer.index)
+                if key in params:
+                    vals[naming.family(role, layer.index)] = np.asarray(params[key], float)
+            vals[naming.family("a", layer.index)] = np.asarray([values[s] for s in layer.a], float)
+            out = "y" if layer.is_output else "z"
+            vals[naming.family(out, layer.index)] = np.asarray([values[s] for s in layer.out], float)
+        return vals

@@ -39,8 +39,8 @@ import numpy as np
 import sympy as sp
 
 from derive.core import activations, calculus, naming
+from derive.core.evaluate import delta_values, gradient_values
 from derive.core.indexed import evaluate
-from derive.core.lazy import LazyParameters, RuleForms
 from derive.core.model import Derivation, ParameterGroup, Proof
 from derive.progress import Progress
 
@@ -130,45 +130,6 @@ class _Definitions:
         return DTYPE(int(self.scale.p)) / DTYPE(int(self.scale.q)) * np.sum(dterm * z_dot)
 
 
-def _lookup(vals: dict, n_layers: int):
-    def value(sym: sp.Symbol):
-        meta = naming.info(sym, n_layers)
-        return vals[str(naming.indexed(meta.role, meta.layer))][tuple(k - 1 for k in meta.indices)]
-
-    return value
-
-
-def _concrete(expr: sp.Expr, vals: dict, n_layers: int) -> DTYPE:
-    value = _lookup(vals, n_layers)
-    return evaluate(expr, {s: value(s) for s in expr.free_symbols}, dtype=DTYPE)[0]
-
-
-def delta_values(d: Derivation, vals: dict) -> None:
-    """Evaluate the Derivation's δ forms top-down into ``vals["delta_l"]``."""
-    L = d.spec.n_layers
-    for layer in reversed(d.layers):
-        forms = layer.delta_forms
-        if isinstance(forms, RuleForms):
-            vec = evaluate(forms.rule, vals, labels=(forms.index,), dtype=DTYPE)[0]
-        else:
-            vec = np.array([_concrete(f, vals, L) for f in forms], dtype=DTYPE)
-        vals[naming.family("delta", layer.index)] = vec
-
-
-def gradient_values(d: Derivation, vals: dict) -> dict[str, np.ndarray]:
-    """Each parameter's δ form, evaluated, as arrays keyed like the trainer's."""
-    L = d.spec.n_layers
-    out = {g.key: np.zeros(g.shape, dtype=DTYPE) for g in d.parameter_groups}
-    if isinstance(d.parameters, LazyParameters):
-        for g in d.parameter_groups:
-            labels = (naming.index(g.layer), naming.index(g.layer - 1))[: len(g.shape)]
-            out[g.key] = np.broadcast_to(evaluate(g.rule, vals, labels=labels, dtype=DTYPE)[0], g.shape)
-    else:
-        for p in d.parameters:
-            out[p.key][p.index] = _concrete(p.gradient, vals, L)
-    return out
-
-
 def _layer_groups(d: Derivation, l: int) -> tuple[ParameterGroup, ParameterGroup | None]:
     groups = {g.kind: g for g in d.parameter_groups if g.layer == l}
     return groups["weight"], groups.get("bias")
@@ -225,8 +186,8 @@ def check(d: Derivation, progress: Progress | None = None) -> dict[int, list[tup
     for n in range(N_POINTS):
         vals = random_point(d, base + n)
         defs.forward(vals)
-        delta_values(d, vals)
-        grads = gradient_values(d, vals)
+        delta_values(d, vals, DTYPE)
+        grads = gradient_values(d, vals, DTYPE)
         for layer in reversed(d.layers):  # output first: a wrong δ is named where it starts
             lc = _LayerCheck(defs, vals, grads, layer.index, base + 1000 * n + layer.index)
             r = lc.residual(0, lc.g.size)

@@ -190,7 +190,7 @@ def run(d: Derivation, ex: Example, shown: Sequence[sp.Symbol] = ()) -> Step:
     if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
         top = f"W{len(d.layers)}"
         stale = dict(params) | {top: updated[top]}
-        step.stale = dict(zip(ev.backward[1].layer.delta, ev.backward[1](stale, values).tolist()))
+        step.stale = dict(zip(d.layers[-2].delta, ev.layer_deltas(stale, values, d.layers[-2]).tolist()))
     return step
 
 
