@@ -9,6 +9,10 @@ Public API::
     d.equations              # the document's numbered equations
     d.latex(), d.html(), d.formulas(), d.trainer(), d.diff("bishop")
 
+A generated trainer, imported under a name of its own (two nets in one process)::
+
+    net = derive.load_trainer("generated/2-3-2/trainer.py", "net_a")
+
 The stages underneath: ``verify(derive(make_spec("2-3-2")))`` gives the bare
 :class:`Derivation` that every output reads.
 """
@@ -18,6 +22,7 @@ from derive.core.model import Derivation, Equation, Layer, Parameter, Proof
 from derive.core.symbolic import derive
 from derive.display import DiffResult, Formula, Formulas
 from derive.prove.verify import VerificationError, verify
+from derive.render.trainer.load import load_trainer
 from derive.spec import NetworkSpec, SpecError, make_spec, parse_arch
 
 __version__ = "0.1.0"
@@ -38,6 +43,7 @@ __all__ = [
     "__version__",
     "derivation",
     "derive",
+    "load_trainer",
     "make_spec",
     "parse_arch",
     "verify",

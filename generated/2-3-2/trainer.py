@@ -13,12 +13,23 @@ unit i of layer 1 to unit j of layer 2. Each name holds one value per sample.
 
 ``python trainer.py --demo`` trains on a small built-in problem. Arrays take the
 dtype of the parameters: ``init_params(dtype=np.float32)`` gives a float32 trainer.
+
+Inputs are checked where they enter (one ``ValueError`` each): X is (batch, 2)
+or one sample (2,), T is (batch, 2) or (2,), both finite.
+
+The learning rate: E is the sum of the sample errors over a batch, as the document
+defines it, so a step on a batch of B samples is B times the step on their mean error.
+When moving from one sample per step to batches of B, divide ``lr`` by B, or build
+with ``--mean`` to make ``lr`` independent of the batch size. ``train`` stops with
+``DivergenceError`` when the loss becomes non-finite or grows far past its start.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
+import time
 
 import numpy as np
 
@@ -33,21 +44,97 @@ STYLE = "scalar"
 KEYS = ("W1", "b1", "W2", "b2")
 
 
+def _shapes():
+    """The shape of every parameter, in the order of KEYS."""
+    shapes = {}
+    for l, (n_in, n_out) in enumerate(zip(SIZES, SIZES[1:]), start=1):
+        shapes[f"W{l}"] = (n_out, n_in)
+        if BIAS:
+            shapes[f"b{l}"] = (n_out,)
+    return shapes
+
+
 def init_params(seed=0, dtype=np.float64):
     """Weights drawn from N(0, 1/n_in) with a seeded generator; biases start at zero."""
     rng = np.random.default_rng(seed)
     params = {}
-    for l, (n_in, n_out) in enumerate(zip(SIZES, SIZES[1:]), start=1):
-        params[f"W{l}"] = (rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(dtype)
-        if BIAS:
-            params[f"b{l}"] = np.zeros(n_out, dtype=dtype)
+    for key, shape in _shapes().items():
+        if key.startswith("W"):
+            params[key] = (rng.standard_normal(shape) / np.sqrt(shape[1])).astype(dtype)
+        else:
+            params[key] = np.zeros(shape, dtype=dtype)
     return params
 
 
-def _batch(params, X):
-    """A (batch, units) array in the parameters' dtype; one sample may be given as a vector."""
+def _check_params(params):
+    """Refuse a parameter dict that does not belong to this network, or holds NaN or infinity."""
+    want = _shapes()
+    got = {key: np.shape(value) for key, value in params.items()}
+    if got != want:
+        raise ValueError(f"params do not fit the {ARCH} network: want shapes {want}, got {got}")
+    if not all(np.isfinite(value).all() for value in params.values()):
+        raise ValueError("params hold a NaN or an infinite value")
+
+
+def _finite(A):
+    """True when no entry is NaN or infinite."""
+    return bool(np.isfinite(A).all())
+
+
+def _inputs(params, X):
+    """X as a checked (batch, 2) array in the parameters' dtype; one sample may be a vector."""
     X = np.asarray(X, dtype=params["W1"].dtype)
-    return X.reshape(1, -1) if X.ndim == 1 else X
+    if X.ndim == 1 and X.shape[0] == SIZES[0]:
+        X = X.reshape(1, -1)
+    elif X.ndim != 2 or X.shape[1] != SIZES[0]:
+        raise ValueError(f"X must have shape (batch, {SIZES[0]}), or ({SIZES[0]},) for one sample; got {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError("X holds no samples")
+    if not _finite(X):
+        raise ValueError("X holds a NaN or an infinite value")
+    return X
+
+
+def _targets(params, T, n):
+    """T as a checked (n, 2) array in the parameters' dtype, for n samples of X."""
+    T = np.asarray(T)
+    T = T.astype(params["W1"].dtype, copy=False)
+    if T.ndim == 1 and n == 1 and T.shape[0] == SIZES[-1]:
+        T = T.reshape(1, -1)
+    if T.shape != (n, SIZES[-1]):
+        raise ValueError(
+            f"T must have shape ({n}, {SIZES[-1]}) for {n} samples of X; got {T.shape}"
+        )
+    if not _finite(T):
+        raise ValueError("T holds a NaN or an infinite value")
+    return T
+
+
+def predict(params, X):
+    """The network's outputs for X, shape (batch, SIZES[-1]) (as ``forward``)."""
+    return _forward(params, _inputs(params, X))
+
+
+def save_params(params, path):
+    """Write the parameters to an ``.npz`` file together with the network they belong to."""
+    _check_params(params)
+    np.savez(path, **params, __arch__=np.array(ARCH), __activations__=np.array(ACTIVATIONS))
+
+
+def load_params(path):
+    """Parameters written by ``save_params``; those of another network raise ``ValueError``."""
+    with np.load(path, allow_pickle=False) as data:
+        if "__arch__" not in data.files or "__activations__" not in data.files:
+            raise ValueError(f"{path} was not written by save_params (it names no network)")
+        arch, acts = str(data["__arch__"]), tuple(str(a) for a in data["__activations__"])
+        if (arch, acts) != (ARCH, ACTIVATIONS):
+            raise ValueError(
+                f"{path} holds parameters of the {arch} network ({', '.join(acts)}), "
+                f"not of this {ARCH} network ({', '.join(ACTIVATIONS)})"
+            )
+        params = {key: data[key] for key in data.files if not key.startswith("__")}
+    _check_params(params)
+    return {key: params[key] for key in KEYS}
 
 
 def _forward_pass(params, X):
@@ -74,14 +161,23 @@ def _forward_pass(params, X):
 
 def forward(params, X):
     """The network's outputs, shape (batch, SIZES[-1])."""
-    X = _batch(params, X)
+    return _forward(params, _inputs(params, X))
+
+
+def _forward(params, X):
+    """``forward`` of a checked X."""
     a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, y_1, y_2 = _forward_pass(params, X)
     return np.stack((y_1, y_2), axis=1)
 
 
 def loss(params, X, T):
     """The error E of the batch, eq. (5), combined over the samples as REDUCTION says."""
-    X, T = _batch(params, X), _batch(params, T)
+    X = _inputs(params, X)
+    return _loss(params, X, _targets(params, T, X.shape[0]))
+
+
+def _loss(params, X, T):
+    """``loss`` of a checked X and T."""
     t_1 = T[:, 0]
     t_2 = T[:, 1]
     a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, y_1, y_2 = _forward_pass(params, X)
@@ -91,7 +187,12 @@ def loss(params, X, T):
 
 def gradients(params, X, T):
     """dE/dθ for every parameter, by the δ equations: same keys and shapes as ``params``."""
-    X, T = _batch(params, X), _batch(params, T)
+    X = _inputs(params, X)
+    return _gradients(params, X, _targets(params, T, X.shape[0]))
+
+
+def _gradients(params, X, T):
+    """``gradients`` of a checked X and T."""
     if X.shape[0] == 1:  # one sample: the same lines on Python floats, several times faster
         grads = _gradients_one(_lists(params), X[0].tolist(), T[0].tolist())
         return grads if X.dtype == np.float64 else {key: g.astype(X.dtype) for key, g in grads.items()}
@@ -265,43 +366,139 @@ def _heaviside(a, at_zero):
 
 def sgd_step(params, X, T, lr):
     """One gradient-descent step; every gradient is taken at the old parameters, which are left untouched."""
-    if params["W1"].dtype == np.float64:  # one sample: all in Python floats
-        if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1:
-            return _arrays(_step_one(_lists(params), X.tolist(), T.tolist(), float(lr)))
-        X, T = _batch(params, X), _batch(params, T)
-        if X.shape[0] == 1:
-            return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)))
-    grads = gradients(params, X, T)
+    if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1 and params["W1"].dtype == np.float64:
+        x, t = X.tolist(), T.tolist()
+        if _one_sample_ok(x, t):  # anything unusual takes the checked path below
+            return _arrays(_step_one(_lists(params), x, t, float(lr)))
+    X = _inputs(params, X)
+    return _step(params, X, _targets(params, T, X.shape[0]), lr)
+
+
+def _one_sample_ok(x, t):
+    """The cheap checks of one sample held in floats: its sizes and finite values."""
+    if len(x) != SIZES[0] or len(t) != SIZES[-1] or not math.isfinite(sum(x) + sum(t)):
+        return False
+    return True
+
+
+def _step(params, X, T, lr):
+    """``sgd_step`` of a checked X and T."""
+    if X.shape[0] == 1 and params["W1"].dtype == np.float64:  # one sample: all in Python floats
+        return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)))
+    grads = _gradients(params, X, T)
     for key, grad in grads.items():  # the gradients are fresh arrays: params - lr * grads without temporaries
         grad *= lr
         np.subtract(params[key], grad, out=grad)
     return grads
 
 
-def train(params, X, T, epochs, lr, batch_size=1, seed=0, shuffle=True):
-    """Minibatch SGD. Returns the new parameters and the error E of the whole set after each epoch."""
-    X, T = _batch(params, X), _batch(params, T)
+class DivergenceError(ArithmeticError):
+    """``train`` stopped because the loss became non-finite or grew far past its start."""
+
+
+class History(list):
+    """The training loss after each evaluated epoch (a list), with ``epochs`` and ``validation`` beside it.
+
+    ``epochs[i]`` is the epoch after which ``self[i]`` was measured; ``validation[i]`` is
+    the loss on the validation set at the same time (empty without a validation set).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+        self.validation = []
+
+
+def _epoch(params, X, T, order, lr, batch_size):
+    """One pass over the rows of X in ``order``, one step per batch; returns the new parameters."""
+    if batch_size == 1 and params["W1"].dtype == np.float64:  # per-sample SGD: the parameters stay floats
+        P = _lists(params)
+        for x, t in zip(X[order].tolist(), T[order].tolist()):
+            P = _step_one(P, x, t, lr)
+        return _arrays(P)
+    for start in range(0, X.shape[0], batch_size):
+        rows = order[start : start + batch_size]
+        params = _step(params, X[rows], T[rows], lr)
+    return params
+
+
+def _diverged(epoch, what, lr, batch_size):
+    """The error that says in which epoch training diverged and what to change."""
+    hint = f"lower lr (now {lr:g})"
+    if batch_size > 1:
+        hint += f", e.g. to lr / batch_size = {lr / batch_size:g}, as E sums the {batch_size} samples of a batch"
+        hint += ", or build with --mean"
+    return DivergenceError(f"training diverged in epoch {epoch}: {what}; {hint}")
+
+
+def train(
+    params, X, T, epochs, lr, batch_size=1, seed=0, shuffle=True,
+    *, validation=None, eval_every=1, callback=None, progress=False, diverge=10.0,
+):
+    """Mini-batch SGD: the new parameters and a ``History`` of the loss.
+
+    Args:
+        params, X, T: as for ``loss``; the caller's arrays are left untouched.
+        epochs: passes over the data; lr: the step size (see the module docstring on batches).
+        batch_size, seed, shuffle: samples per step; the seed of the shuffled order of each epoch.
+        validation: an (Xv, Tv) pair whose loss is recorded in ``history.validation``.
+        eval_every: record the losses after every this many epochs and after the last (0: never;
+            the loss of the whole training set costs about a forward pass over it).
+        callback: called as ``callback(epoch, params, history)`` after each epoch; a true result stops.
+        progress: write a progress line to stderr.
+        diverge: raise ``DivergenceError`` when a recorded loss exceeds this multiple of the loss
+            before training (None: only a non-finite loss or parameter raises).
+    """
+    X = _inputs(params, X)
+    T = _targets(params, T, X.shape[0])
+    _check_params(params)
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 0):
+        raise ValueError(f"epochs must be a whole number >= 0; got {epochs!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
+    if not (np.ndim(lr) == 0 and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
+    if validation is not None:
+        Xv = _inputs(params, validation[0])
+        Tv = _targets(params, validation[1], Xv.shape[0])
+    lr = float(lr)
     rng = np.random.default_rng(seed)
     order = np.arange(X.shape[0])
-    history = []
-    if batch_size == 1 and params["W1"].dtype == np.float64:  # per-sample SGD: parameters stay floats
-        P, xs, ts, lr = _lists(params), X.tolist(), T.tolist(), float(lr)
-        for _ in range(epochs):
-            if shuffle:
-                order = rng.permutation(X.shape[0])
-            for row in order.tolist():
-                P = _step_one(P, xs[row], ts[row], lr)
-            params = _arrays(P)
-            history.append(loss(params, X, T))
-        return params, history
-    for _ in range(epochs):
+    history = History()
+    start = _loss(params, X, T) if eval_every else None
+    began = time.perf_counter()
+    for epoch in range(1, epochs + 1):
         if shuffle:
             order = rng.permutation(X.shape[0])
-        for start in range(0, X.shape[0], batch_size):
-            rows = order[start : start + batch_size]
-            params = sgd_step(params, X[rows], T[rows], lr)
-        history.append(loss(params, X, T))
+        params = _epoch(params, X, T, order, lr, batch_size)
+        if eval_every and (epoch % eval_every == 0 or epoch == epochs):
+            E = _loss(params, X, T)
+            history.append(E)
+            history.epochs.append(epoch)
+            if validation is not None:
+                history.validation.append(_loss(params, Xv, Tv))
+            if not np.isfinite(E) or (diverge is not None and E > diverge * start):
+                raise _diverged(epoch, f"the loss is {E:g}, against {start:g} before training", lr, batch_size)
+        elif not all(np.isfinite(value).all() for value in params.values()):
+            raise _diverged(epoch, "a parameter became NaN or infinite", lr, batch_size)
+        if progress:
+            _progress(epoch, epochs, history, time.perf_counter() - began)
+        if callback is not None and callback(epoch, params, history):
+            break
+    if progress:
+        sys.stderr.write("\n")
     return params, history
+
+
+def _progress(epoch, epochs, history, seconds):
+    """One line on stderr, rewritten in place on a terminal."""
+    text = f"epoch {epoch}/{epochs}  {1e3 * seconds / epoch:.2f} ms/epoch"
+    if history.epochs and history.epochs[-1] == epoch:
+        text += f"  loss {history[-1]:.6g}"
+        if history.validation:
+            text += f"  validation {history.validation[-1]:.6g}"
+    sys.stderr.write(("\r" if sys.stderr.isatty() else "\n" if epoch > 1 else "") + text)
+    sys.stderr.flush()
 
 
 def demo_data():

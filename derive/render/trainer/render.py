@@ -67,6 +67,7 @@ def context(d: Derivation, style: str) -> dict:
     grads_dict = "{" + ", ".join(f'"{key}": dE_d{key}' for key in keys(d)) + "}"
     fl = float_blocks(d) if scalar else {}
     xor = spec.sizes[0] == 2 and spec.sizes[-1] == 1 and spec.n_layers >= 2
+    labels = spec.loss == "ce"
     return {
         "pass_body": _body(
             [*_unpack_params(d), *b["inputs"], *b["forward"], Line("values", tuple_text(names))], "values"
@@ -82,6 +83,13 @@ def context(d: Derivation, style: str) -> dict:
         "lists_body": _body(fl["lists_lines"], "P") if scalar else [],
         "arrays_body": _body(fl["arrays_lines"], "params") if scalar else [],
         "keys": literal(tuple(keys(d))),
+        "n_in": spec.sizes[0],
+        "n_out": spec.sizes[-1],
+        "labels": labels,
+        "labels_hint": " (or {n} integer class labels)" if labels else "",
+        "unit_targets": spec.loss == "bce",
+        "one_sample_extra": {"ce": ", a probability vector", "bce": ", targets in [0, 1]"}.get(spec.loss, ""),
+        "classes": spec.activations[-1] == "softmax",
         "arch": literal(spec.arch),
         "name": spec.name,
         "sizes": literal(tuple(spec.sizes)),
