@@ -97,6 +97,7 @@ def context(d: Derivation, style: str) -> dict:
         "loss_name": literal(spec.loss),
         "bias": repr(spec.bias),
         "reduction": literal(d.reduction),
+        "mean": d.reduction == "mean",
         "style": literal(style),
         "grads_dict": grads_dict,
         "xor": xor,
