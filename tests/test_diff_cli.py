@@ -114,31 +114,55 @@ def test_textbooks_lists_id_source_citation(run):
 def test_json_records_and_exit_1_when_something_differs(diff):
     rc, out, err = diff("--against", "seed003", "--json")
     assert rc == 1 and not err
-    records = json.loads(out)
+    records = json.loads(out)["records"]
     keys = {"source", "formula", "verdict", "convention", "mistake", "counterexample"}
     assert all(keys <= set(r) for r in records)
     named = {r["mistake"] for r in records if r["verdict"] == "different"}
     assert named == {"sigmoid_derivative_squared", "updated_weights_in_backward"}
+    summary = json.loads(out)["summary"]
+    assert summary["verdicts"] == {"equal": 7, "equal_under_convention": 0, "different": 2}
+    assert summary["forms"] == len(records) and summary["exit_status"] == 1
+    assert summary["networks"] == {"2-3-2 (sigmoid/sigmoid, sse, no bias)": ["seed003"]}
+
+
+def test_report_speaks_the_sources_notation(diff):
+    """Rows show the form as Unicode maths; a different row shows the counterexample in the source's symbols."""
+    rc, out, _ = diff("--against", "seed003,bishop")
+    assert rc == 1
+    assert "δⱼ = h′(aⱼ) Σₖ wₖⱼ δₖ" in out  # Bishop (5.56)
+    assert "σ′(z) = 1/(1 + exp(−z))²" in out and "derived:  σ′(z) = exp(−z)/(1 + exp(−z))²" in out
+    assert "\\frac" not in out and "w_1_1" not in out and "delta_" not in out
+    assert "compared on 2-3-2 (sigmoid/sigmoid, sse, no bias)" in out and "compared on 2-3-2 (tanh/linear, sse)" in out
+    rc, out, _ = diff("--against", "seed003", "--json")
+    step = next(r for r in json.loads(out)["records"] if r["formula"] == "slide5-sgd-step")
+    assert {"v₁₁", "w₁₁", "d₁"} <= set(step["counterexample"]["point"])
+
+
+def test_textbooks_cites_public_sources_only(run):
+    rc, out, _ = run("textbooks")
+    assert rc == 0 and "shared/" not in out and ".txt" not in out and "seed 00" not in out
 
 
 def test_exit_0_when_everything_matches_under_conventions(diff):
     rc, out, _ = diff("--against", "pdp8,seed002")
     assert rc == 0
-    assert "equal_under_convention" in out and "delta_pj = -dE_p/dnet_pj" in out
+    assert "equal (convention)" in out and "delta_pj = -dE_p/dnet_pj" in out
 
 
 def test_table_says_what_is_wrong_and_where(diff):
     rc, out, _ = diff("--against", "vanveen")
     assert rc == 1
-    row = next(line for line in out.splitlines() if "slide3-sigma-prime " in line)
-    assert "different" in row and "sigmoid_derivative_squared" in row
-    assert "counterexample at w_1_" in out and "source " in out and "derived " in out
+    lines = out.splitlines()
+    row = next(n for n, line in enumerate(lines) if "slide3-sigma-prime " in line)
+    assert "DIFFERENT" in lines[row] and "mistake: sigmoid_derivative_squared" in lines[row + 1]
+    assert "on w₁₁ after one step:" in out and "counterexample: d₁ = " in out
+    assert "the form gives 0.647306, the derived formula 0.157247" in out
 
 
 def test_user_forms_that_are_right(diff, notes):
     rc, out, err = diff("--forms", notes(), "--json")
     assert (rc, err) == (0, "")
-    assert {r["formula"]: r["verdict"] for r in json.loads(out)} == {
+    assert {r["formula"]: r["verdict"] for r in json.loads(out)["records"]} == {
         "out-delta": "equal",
         "hidden-delta": "equal",
         "step": "equal",
@@ -148,7 +172,7 @@ def test_user_forms_that_are_right(diff, notes):
 def test_user_forms_with_a_mistake(diff, notes):
     rc, out, _ = diff("--forms", notes(with_out_delta("out[k] - target[k]")), "--json")
     assert rc == 1
-    rec = next(r for r in json.loads(out) if r["formula"] == "out-delta")
+    rec = next(r for r in json.loads(out)["records"] if r["formula"] == "out-delta")
     assert rec["mistake"] == "canonical_link_outside" and rec["counterexample"]["point"]
 
 
@@ -240,8 +264,9 @@ def test_forms_without_a_finite_real_value_are_refused(diff, notes, expr):
 def test_every_source_runs_under_softmax_cross_entropy(diff):
     rc, out, err = diff("--against", "all", "--act", "tanh,softmax", "--loss", "ce")
     assert rc == 1 and not err
-    bishop_554 = next(line for line in out.splitlines() if line.startswith("bishop") and " 5.54 " in line)
-    assert "equal" in bishop_554 and "different" not in bishop_554  # y - t is right for the canonical pair
+    bishop = out[out.index("bishop: ") :]
+    bishop_554 = next(line for line in bishop.splitlines() if " 5.54 " in line)
+    assert bishop_554.split()[0] == "equal" and "δₖ = yₖ − tₖ" in bishop_554  # right for the canonical pair
 
 
 NO_HALF = """
@@ -275,7 +300,7 @@ expr = "EXPR"
 )
 def test_error_without_the_half_is_a_convention(diff, notes, expr, verdict, mistake):
     rc, out, _ = diff("--forms", notes(NO_HALF.replace("EXPR", expr)), "--json")
-    (rec,) = json.loads(out)
+    (rec,) = json.loads(out)["records"]
     assert (rec["verdict"], rec["mistake"]) == (verdict, mistake)
     assert rc == (0 if verdict != "different" else 1)
     assert rec["convention"] == "E = sum_k (t_k - y_k)^2, no 1/2"
@@ -289,7 +314,7 @@ def test_json_is_deterministic(diff):
 
 def test_override_says_what_the_source_assumed(diff):
     rc, out, _ = diff("--against", "seed004", "--act", "tanh", "--json")
-    rec = next(r for r in json.loads(out) if r["formula"] == "dy-da")
+    rec = next(r for r in json.loads(out)["records"] if r["formula"] == "dy-da")
     assert (
         rec["verdict"] == "different"
         and "the source assumes sigmoid, sse; compared under tanh/tanh, sse" in (rec["explanation"])

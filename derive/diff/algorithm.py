@@ -23,6 +23,7 @@ from derive.core.model import Derivation
 from derive.diff.catalog.sources import Algorithm, Source
 from derive.diff.compare import ReferenceNet
 from derive.diff.instantiate import ETA, NotApplicable, Undefined, _Builder, layer_number
+from derive.diff.notation import SourceNames, form_text
 from derive.diff.numbers import DIGITS, close, short
 
 
@@ -97,6 +98,8 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
         "formula": alg.id,
         "citation": alg.citation,
         "latex": alg.latex,
+        "form": "; ".join(f"{form_text(t)} ← {form_text(r)}" for t, r in alg.steps),
+        "title": source.title,
         "target": "sgd_step",
         "network": f"{ctx.d.spec.arch} ({ctx.label})",
         "verdict": "equal",
@@ -129,9 +132,12 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
         return record
     pt, sym, got_v, right_v = bad
     record["verdict"] = "different"
+    L = ctx.d.spec.n_layers
+    names = SourceNames(alg.symbols, L, L, lambda spec: layer_number(spec.layer, L, L))
+    names.mark(list(pt))
     record["counterexample"] = {
-        "at": f"{sym} after one step",
-        "point": {str(k): short(v) for k, v in sorted(pt.items(), key=lambda kv: str(kv[0]))},
+        "at": f"{names.text(sym)} after one step",
+        "point": {names.text(k): short(v) for k, v in sorted(pt.items(), key=lambda kv: names.text(kv[0]))},
         "source_value": short(got_v),
         "derived_value": short(right_v),
     }

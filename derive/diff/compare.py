@@ -27,8 +27,10 @@ from derive.core import naming, symbolic
 from derive.core.model import Derivation
 from derive.diff import instantiate
 from derive.diff.catalog.sources import Form, Source
-from derive.diff.numbers import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled, short
-from derive.diff.truth import canonical_name, chain, truth, variants
+from derive.diff.counterexample import counterexample, layer_name
+from derive.diff.notation import claim_text, form_text
+from derive.diff.numbers import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled
+from derive.diff.truth import chain, truth, variants
 from derive.prove.symbolic import expansions, prove_symbolic
 from derive.spec import ACTIVATIONS, make_spec
 
@@ -37,15 +39,20 @@ SYMBOLIC_MAX_PARAMETERS = 40
 
 #: The mistakes the diff can name (ids are part of the JSON output).
 MISTAKES = {
-    "sigmoid_derivative_squared": "sigma'(a) written as sigma(a)^2 = 1/(1+e^-a)^2 instead of sigma(a)(1 - sigma(a))",
-    "derivative_of_preactivation": "f' in output form (y(1-y), 1-y^2) applied to the pre-activation, not the output",
-    "canonical_link_outside": "delta_k = y_k - t_k used although output activation and loss are not a canonical pair",
-    "dropped_half": "off by a factor 2: the 1/2 of the squared error dropped (or doubled)",
-    "dropped_sign": "off by a factor -1: a minus sign dropped",
-    "transposed_index": "weight indices transposed (w_jk where the source's own index order needs w_kj)",
-    "updated_weights_in_backward": "hidden deltas computed from already-updated weights (w^{t+1} instead of w^t)",
-    "wrong_layer": "a quantity of another layer where the formula needs this one (e.g. the hidden output where "
-    "the input belongs)",
+    "sigmoid_derivative_squared": "σ′(a) is written as σ(a)² = 1/(1 + e⁻ᵃ)², but σ′(a) = σ(a)(1 − σ(a)).",
+    "derivative_of_preactivation": "f′ in its output form (y(1 − y) for σ, 1 − y² for tanh) is applied to the "
+    "pre-activation a instead of the unit's output y = f(a).",
+    "canonical_link_outside": "δ = y − t holds only for a matching output and loss (linear with squared error, "
+    "sigmoid with cross-entropy, softmax with cross-entropy); here the factor f′ is missing.",
+    "dropped_half": "The result is off by a factor 2: the ½ of the squared error is dropped (or doubled).",
+    "dropped_sign": "The result has the wrong sign: a minus sign is dropped.",
+    "transposed_index": "The weight's indices are swapped (w_jk where the source's own index order needs w_kj).",
+    "updated_weights_in_backward": "A δ is computed from weights that an earlier step has already updated "
+    "(w⁽ᵗ⁺¹⁾ instead of w⁽ᵗ⁾).",
+    "wrong_layer": "A quantity of one layer stands where the formula needs another layer's (e.g. the hidden "
+    "output where the input belongs).",
+    "new_weight_for_step": "The form is the new weight w + Δw, but the target update_w means the change Δw; "
+    "write the change, or compare w_new − w.",
 }
 
 
@@ -142,7 +149,7 @@ class _Rows:
         """Every defined instance equals c times the truth (under a mistake model F) at every point."""
         seen = False
         for inst, tru in zip(self.insts, self.truths):
-            side = getattr(inst, side_name)
+            side = side_name(inst) if callable(side_name) else getattr(inst, side_name)
             if side is None:
                 continue
             seen = True
@@ -198,6 +205,8 @@ def compare_form(source: Source, form: Form, ctx: ReferenceNet, explain: bool = 
         "formula": form.id,
         "citation": form.citation,
         "latex": form.latex,
+        "form": f"{claim_text(form)} = {form_text(form.tree)}",
+        "title": source.title,
         "target": form.target,
         "network": f"{ctx.d.spec.arch} ({ctx.label})",
         "verdict": "different",
@@ -221,17 +230,12 @@ def compare_form(source: Source, form: Form, ctx: ReferenceNet, explain: bool = 
         return record
     if not explain:
         return record
-    record["counterexample"] = counterexample(rows, c)
+    record["counterexample"] = counterexample(rows, c, form, factor(source, "delta"))
     mistake, why = classify(form, rows, c)
     record["mistake"], record["explanation"] = mistake, why or record["explanation"]
     if c != 1:
         record["convention"] = convention_text(source, form.target)
     return record
-
-
-def layer_name(n: int, L: int) -> str:
-    """A layer as a teacher says it: the inputs, hidden layer 1, the outputs."""
-    return "the input layer" if n == 0 else "the output layer" if n == L else f"hidden layer {n}"
 
 
 def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
@@ -242,65 +246,32 @@ def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
         L = rows.ctx.d.spec.n_layers
         return "wrong_layer", (
             f"{written} is a quantity of {layer_name(declared, L)} (as declared), but the correct formula has "
-            f"{layer_name(wanted, L)}'s quantity there, the layer its index letter runs over"
+            f"{layer_name(wanted, L)}'s quantity there, the layer its index letter runs over."
         )
+    if form.target in ("update_w", "update_b"):
+        role = "w" if form.target == "update_w" else "b"
+
+        def step(inst):
+            return None if inst.expr is None else inst.expr - naming.symbol(role, inst.layer, *inst.units)
+
+        if rows.matches(c, side_name=step):
+            return "new_weight_for_step", MISTAKES["new_weight_for_step"]
     if any(i.transposed for i in rows.insts):
         if rows.matches(c, side_name="fixed"):
-            return "transposed_index", "equal to the derived form once the weight indices are swapped"
-        return "transposed_index", "weight indices transposed (and something else differs too)"
+            return "transposed_index", "The form equals the derived one once the weight's two indices are swapped."
+        return "transposed_index", "The weight's indices are swapped (and something else differs too)."
     if c != 1 and rows.matches(sp.Integer(1)):
         name = {-1: "dropped_sign", 2: "dropped_half", sp.Rational(1, 2): "dropped_half"}.get(c)
-        return name, "equals the derived +dE quantity, not the one the source's own convention defines"
+        return name, "The form equals the derived +∂E quantity, not the one the source's own convention defines."
     for r, name in ((-1, "dropped_sign"), (2, "dropped_half"), (sp.Rational(1, 2), "dropped_half")):
         if rows.matches(r * c):
-            return name, f"equals {r} times the correct value"
+            return name, f"The form equals {r} times the correct value."
     ratio = rows.ratio(c)
     if ratio is not None:
-        return None, f"off by the constant factor {mpmath.nstr(ratio, 8)}"
+        return None, f"The form is off by the constant factor {mpmath.nstr(ratio, 8)}."
     for name, F, Fz in variants(rows.ctx):
         if (form.target == "sigmoid_prime") != (Fz is not None):
             continue
         if rows.matches(c, F=F, Fz=Fz):
             return name, MISTAKES[name]
     return None, None
-
-
-def counterexample(rows: _Rows, c) -> dict:
-    for inst, tru in zip(rows.insts, rows.truths):
-        if inst.expr is None:
-            continue
-        pt, env = rows.pts[0], rows.envs[0]
-        s, t = evaluate(inst.expr, env), evaluate(tru, env)
-        if not close(s, scaled(c, t)):
-            used = {sym for sym in pt if sym in _primitives(inst.expr, rows.ctx) | _primitives(tru, rows.ctx)}
-            return {
-                "at": canonical_name(rows.ctx, rows.target, inst.layer, inst.units),
-                "point": {str(k).removeprefix("free_"): short(v) for k, v in _sorted(pt) if k in used},
-                "source_value": short(s),
-                "derived_value": short(t),
-                "expected_under_convention": short(scaled(c, t)),
-            }
-    inst = next((i for i in rows.insts if i.missing), rows.insts[0])
-    return {
-        "at": canonical_name(rows.ctx, rows.target, inst.layer, inst.units),
-        "point": None,
-        "source_value": None,
-        "derived_value": None,
-        "note": f"the form names something this network does not have: {inst.missing}"
-        if inst.missing
-        else "the form names a weight that does not exist on this network",
-    }
-
-
-def _primitives(expr: sp.Expr, ctx: ReferenceNet) -> set[sp.Symbol]:
-    """The inputs, parameters, targets and free symbols an expression depends on (through the net)."""
-    syms = set(expr.free_symbols)
-    if any(naming.role(s, ctx.d.spec.n_layers) in ("a", "z", "y", "delta") for s in syms):
-        d = ctx.d
-        syms |= set(d.inputs) | set(d.targets) | {s for layer in d.layers for row in layer.weights for s in row}
-        syms |= {b for layer in d.layers for b in (layer.biases or [])}
-    return syms
-
-
-def _sorted(pt: dict) -> list:
-    return sorted(pt.items(), key=lambda kv: str(kv[0]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from derive.diff import algorithm, compare, instantiate
+from derive.diff import algorithm, compare, instantiate, table
 from derive.diff.catalog import sources
 from derive.diff.catalog.sources import Algorithm, CatalogError, Form, Source
 from derive.spec import SpecError, make_spec
@@ -75,53 +75,32 @@ def status(records: list[dict]) -> int:
     return 1 if any(r["verdict"] == "different" for r in records) else 0
 
 
+def summary(records: list[dict]) -> dict:
+    """Counts per verdict and mistake, and which network each source was compared on."""
+    verdicts = {v: sum(r["verdict"] == v for r in records) for v in ("equal", "equal_under_convention", "different")}
+    networks: dict[str, list[str]] = {}
+    for r in records:
+        ids = networks.setdefault(r["network"], [])
+        if r["source"] not in ids:
+            ids.append(r["source"])
+    mistakes: dict[str, int] = {}
+    for r in records:
+        if r["mistake"]:
+            mistakes[r["mistake"]] = mistakes.get(r["mistake"], 0) + 1
+    return {
+        "forms": len(records),
+        "verdicts": verdicts,
+        "mistakes": mistakes,
+        "networks": networks,
+        "exit_status": status(records),
+    }
+
+
 def as_json(records: list[dict]) -> str:
-    return json.dumps(records, indent=2, sort_keys=True, ensure_ascii=False)
-
-
-def _value(v) -> str:
-    return "n/a" if v is None else f"{v:.10g}"
-
-
-def _expected(cx: dict) -> str:
-    e = cx.get("expected_under_convention")
-    return "" if e is None or e == cx["derived_value"] else f", expected under the source's convention {_value(e)}"
+    """``{"summary": ..., "records": [...]}``, keys sorted, Unicode kept."""
+    return json.dumps({"summary": summary(records), "records": records}, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def as_table(records: list[dict], arch: str) -> str:
-    """The human-readable report: one row per form, details under every form that is not equal."""
-    if not records:
-        return f"no form of the chosen sources applies to {arch}"
-    wid = max(len("source"), *(len(r["source"]) for r in records))
-    wf = max(len("formula"), *(len(r["formula"]) for r in records))
-    lines = [f"{'source':<{wid}}  {'formula':<{wf}}  {'verdict':<22}  mistake", "-" * (wid + wf + 40)]
-    for r in records:
-        lines.append(f"{r['source']:<{wid}}  {r['formula']:<{wf}}  {r['verdict']:<22}  {r['mistake'] or ''}".rstrip())
-        pad = " " * (wid + 2)
-        if r["verdict"] == "equal":
-            continue
-        if r["citation"] or r["latex"]:
-            lines.append(f"{pad}{': '.join(x for x in (r['citation'], r['latex']) if x)}")
-        if r["convention"]:
-            lines.append(f"{pad}convention: {r['convention']}")
-        if r["explanation"]:
-            lines.append(f"{pad}why: {r['explanation']}")
-        cx = r["counterexample"]
-        if cx:
-            if cx.get("point"):
-                pt = ", ".join(f"{k}={v:g}" for k, v in list(cx["point"].items())[:8])
-                more = " ..." if len(cx["point"]) > 8 else ""
-                lines.append(
-                    f"{pad}counterexample at {cx['at']}: source {_value(cx['source_value'])}, "
-                    f"derived {_value(cx['derived_value'])}{_expected(cx)}  ({pt}{more})"
-                )
-            else:
-                lines.append(f"{pad}counterexample at {cx['at']}: {cx.get('note', '')}")
-    n = {v: sum(r["verdict"] == v for r in records) for v in ("equal", "equal_under_convention", "different")}
-    networks = sorted({r["network"] for r in records})
-    lines.append("")
-    lines.append(
-        f"{len(records)} forms: {n['equal']} equal, {n['equal_under_convention']} equal under the source's "
-        f"convention, {n['different']} different; compared on {'; '.join(networks)}"
-    )
-    return "\n".join(lines)
+    """The report a teacher reads (:mod:`derive.diff.table`)."""
+    return table.as_table(records, summary(records))
