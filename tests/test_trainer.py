@@ -28,8 +28,7 @@ from derive import SpecError, make_spec
 from derive.core.symbolic import derive
 from derive.render.trainer.render import render
 
-ARCHS = ["1-1", "2-2-2", "2-3-2", "3-4-4-2", "4-8-3"]
-ACTS = ["sigmoid", "tanh", "relu", "softplus", "linear", "softmax"]
+ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax"]
 LOSSES = ["sse", "mse", "ce", "bce"]
 STYLES = ["scalar", "vector"]
 
@@ -53,20 +52,36 @@ class Config:
         return make_spec(self.arch, self.act, self.loss, bias=self.bias, mean=self.mean)
 
 
+#: Other depths and widths (one input or output, a one-unit hidden layer, mixed activations).
+OTHER_ARCHS = [
+    Config("1-1", "sigmoid", "bce", True, False),
+    Config("1-1", "linear", "sse", False, True),
+    Config("2-2-2", "tanh", "mse", True, True),
+    Config("2-2-2", "softplus,sigmoid", "bce", False, False),
+    Config("2-3-1", "sigmoid", "sse", True, False),
+    Config("3-1-2", "tanh", "mse", False, False),
+    Config("3-1-2", "tanh,softmax", "ce", True, True),
+    Config("3-4-4-2", "tanh,tanh,softmax", "ce", True, False),
+    Config("3-4-4-2", "relu,softplus,sigmoid", "bce", True, True),
+    Config("3-4-4-2", "leaky_relu", "sse", False, False),
+    Config("4-8-3", "sigmoid", "sse", False, True),
+    Config("4-8-3", "relu,softmax", "ce", True, False),
+]
+
+
 def _configs() -> list[Config]:
+    """A covering set: every activation with every loss it allows on 2-3-2, with and without biases,
+    each pair under both reductions (sum, mean); then the other shapes of OTHER_ARCHS."""
     found = []
-    extra = [("2-3-2", "leaky_relu"), ("2-3-1", "sigmoid"), ("3-1-2", "tanh"), ("3-1-2", "softmax")]
-    for arch, act in list(itertools.product(ARCHS, ACTS)) + extra:
-        n_layers = arch.count("-")
-        acts = ",".join(["tanh"] * (n_layers - 1) + ["softmax"]) if act == "softmax" else act
-        for loss, bias in itertools.product(LOSSES, (True, False)):
-            cfg = Config(arch, acts, loss, bias, mean=len(found) % 3 == 2)
-            try:
-                make_spec(arch, acts, loss, bias=bias)
-            except SpecError:
-                continue
-            found.append(cfg)
-    return found
+    for act, loss in itertools.product(ACTS, LOSSES):
+        acts = "tanh,softmax" if act == "softmax" else act
+        try:
+            make_spec("2-3-2", acts, loss)
+        except SpecError:
+            continue
+        pair = len(found) // 2
+        found += [Config("2-3-2", acts, loss, bias, mean=bias == (pair % 2 == 1)) for bias in (True, False)]
+    return found + OTHER_ARCHS
 
 
 CONFIGS = _configs()
