@@ -15,6 +15,7 @@ export BD_STYLE := $(STYLE)
 export BD_EXAMPLE := $(EXAMPLE)
 export BD_BIAS := $(BIAS)
 export BD_MEAN := $(MEAN)
+export BD_OPTIMIZER := $(OPTIMIZER)
 export BD_AGAINST := $(AGAINST)
 
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
@@ -56,7 +57,7 @@ tex:
 	fi
 
 need-arch:
-	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
+	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [OPTIMIZER=sgd|momentum] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
 
 # need-arch comes first so that a missing ARCH is reported before any installing
 derive: need-arch $(STAMP) tex
@@ -69,6 +70,7 @@ derive: need-arch $(STAMP) tex
 	[ -z "$$BD_EXAMPLE" ] || set -- "$$@" --example "$$BD_EXAMPLE"; \
 	case "$$BD_BIAS" in off|no|0|false) set -- "$$@" --no-bias;; esac; \
 	case "$$BD_MEAN" in 1|yes|on|true) set -- "$$@" --mean;; esac; \
+	[ -z "$$BD_OPTIMIZER" ] || set -- "$$@" --optimizer "$$BD_OPTIMIZER"; \
 	$(BIN)/backprop-derive "$$@"
 
 diff: $(STAMP)

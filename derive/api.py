@@ -207,6 +207,7 @@ def derivation(
     bias: bool = True,
     mean: bool = False,
     notation: str = "bishop",
+    optimizer: str = "sgd",
 ) -> Derived:
     """Derive and prove backpropagation for one network, as ``backprop-derive build`` does.
 
@@ -217,11 +218,12 @@ def derivation(
         bias: with bias terms.
         mean: the error of a batch is the mean over its samples (default: the sum).
         notation: the notation preset of every printed formula (see ``backprop-derive build --help``).
+        optimizer: the update rule, ``sgd`` or ``momentum`` (as ``build --optimizer``).
     Returns:
         The verified derivation with its outputs as methods.
     Raises:
         SpecError: bad input, with the command line's one-line message.
     """
-    spec = make_spec(arch, act, loss, bias=bias, mean=mean)
+    spec = make_spec(arch, act, loss, bias=bias, mean=mean, optimizer=optimizer)
     pipeline.check_notation(notation)
     return Derived(pipeline.derivation(spec), notation)

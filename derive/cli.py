@@ -17,10 +17,21 @@ from derive.output import check_target, write_all
 from derive.render import notations
 from derive.render.latex import pdf
 from derive.render.latex.example import load as load_example
-from derive.spec import LOSSES, STYLES, SpecError, make_spec
+from derive.spec import LOSSES, OPTIMIZERS, STYLES, SpecError, make_spec
 
 #: Options that take a value; their value may start with '-' (``--arch -2-3``).
-_VALUE_OPTIONS = {"--arch", "--act", "--loss", "--notation", "--style", "--example", "--out", "--against", "--forms"}
+_VALUE_OPTIONS = {
+    "--arch",
+    "--act",
+    "--loss",
+    "--notation",
+    "--optimizer",
+    "--style",
+    "--example",
+    "--out",
+    "--against",
+    "--forms",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--loss", default="sse", help=f"one of {', '.join(LOSSES)}")
     b.add_argument("--no-bias", action="store_true", help="no bias terms")
     b.add_argument("--mean", action="store_true", help="error is the mean over a batch (default: sum)")
+    b.add_argument("--optimizer", default="sgd", help=f"update rule: {', '.join(OPTIMIZERS)} (default: sgd)")
     b.add_argument("--notation", default="bishop", help="notation preset of the document (listed below)")
     b.add_argument("--style", default=None, help=f"trainer code style: {', '.join(STYLES)} (default: by size)")
     b.add_argument("--example", default=None, help="worked example JSON (keys x, t, lr, W1, b1, ...)")
@@ -106,7 +118,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def build(args: argparse.Namespace) -> int:
-    spec = make_spec(args.arch, args.act, args.loss, bias=not args.no_bias, mean=args.mean)
+    spec = make_spec(args.arch, args.act, args.loss, bias=not args.no_bias, mean=args.mean, optimizer=args.optimizer)
     notation = build_stage.check_notation(args.notation)
     if args.style is not None and args.style not in STYLES:
         raise SpecError(f"unknown style {args.style!r}; valid: {', '.join(STYLES)}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax")
 LOSSES = ("sse", "mse", "ce", "bce")
 STYLES = ("scalar", "vector")
+#: update rules: plain gradient descent, or with momentum (Rumelhart, Hinton and Williams 1986, eq. 9)
+OPTIMIZERS = ("sgd", "momentum")
 
 #: Refuse networks above these sizes instead of running for an hour.
 MAX_UNITS_PER_LAYER = 4096
@@ -38,6 +40,7 @@ class NetworkSpec:
     loss: str = "sse"
     bias: bool = True
     mean: bool = False
+    optimizer: str = "sgd"
 
     @property
     def arch(self) -> str:
@@ -74,6 +77,8 @@ class NetworkSpec:
             parts.append("nobias")
         if self.mean:
             parts.append("mean")
+        if self.optimizer != "sgd":
+            parts.append(self.optimizer)
         return "-".join(parts)
 
 
@@ -146,6 +151,7 @@ def make_spec(
     loss: str = "sse",
     bias: bool = True,
     mean: bool = False,
+    optimizer: str = "sgd",
 ) -> NetworkSpec:
     """Validate every option together and return the spec (raises SpecError).
 
@@ -166,4 +172,6 @@ def make_spec(
         raise SpecError(f"loss 'ce' needs a softmax output layer (ACT=...,softmax), not {out_act}")
     if loss == "bce" and out_act != "sigmoid":
         raise SpecError(f"loss 'bce' needs sigmoid outputs, not {out_act}")
-    return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean))
+    if optimizer not in OPTIMIZERS:
+        raise SpecError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+    return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean), optimizer)

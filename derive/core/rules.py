@@ -189,7 +189,7 @@ def equations(d: Derivation, check_units: bool = True) -> list[Equation]:
                 sp.Derivative(sp.Symbol("E"), b.family(layer, "b")[j]),
                 grad_b,
             )
-    return b.eqs + update.gradient_descent(d.spec, first=len(b.eqs) + 1)
+    return b.eqs + update.equations(d.spec, first=len(b.eqs) + 1)
 
 
 def _instances_match(generic: sp.Expr, layer: Layer, j: sp.Symbol, n_layers: int) -> bool:

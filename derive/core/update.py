@@ -21,12 +21,16 @@ from derive.spec import NetworkSpec
 ETA = sp.Symbol("eta", positive=True)
 #: the error E of one sample (or of the batch, as the document defines it)
 ERROR = sp.Symbol("E")
+#: the momentum α: the fraction of the previous change that the next one keeps
+ALPHA = sp.Symbol("alpha", nonnegative=True)
+#: the step counter t of an iterative update
+STEP = sp.Symbol("t", integer=True)
 
 
 class Increment(sp.Function):
-    """Δθ: the change one step makes to a parameter θ (θ_new = θ + Δθ)."""
+    """Δθ: the change one step makes to a parameter θ (θ_new = θ + Δθ); Δθ(t) with a step argument."""
 
-    nargs = 1
+    nargs = (1, 2)
 
 
 def gradient_descent(spec: NetworkSpec, first: int = 1) -> list[Equation]:
@@ -52,6 +56,36 @@ def gradient_descent(spec: NetworkSpec, first: int = 1) -> list[Equation]:
             b = naming.indexed("b", l)[j]
             found.append((f"update-b-{l}", f"bias update, layer {l}", Increment(b), -ETA * sp.Derivative(ERROR, b)))
     return [Equation(eq_id, first + n, title, lhs, rhs) for n, (eq_id, title, lhs, rhs) in enumerate(found)]
+
+
+def momentum(spec: NetworkSpec, first: int = 1) -> list[Equation]:
+    """Gradient descent with momentum, Rumelhart, Hinton and Williams (1986), eq. 9, numbered from ``first``.
+
+    Δw(t) = −η ∂E/∂w(t) + α Δw(t−1): each step is the gradient step plus the
+    fraction α of the previous step. It is plain gradient descent with one
+    more term, so the equations are those of :func:`gradient_descent` with Δθ
+    taken at step t and α Δθ(t−1) added.
+
+    >>> from derive.spec import make_spec
+    >>> e = momentum(make_spec("2-3-2", optimizer="momentum"))[0]
+    >>> e.lhs, e.rhs
+    (Increment(w_2[idx2, idx1], t), alpha*Increment(w_2[idx2, idx1], t - 1) - eta*Derivative(E, w_2[idx2, idx1]))
+    """
+    found = []
+    for eq in gradient_descent(spec, first):
+        theta = parameter(eq)
+        lhs = Increment(theta, STEP)
+        found.append(Equation(eq.id, eq.number, eq.title, lhs, eq.rhs + ALPHA * Increment(theta, STEP - 1)))
+    return found
+
+
+#: the update equations of each optimiser of :data:`derive.spec.OPTIMIZERS`
+RULES = {"sgd": gradient_descent, "momentum": momentum}
+
+
+def equations(spec: NetworkSpec, first: int = 1) -> list[Equation]:
+    """The update equations of the spec's optimiser, numbered from ``first``."""
+    return RULES[spec.optimizer](spec, first)
 
 
 def parameter(eq: Equation) -> sp.Expr:

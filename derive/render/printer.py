@@ -184,6 +184,8 @@ class NotationLatexPrinter(LatexPrinter):
 
     def _print_Increment(self, expr: update.Increment, exp: str | None = None) -> str:
         text = r"\Delta %s" % self._print(expr.args[0])
+        if len(expr.args) == 2:  # at step t: Δw(t), Δw(t-1)
+            text += r"(%s)" % self._print(expr.args[1])
         return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
 
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:

@@ -16,10 +16,13 @@ stable equivalents (:func:`derive.render.trainer.stable.stabilize`) and printed.
 from __future__ import annotations
 
 import jinja2
+import sympy as sp
 
+from derive.core import update
 from derive.core.model import Derivation
 from derive.render import templates
 from derive.render.trainer.common import cite, keys
+from derive.render.trainer.printer import TrainerPrinter
 from derive.render.trainer.scalar import float_blocks, scalar_blocks
 from derive.render.trainer.source import Line, emit, literal, prune, tuple_text
 from derive.render.trainer.vector import vector_blocks
@@ -53,6 +56,28 @@ def _pass_names(forward: list[Line]) -> list[str]:
 def _span(d: Derivation, first: str, last: str) -> str:
     """``eqs. (1) to (4)``: the numbers of a run of equations."""
     return f"eqs. ({d.equation(first).number}) to ({d.equation(last).number})"
+
+
+def _update_context(d: Derivation) -> dict:
+    """The update equations printed with the trainer's names: one line serves every parameter array."""
+    eqs = [e for e in d.equations if e.id.startswith("update-")]
+    lines = set()
+    for e in eqs:
+        theta = update.parameter(e)
+        names = {
+            sp.Derivative(update.ERROR, theta): sp.Symbol("grad"),
+            update.Increment(theta, update.STEP - 1): sp.Symbol("velocity[key]"),
+            update.ETA: sp.Symbol("lr"),
+            update.ALPHA: sp.Symbol("momentum"),
+        }
+        lines.add(TrainerPrinter().doprint(e.rhs.xreplace(names)))
+    if len(lines) != 1:
+        raise ValueError(f"the update equations differ between parameters: {sorted(lines)}")
+    return {
+        "momentum": d.spec.optimizer == "momentum",
+        "update_rhs": lines.pop(),
+        "update_eqs": _span(d, eqs[0].id, eqs[-1].id) if len(eqs) > 1 else cite(d, eqs[0].id),
+    }
 
 
 def context(d: Derivation, style: str) -> dict:
@@ -90,6 +115,7 @@ def context(d: Derivation, style: str) -> dict:
         "unit_targets": spec.loss == "bce",
         "one_sample_extra": {"ce": ", a probability vector", "bce": ", targets in [0, 1]"}.get(spec.loss, ""),
         "classes": spec.activations[-1] == "softmax",
+        **_update_context(d),
         "arch": literal(spec.arch),
         "name": spec.name,
         "sizes": literal(tuple(spec.sizes)),
@@ -102,7 +128,8 @@ def context(d: Derivation, style: str) -> dict:
         "grads_dict": grads_dict,
         "xor": xor,
         "scalar": scalar,
-        "demo_lr": repr(2.0 if xor else 0.03),
+        # with momentum α = 0.9 a step is about 1 / (1 - α) = 10 gradient steps long
+        "demo_lr": repr((2.0 if xor else 0.03) / (10 if spec.optimizer == "momentum" else 1)),
         "demo_epochs": repr(1000 if xor else 200),
         "error_eq": cite(d, "error"),
         "forward_eqs": _span(d, "forward-a-1", f"forward-z-{spec.n_layers}"),
