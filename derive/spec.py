@@ -138,10 +138,11 @@ def parse_activations(text: str, n_layers: int) -> tuple[str, ...]:
         # would be surprising; say so instead of guessing.
         if names[0] == "softmax" and n_layers > 1:
             raise SpecError(
-                "softmax is only valid on the output layer; give one activation per layer, e.g. ACT=sigmoid,softmax"
+                "softmax is only valid on the output layer; give one activation per layer, "
+                "e.g. --act sigmoid,softmax (make: ACT=sigmoid,softmax)"
             )
     if len(names) != n_layers:
-        raise SpecError(f"ACT lists {len(names)} activations but the network has {n_layers} weight layers")
+        raise SpecError(f"--act (ACT=) lists {len(names)} activations but the network has {n_layers} weight layers")
     return tuple(names)
 
 
@@ -169,7 +170,9 @@ def make_spec(
     if out_act == "softmax" and n_out < 2:
         raise SpecError("softmax needs at least two output units (with one it is the constant 1)")
     if loss == "ce" and out_act != "softmax":
-        raise SpecError(f"loss 'ce' needs a softmax output layer (ACT=...,softmax), not {out_act}")
+        raise SpecError(
+            f"loss 'ce' needs a softmax output layer (--act ...,softmax; make: ACT=...,softmax), not {out_act}"
+        )
     if loss == "bce" and out_act != "sigmoid":
         raise SpecError(f"loss 'bce' needs sigmoid outputs, not {out_act}")
     if optimizer not in OPTIMIZERS:

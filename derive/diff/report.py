@@ -31,7 +31,28 @@ def run(arch: str, against: str | None = None, forms: str | None = None, act=Non
     records = []
     for source in chosen:
         records += compare_source(source, arch, act, loss)
+    if not records:
+        raise SpecError(_nothing(chosen, arch))
     return records
+
+
+def _nothing(chosen: list[Source], arch: str) -> str:
+    """Why a diff compared nothing (an error: a silent exit 0 would read as "all correct")."""
+    items = [item for s in chosen for item in (*s.forms, *s.algorithms)]
+    if not items:
+        return "nothing to compare: the forms file has no [[forms]] or [[algorithms]]"
+    form = next((f for f in items if isinstance(f, Form)), items[0])
+    L = len(arch.split("-")) - 1
+    if (
+        isinstance(form, Form)
+        and form.arch is None
+        and form.n_layers is None
+        and not instantiate.target_layers(form, L)
+    ):
+        why = f"e.g. form {form.id!r} is for layer {form.layer!r}, and {arch} has weight layers 1 to {L}"
+    else:
+        why = f"e.g. {form.id!r} is restricted to {form.arch or f'{form.n_layers} weight layers'}"
+    return f"nothing to compare: none of the {len(items)} forms applies to {arch} ({table.clean(why)})"
 
 
 def compare_source(source: Source, arch: str, act: str | None, loss: str | None) -> list[dict]:

@@ -105,6 +105,8 @@ class _Walker:
             return ("ref", node.value.id, tuple(self.index(p) for p in parts))
         if isinstance(node, ast.Call):
             return self.call(node, depth)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+            raise UnsafeForm("'^' is not a power here: write x**2 for x squared")
         raise UnsafeForm(f"{type(node).__name__} is not allowed in a form")
 
     def call(self, node: ast.Call, depth: int) -> Node:
@@ -119,7 +121,11 @@ class _Walker:
             idx = self.index(node.args[1])
             return ("sum", idx, self(node.args[0], depth + 1))
         if fn not in self.functions:
-            raise UnsafeForm(f"function {fn!r} is not allowed; allowed: {', '.join(sorted(self.functions | {'Sum'}))}")
+            allowed = ", ".join(sorted(self.functions | {"Sum"}))
+            raise UnsafeForm(
+                f'function {fn!r} is not allowed here; declare it in the [functions] table (e.g. {fn} = "sigmoid" or '
+                f'"act", "act_prime"), or use one of: {allowed}'
+            )
         if len(node.args) != 1:
             raise UnsafeForm(f"{fn} takes one argument")
         return ("call", fn, tuple(self(a, depth + 1) for a in node.args))

@@ -10,7 +10,17 @@ import sys
 from pathlib import Path
 
 from derive.diff import safeparse
-from derive.diff.catalog.types import FUNCTION_KINDS, KINDS, TARGETS, Algorithm, CatalogError, Form, Source, SymbolSpec
+from derive.diff.catalog.types import (
+    FUNCTION_KINDS,
+    KINDS,
+    LAYER_SPEC,
+    TARGETS,
+    Algorithm,
+    CatalogError,
+    Form,
+    Source,
+    SymbolSpec,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,7 +40,34 @@ def _line_of(text: str, needle: str) -> int:
     return 1
 
 
-def _symbols(table: object, where: str) -> dict[str, SymbolSpec]:
+def _headers(text: str, name: str) -> list[int]:
+    """The line numbers of every ``[[name]]`` header, in order."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if line.strip().replace(" ", "") == f"[[{name}]]"]
+
+
+def _key_line(text: str, start: int, key: str, default: int) -> int:
+    """The line of ``key = ...`` in the table that starts at line ``start`` (``default`` if absent)."""
+    for n, line in enumerate(text.splitlines()[start:], start + 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            break
+        if stripped.split("=", 1)[0].strip() == key:
+            return n
+    return default
+
+
+_LAYER_WORDS = "a layer number (0 = inputs), l, l-1, l+1, L or L-1"
+
+
+def _check_layer(value: object, what: str, words: tuple[str, ...] = ()) -> None:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise CatalogError(f"{what}: layer must be {', '.join(words + (_LAYER_WORDS,))}")
+    if isinstance(value, str) and value not in words and not LAYER_SPEC.fullmatch(value):
+        valid = ", ".join(words + (_LAYER_WORDS,))
+        raise CatalogError(f"{what}: layer {value!r} is not one of {valid}")
+
+
+def _symbols(table: object, where: str, text: str = "") -> dict[str, SymbolSpec]:
     if not isinstance(table, dict):
         raise CatalogError(f"{where}: [symbols] must be a table")
     out = {}
@@ -40,6 +77,10 @@ def _symbols(table: object, where: str) -> dict[str, SymbolSpec]:
         spec = {"kind": spec} if isinstance(spec, str) else spec
         if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
             raise CatalogError(f"{where}: symbol {name!r} needs a kind, one of {', '.join(KINDS)}")
+        if "layer" in spec:
+            line = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(f"{name} =")), 0)
+            at = f"{where.rsplit(':', 1)[0] if where.rsplit(':', 1)[-1].isdigit() else where}:{line}" if line else where
+            _check_layer(spec["layer"], f"{at}: symbol {name!r}")
         unknown = set(spec) - {"kind", "layer", "unit", "order"}
         if unknown or spec.get("order", "to_from") not in ("to_from", "from_to"):
             raise CatalogError(f"{where}: symbol {name!r}: bad keys or order {sorted(unknown)}")
@@ -74,7 +115,7 @@ def load_source(path: Path) -> Source:
         if "__" in name or not name.isidentifier() or kind not in FUNCTION_KINDS:
             raise CatalogError(f"{where}: function {name!r} must map to one of {', '.join(FUNCTION_KINDS)}")
         functions[name] = kind
-    base = _symbols(data.get("symbols", {}), where)
+    base = _symbols(data.get("symbols", {}), where, text)
     src = Source(
         id=sid,
         title=_str(data, "source", where, sid),
@@ -90,8 +131,9 @@ def load_source(path: Path) -> Source:
     forms, algos = data.get("forms", []), data.get("algorithms", [])
     if not isinstance(forms, list) or not isinstance(algos, list) or len(forms) + len(algos) > MAX_FORMS:
         raise CatalogError(f"{where}: [[forms]] and [[algorithms]] must be arrays of tables (at most {MAX_FORMS})")
-    for entry in forms:
-        src.forms.append(_form(entry, base, functions, text, where))
+    starts = _headers(text, "forms")
+    for n, entry in enumerate(forms):
+        src.forms.append(_form(entry, base, functions, text, where, starts[n] if n < len(starts) else 0))
     for entry in algos:
         src.algorithms.append(_algorithm(entry, base, functions, text, where))
     return src
@@ -132,26 +174,42 @@ def _indices(entry: dict, where: str) -> dict[str, str | int]:
     return table
 
 
-def _form(entry: dict, base, functions, text: str, where: str) -> Form:
+def _form(entry: dict, base, functions, text: str, where: str, start: int = 0) -> Form:
     if not isinstance(entry, dict):
         raise CatalogError(f"{where}: each [[forms]] entry must be a table")
     expr = _str(entry, "expr", where)
-    line = _line_of(text, expr)
+    line = _key_line(text, start, "expr", _line_of(text, expr)) if start else _line_of(text, expr)
     at_line = f"{where}:{line}"
-    symbols = _merged(entry, base, at_line)
-    indices = _indices(entry, at_line)
-    target = _str(entry, "target", at_line)
+
+    def key_at(key: str) -> str:  # the file and line of one key of this form, for errors about it
+        return f"{where}:{_key_line(text, start, key, line)}" if start else at_line
+
+    fid = f"form {entry.get('id', '?')!r}"
+    symbols = _merged(entry, base, key_at("symbols"))
+    indices = _indices(entry, key_at("indices"))
+    for letter, spec in indices.items():
+        _check_layer(spec, f"{key_at('indices')}: {fid}: index {letter!r}")
+    target = _str(entry, "target", key_at("target"))
     if target not in TARGETS:
-        raise CatalogError(f"{at_line}: unknown target {target!r}; one of {', '.join(TARGETS)}")
-    at = _list(entry, "at", at_line, str, int)
+        raise CatalogError(f"{key_at('target')}: {fid}: unknown target {target!r}; one of {', '.join(TARGETS)}")
+    at = _list(entry, "at", key_at("at"), str, int)
     if len(at) != _ARITY.get(target, 1) or any(isinstance(a, str) and a not in indices for a in at):
-        raise CatalogError(f"{at_line}: 'at' must list {_ARITY.get(target, 1)} declared index letters or units")
+        undeclared = [a for a in at if isinstance(a, str) and a not in indices]
+        why = f"; {', '.join(map(repr, undeclared))} not declared in 'indices'" if undeclared else ""
+        raise CatalogError(
+            f"{key_at('at')}: {fid}: 'at' must list {_ARITY.get(target, 1)} declared index letters or units "
+            f"for target {target!r}{why}"
+        )
     layer = entry.get("layer", "all")
-    if isinstance(layer, bool) or not isinstance(layer, (str, int)):
-        raise CatalogError(f"{at_line}: 'layer' must be output, hidden, all or a layer number")
+    _check_layer(layer, f"{key_at('layer')}: {fid}", ("output", "hidden", "all"))
+    if isinstance(layer, str) and layer not in ("output", "hidden", "all") and "l" in layer:
+        raise CatalogError(
+            f"{key_at('layer')}: {fid}: layer {layer!r}: a form's layer is output, hidden, all, "
+            "a number or L-1 (l means the form's own layer)"
+        )
     for key in ("n_layers", "arch"):
         if key in entry and not isinstance(entry[key], int if key == "n_layers" else str):
-            raise CatalogError(f"{at_line}: bad '{key}'")
+            raise CatalogError(f"{key_at(key)}: bad '{key}'")
     try:
         tree = safeparse.parse(expr, set(symbols), set(functions), set(indices))
     except safeparse.UnsafeForm as e:

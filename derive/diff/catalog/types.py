@@ -6,6 +6,7 @@ checks a file and builds these is :mod:`derive.diff.catalog.load`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,9 @@ KINDS = ("input", "preact", "act", "output", "target", "weight", "bias", "delta"
 FUNCTION_KINDS = ("act", "act_prime", "sigmoid", "sigmoid_prime", "exp", "log", "tanh")
 #: What a form may claim to equal.
 TARGETS = ("delta", "fprime", "dE_dy", "dE_dout", "grad_w", "grad_b", "update_w", "update_b", "sigmoid_prime")
+
+#: A layer relative to the target's layer l or the output layer L (``l-1``, ``L``), or a number.
+LAYER_SPEC = re.compile(r"\s*(l|L|[0-9]+)\s*(?:([+-])\s*([0-9]+))?\s*")
 
 
 class CatalogError(SpecError):
