@@ -306,3 +306,15 @@ def test_a_net_whose_symbolic_proof_would_be_slow_is_derived_per_layer():
     d = verify(derive(deep))
     assert d.per_layer and {g.proof.method for g in d.parameter_groups} == {"directional"}
     assert not route.per_layer(shallow) and not derive(shallow).per_layer
+
+
+def test_a_deep_chain_of_single_units_is_derived_per_layer_and_proved():
+    """1-1-...-1 has few paths but a deeply nested error: above DEPTH_ABOVE layers it takes the per-layer route."""
+    from derive.core import route
+
+    chain = make_spec("-".join(["1"] * (route.DEPTH_ABOVE + 2)))
+    assert chain.n_parameters <= route.LAZY_ABOVE and route.proof_cost(chain) <= route.PROOF_COST_ABOVE
+    d = verify(derive(chain))
+    assert d.per_layer and {g.proof.method for g in d.parameter_groups} == {"directional"}
+    shallow = make_spec("-".join(["1"] * (route.DEPTH_ABOVE + 1)))
+    assert not route.per_layer(shallow)

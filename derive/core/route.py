@@ -15,12 +15,17 @@ from dataclasses import replace
 from derive.spec import NetworkSpec
 
 #: Nets with more parameters are derived per layer and built lazily (and proved by
-#: random directions, see derive.prove.symbolic); smaller ones unit by unit and proved symbolically.
+#: directional derivatives, see derive.prove.directional); smaller ones unit by unit and proved symbolically.
 LAZY_ABOVE = 64
 #: ... and so are nets whose :func:`proof_cost` is above this. The symbolic proof differentiates an
 #: error that nests one activation per layer; measured on 2 cores: cost 45 (2-2-2-2-1) 1 s,
 #: 178 (3-4-4-2) 5 s, 266 (2-3-3-3-2) 11 s, 806 (2-3-3-3-3-2) 62 s.
 PROOF_COST_ABOVE = 200
+#: ... and so are nets with more weight layers than this, however narrow: the written-out error nests
+#: one activation per layer, and for a chain of single units (1-1-...-1, which the path count above
+#: calls cheap) the symbolic proof and the printed expansions grow with the depth: measured on 2 cores,
+#: 12 layers 7 s, 16 layers 18 s, 32 layers about a minute; per layer, 16 layers take 2 s.
+DEPTH_ABOVE = 8
 #: Width of the proxy's input and hidden layers (its output layer keeps its size:
 #: the loss's scale factor and the softmax sum depend on it).
 PROXY_WIDTH = 2
@@ -28,7 +33,7 @@ PROXY_WIDTH = 2
 
 def per_layer(spec: NetworkSpec) -> bool:
     """Whether ``spec`` is derived per layer and proved at random points rather than unit by unit and symbolically."""
-    return spec.n_parameters > LAZY_ABOVE or proof_cost(spec) > PROOF_COST_ABOVE
+    return spec.n_parameters > LAZY_ABOVE or proof_cost(spec) > PROOF_COST_ABOVE or spec.n_layers > DEPTH_ABOVE
 
 
 def proof_cost(spec: NetworkSpec) -> int:
