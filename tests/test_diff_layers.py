@@ -137,3 +137,21 @@ def test_a_layer_offset_names_the_previous_layer_explicitly(tmp_path):
     extra += 'expr = "eta * delta[j] * below[i]"\n'
     (rec,) = report.run("2-3-3-2", forms=str(forms_file(tmp_path, extra, only=set())))
     assert rec["verdict"] == "equal"
+
+
+def test_the_readme_forms_file_is_right(tmp_path):
+    """The README's example forms file (a non-Bishop notation) is correct on 2-3-2 and on a deeper net."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Writing a forms file") :]
+    example = section[section.index("```toml") + len("```toml") : section.index("```", section.index("```toml") + 7)]
+    path = tmp_path / "readme.toml"
+    path.write_text(example, encoding="utf-8")
+    for arch in ("2-3-2", "3-4-2", "2-3-3-2"):
+        recs = report.run(arch, forms=str(path))
+        two_layer = {"hidden-delta", "input-weight-step"} if arch != "2-3-3-2" else set()
+        assert {r["formula"] for r in recs} == {"output-delta"} | two_layer
+        assert all(r["verdict"] in ("equal", "equal_under_convention") for r in recs), recs
+    wrong = example.replace('"eta * delta[j] * a[i]"', '"eta * delta[j] * h[i]"')
+    path.write_text(wrong, encoding="utf-8")
+    step = next(r for r in report.run("2-3-2", forms=str(path)) if r["formula"] == "input-weight-step")
+    assert step["verdict"] == "different" and step["mistake"] == "wrong_layer"

@@ -7,7 +7,8 @@ Catalog files and a user's ``--forms`` file share this schema and one loader
 (:mod:`derive.diff.catalog.load`; what it builds is in :mod:`derive.diff.catalog.types`);
 every formula goes through :mod:`derive.diff.safeparse`, never through ``sympify``.
 
-The schema, by example (``derive/diff/catalog/bishop.toml`` is a complete one)::
+The schema, by example (``derive/diff/catalog/bishop.toml`` is a complete one; the README's
+"Writing a forms file" explains every key for a teacher)::
 
     id = "my-notes"                # --against id; defaults to the file name
     source = "my lecture notes"    # title; citation = "where in it"
@@ -23,18 +24,19 @@ The schema, by example (``derive/diff/catalog/bishop.toml`` is a complete one)::
 
     [symbols]                      # source name -> kind (input, preact, act, output, target,
     net = "preact"                 #   weight, bias, delta, rate, free), or a table with a fixed
-    o = "act"                      #   layer/unit and, for weights, order = "to_from" | "from_to"
-    w = "weight"
-    delta = "delta"
+    o = "act"                      #   layer/unit and, for weights, order = "to_from" | "from_to";
+    w = "weight"                   #   a declared layer wins over the index letter's layer:
+    delta = "delta"                #   h = { kind = "act", layer = 1 } makes h[i] hidden unit i
 
     [functions]                    # name -> act, act_prime, sigmoid, sigmoid_prime (exp, log, tanh built in)
     f_prime = "act_prime"
 
     [[forms]]
     id = "hidden-delta"
-    target = "delta"               # delta, fprime, dE_dy, dE_dout, grad_w, grad_b, update_w, update_b, sigmoid_prime
+    target = "delta"               # delta, fprime, dE_dy, dE_dout, grad_w, grad_b, sigmoid_prime,
+                                   #   update_w, update_b (the change Δw, not the new weight)
     at = ["j"]                     # the target's unit (grad_w/update_w: [to, from])
-    layer = "hidden"               # output, hidden, all, or a layer number
+    layer = "hidden"               # output, hidden, all, a layer number, L or L-1
     indices = { j = "l", k = "l+1" }   # the layer each index letter runs over (l, l-1, l+1, L, or a number)
     expr = "f_prime(net[j]) * Sum(delta[k] * w[k, j], k)"
 
