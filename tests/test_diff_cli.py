@@ -232,7 +232,7 @@ def test_malformed_files(diff, notes, text, words):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--against", "bishopp"], "unknown source 'bishopp'; known: all, bishop"),
+        (["--against", "bishopp"], "unknown source 'bishopp'; known: all, aima, bishop"),
         (["--against", "all", "--forms", "x.toml"], "exactly one of"),
         ([], "exactly one of"),
         (["--forms", "/nonexistent/notes.toml"], "does not exist"),
