@@ -18,9 +18,10 @@ export BD_MEAN := $(MEAN)
 export BD_OPTIMIZER := $(OPTIMIZER)
 export BD_AGAINST := $(AGAINST)
 
+BROWSER_PACKAGES := chromium chromium-driver
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: help derive test test-fast lint clean tex venv diff bench need-arch
+.PHONY: help derive test test-fast lint clean tex browser venv diff bench need-arch
 
 # A bare `make` explains itself instead of installing anything.
 .DEFAULT_GOAL := help
@@ -28,7 +29,7 @@ help:
 	@echo "backprop-derive: derive backpropagation for a named network"
 	@echo ""
 	@echo "  make derive ARCH=2-3-2 [ACT=tanh,softmax] [LOSS=ce] [NOTATION=bishop] [OUT=dir]"
-	@echo "                      write generated/<name>/: derivation.pdf/.tex, trainer.py, formulas.json"
+	@echo "                      write generated/<name>/: derivation.pdf/.html/.tex, trainer.py, formulas.json"
 	@echo "  make diff ARCH=2-3-2 [AGAINST=all]   compare the derived formulas with textbook forms"
 	@echo "  make test           the whole test suite (installs what is missing first)"
 	@echo "  make test-fast      the suite without the slow tests"
@@ -56,6 +57,17 @@ tex:
 	  echo "TeX is missing: run 'sudo apt-get install --no-install-recommends $(TEX_PACKAGES)' (the .tex is still written)" >&2; \
 	fi
 
+# Headless Chromium for the web page's browser test, the same way: Debian packages as root, else one line.
+# Under CI (CI=true) the test fails without it rather than skipping.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Chromium from Debian packages (once)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; \
+	else \
+	  echo "Chromium is missing: run 'sudo apt-get install --no-install-recommends $(BROWSER_PACKAGES)' (the browser test skips without it)" >&2; \
+	fi
+
 need-arch:
 	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [OPTIMIZER=sgd|momentum] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
 
@@ -77,11 +89,11 @@ diff: $(STAMP)
 	@if [ -z "$$BD_ARCH" ]; then echo "usage: make diff ARCH=2-3-2 AGAINST=all" >&2; exit 2; fi
 	@$(BIN)/backprop-derive diff --arch "$$BD_ARCH" --against "$${BD_AGAINST:-all}"
 
-test: $(STAMP) tex
+test: $(STAMP) tex browser
 	$(BIN)/python -m pytest -n 2 -q
 
 # the edit loop (under a minute): everything but the tests marked slow in tests/conftest.py
-test-fast: $(STAMP) tex
+test-fast: $(STAMP) tex browser
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 lint: $(STAMP)

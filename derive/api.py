@@ -27,6 +27,7 @@ from derive.diff import report
 from derive.display import DiffResult, Formula, Formulas
 from derive.output import write_all
 from derive.render import formulas as formulas_json
+from derive.render.html import page
 from derive.render.latex import document, pdf
 from derive.render.latex import example as example_mod
 from derive.render.trainer import render as trainer_render
@@ -123,6 +124,10 @@ class Derived:
         path = _example(example, self.derivation)
         return document.render(self.derivation, path, self.notation)
 
+    def html(self) -> str:
+        """The text of derivation.html: the document as one web page, maths in MathML, no scripts."""
+        return page.render(self.derivation, self.notation)
+
     def pdf(self, example: str | Path | None = None) -> bytes:
         """derivation.pdf as bytes (needs TeX; raises RuntimeError with TeX's first error otherwise)."""
         return pdf.compile_pdf(self.latex(example))
@@ -168,7 +173,7 @@ class Derived:
         return DiffResult(records, s.arch, report.as_table(records, s.arch), report.status(records))
 
     def write(self, out: str | Path, style: str | None = None, example: str | Path | None = None) -> Path:
-        """Write trainer.py, formulas.json and derivation.tex into ``out`` at once, as ``build --no-pdf``."""
+        """Write trainer.py, formulas.json, derivation.tex and .html into ``out`` at once (``build --no-pdf``)."""
         if style is not None and style not in STYLES:
             raise SpecError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
         path = _example(example, self.derivation)

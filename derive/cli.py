@@ -31,6 +31,7 @@ _VALUE_OPTIONS = {
     "--out",
     "--against",
     "--forms",
+    "--format",
 }
 
 
@@ -105,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--style", default=None, help=f"trainer code style: {', '.join(STYLES)} (default: by size)")
     b.add_argument("--example", default=None, help="worked example JSON (keys x, t, lr, W1, b1, ...)")
     b.add_argument("--no-pdf", action="store_true", help="write derivation.tex but do not run TeX")
+    b.add_argument(
+        "--format",
+        default=",".join(build_stage.FORMATS),
+        help="documents to write, joined by ',': pdf, html, tex (default: all three)",
+    )
     b.add_argument("--out", default=None, help="output directory (default generated/<name>)")
     d = sub.add_parser("diff", help=COMMANDS["diff"])
     d.add_argument("--arch", required=True, help="layer sizes joined by '-', e.g. 2-3-2")
@@ -128,16 +134,26 @@ def build(args: argparse.Namespace) -> int:
     if example is not None:
         load_example(example, spec)  # a malformed file is bad input: one line, exit 2, nothing written
     out = Path(args.out) if args.out else Path("generated") / build_stage.output_name(spec, notation)
+    formats = build_stage.check_formats(args.format)
     check_target(out)
-    options = build_stage.BuildOptions(style=args.style, example=example, pdf=not args.no_pdf, notation=notation)
+    options = build_stage.BuildOptions(
+        style=args.style,
+        example=example,
+        pdf="pdf" in formats and not args.no_pdf,
+        notation=notation,
+        tex="tex" in formats,
+        html="html" in formats,
+    )
     d = build_stage.derivation(spec)
     files = build_stage.render_files(d, options)
-    status, problem = 0, ""
+    status, problem, keep_tex = 0, "", options.tex
     if options.pdf:
         try:
             files["derivation.pdf"] = pdf.compile_pdf(files["derivation.tex"].decode())
         except (pdf.TeXMissing, pdf.TeXError) as e:  # the .tex is still written, the exit status says it failed
-            status, problem = 1, str(e)
+            status, problem, keep_tex = 1, str(e), True
+    if not keep_tex:
+        files.pop("derivation.tex", None)
     write_all(out, files)
     print(f"wrote {out}/ ({', '.join(sorted(files))}); {d.proof_summary}")
     if problem:

@@ -13,6 +13,7 @@ from derive.core.model import Derivation
 from derive.core.symbolic import derive
 from derive.prove.verify import verify
 from derive.render import formulas, notations
+from derive.render.html import page
 from derive.render.latex import document
 from derive.render.trainer import render
 from derive.spec import NetworkSpec, SpecError
@@ -26,6 +27,25 @@ class BuildOptions:
     example: Path | None = None  # worked-example JSON file
     pdf: bool = True
     notation: str = "bishop"  # symbols of the document and the LaTeX fields of formulas.json
+    tex: bool = True  # write derivation.tex (it is rendered for the PDF either way)
+    html: bool = True  # write derivation.html
+
+
+#: The document formats ``build --format`` chooses among (trainer.py and formulas.json are always written).
+FORMATS = ("pdf", "html", "tex")
+
+
+def check_formats(text: str) -> tuple[str, ...]:
+    """The formats of a ``--format`` value such as ``pdf,html`` (raises SpecError on an unknown one).
+
+    >>> check_formats("html,tex")
+    ('html', 'tex')
+    """
+    chosen = tuple(f.strip() for f in text.split(","))
+    for f in chosen:
+        if f not in FORMATS:
+            raise SpecError(f"unknown format {f!r}; valid: {', '.join(FORMATS)} (joined by ',')")
+    return chosen
 
 
 def check_notation(notation: str) -> str:
@@ -51,8 +71,15 @@ def derivation(spec: NetworkSpec) -> Derivation:
 
 
 def render_files(d: Derivation, options: BuildOptions) -> dict[str, bytes]:
-    """Every output file of one build, as bytes (no PDF; see :func:`derive.cli.build`)."""
+    """Every output file of one build, as bytes (no PDF; see :func:`derive.cli.build`).
+
+    derivation.tex is among them when either the .tex or the PDF is asked for; the caller
+    drops it after compiling when only the PDF is wanted.
+    """
     files = {"formulas.json": formulas.render(d, options.notation).encode()}
     files["trainer.py"] = render.render(d, options.style).encode()
-    files["derivation.tex"] = document.render(d, options.example, options.notation).encode()
+    if options.tex or options.pdf:
+        files["derivation.tex"] = document.render(d, options.example, options.notation).encode()
+    if options.html:
+        files["derivation.html"] = page.render(d, options.notation).encode()
     return files

@@ -41,7 +41,13 @@ RANKS = [
 ]
 
 #: Siblings that must not import each other (the renderers, and the renderers against the diff).
-SEPARATE = ["derive.render.latex", "derive.render.trainer", "derive.render.formulas", "derive.diff"]
+SEPARATE = [
+    "derive.render.latex",
+    "derive.render.trainer",
+    "derive.render.formulas",
+    "derive.render.html",
+    "derive.diff",
+]
 
 
 def module_name(path: Path) -> str:

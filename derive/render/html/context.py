@@ -1,0 +1,249 @@
+"""What the web page's templates see: the Derivation's formulas as MathML in one notation.
+
+The sections follow the LaTeX document's. Every numbered equation of the Derivation
+is printed exactly once, in the section the document gives it, or (an equation a
+newer core adds before a section knows it) in the list after the algorithm, so that
+every anchor ``#eq-N`` resolves.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from markupsafe import Markup
+
+from derive.core import activations, naming
+from derive.core.model import Derivation, Layer
+from derive.render import notations
+from derive.render.html import svg
+from derive.render.mathml import NotationMathMLPrinter
+from derive.render.printer import vector
+
+#: Nets with no layer wider than this show every unit; wider ones their first units and the last.
+SMALL_WIDTH = 6
+#: A per-parameter gradient table is printed up to this many parameters.
+TABLE_PARAMETERS = 32
+#: Sums of more like-signed terms than this print elided in a wide net.
+ELIDE_TERMS = SMALL_WIDTH + 1
+#: The loss is written out for every output up to this many outputs.
+WRITTEN_OUTPUTS = 6
+#: The name of each loss in a sentence.
+LOSS_NAMES = {
+    "sse": "sum of squares",
+    "mse": "mean squared error",
+    "ce": "cross-entropy",
+    "bce": "binary cross-entropy",
+}
+
+
+class Maths:
+    """Printing helpers bound to one derivation and notation."""
+
+    def __init__(self, d: Derivation, notation: str):
+        self.d = d
+        self.L = d.spec.n_layers
+        wide = max(d.spec.sizes) > SMALL_WIDTH
+        self.printer = NotationMathMLPrinter(notation, self.L, elide=ELIDE_TERMS if wide else None)
+
+    def inline(self, expr: sp.Expr) -> Markup:
+        return Markup(self.printer.math(expr))
+
+    def row(self, lhs: sp.Expr, rhs: sp.Expr, op: str = "=") -> Markup:
+        """``lhs = rhs`` as the content of a display ``<math>``."""
+        return Markup(f"{self.printer.doprint(lhs)}<mo>{op}</mo>{self.printer.doprint(rhs)}")
+
+    def family(self, role: str, layer: int, *levels: int) -> Markup:
+        return self.inline(naming.indexed(role, layer)[tuple(naming.index(k) for k in levels)])
+
+    def vec(self, role: str, layer: int) -> sp.MatrixSymbol:
+        sizes = self.d.spec.sizes
+        return vector(role, layer, sizes[layer], sizes[layer - 1] if role == "w" else 1)
+
+
+def shown_units(n: int) -> list[int]:
+    """0-based units a layer shows (all of a narrow layer; the first two and the last of a wide one)."""
+    return list(range(n)) if n <= SMALL_WIDTH else [0, 1, n - 1]
+
+
+def _units(m: Maths, lhs: list, rhs, n: int) -> list[dict]:
+    shown = shown_units(n)
+    return [{"row": m.row(lhs[j], rhs[j]), "gap": n > SMALL_WIDTH and j == n - 1} for j in shown]
+
+
+def _layer(m: Maths, layer: Layer) -> dict:
+    l = layer.index
+    in_role, in_layer = ("x", 0) if l == 1 else ("z", l - 1)
+    out_role = "y" if layer.is_output else "z"
+    return {
+        "index": l,
+        "n_in": layer.n_in,
+        "n_out": layer.n_out,
+        "is_output": layer.is_output,
+        "activation": activations.DESCRIPTIONS[layer.activation],
+        "softmax": layer.activation == "softmax",
+        "bias": layer.biases is not None,
+        "a": m.family("a", l, l),
+        "out": m.family(out_role, l, l),
+        "inp": m.family(in_role, in_layer, l - 1),
+        "w": m.family("w", l, l, l - 1),
+        "b": m.family("b", l, l),
+        "delta": m.family("delta", l, l),
+        "j": m.inline(naming.index(l)),
+        "pre": _units(m, layer.a, layer.pre, layer.n_out),
+        "act": _units(m, layer.out, layer.act, layer.n_out),
+        "deltas": _units(m, layer.delta, layer.delta_forms, layer.n_out),
+        "gap": layer.n_out > SMALL_WIDTH,
+    }
+
+
+def _equations(d: Derivation, m: Maths) -> dict[str, dict]:
+    return {e.id: {"id": e.id, "number": e.number, "title": e.title, "row": m.row(e.lhs, e.rhs)} for e in d.equations}
+
+
+def _symbols(m: Maths, layers: list[dict]) -> list[dict]:
+    rows = [{"sym": m.family("x", 0, 0), "what": "input unit", "shape": f"{m.d.spec.sizes[0]}"}]
+    for info in layers:
+        where = "output layer" if info["is_output"] else f"hidden layer {info['index']}"
+        rows.append({"sym": info["w"], "what": f"weight into a unit of layer {info['index']}", "shape": ""})
+        rows[-1]["shape"] = f"{info['n_out']} × {info['n_in']}"
+        if info["bias"]:
+            rows.append({"sym": info["b"], "what": f"bias, {where}", "shape": str(info["n_out"])})
+        rows.append({"sym": info["a"], "what": f"pre-activation, {where}", "shape": str(info["n_out"])})
+        rows.append(
+            {"sym": info["out"], "what": f"output, {where} ({info['activation']})", "shape": str(info["n_out"])}
+        )
+        rows.append({"sym": info["delta"], "what": f"error signal, {where}", "shape": str(info["n_out"])})
+    rows.append({"sym": m.family("t", m.L, m.L), "what": "target of an output unit", "shape": str(m.d.spec.sizes[-1])})
+    return rows
+
+
+def _matrix(m: Maths) -> dict:
+    """The matrix forms: forward sums and the backward equations BP2 and BP4."""
+    d, L = m.d, m.L
+    first = d.layers[0]
+    x = vector("x", 0, first.n_in)
+    forward = sp.MatMul(m.vec("w", 1), x) + (m.vec("b", 1) if first.biases else sp.ZeroMatrix(first.n_out, 1))
+    bp2 = []
+    for layer in reversed(d.layers[:-1]):
+        up = d.layers[layer.index]
+        rhs = sp.HadamardProduct(
+            m.vec("fprime", layer.index), sp.Transpose(m.vec("w", up.index)) * m.vec("delta", up.index)
+        )
+        bp2.append({"index": layer.index, "row": m.row(m.vec("delta", layer.index), rhs)})
+    top = d.layers[-1]
+    inp = x if L == 1 else m.vec("z", L - 1)
+    nabla = Markup("<msub><mo>∇</mo>{}</msub>{}")
+    error = m.printer.doprint(sp.Symbol("E"))
+    return {
+        "forward": m.row(m.vec("a", 1), forward),
+        "bp2": bp2,
+        "bp4": nabla.format(Markup(m.printer.doprint(m.vec("w", L))), Markup(error))
+        + Markup("<mo>=</mo>")
+        + Markup(m.printer.doprint(sp.MatMul(m.vec("delta", L), sp.Transpose(inp)))),
+        "bp3": nabla.format(Markup(m.printer.doprint(m.vec("b", L))), Markup(error))
+        + Markup("<mo>=</mo>")
+        + Markup(m.printer.doprint(m.vec("delta", L)))
+        if top.biases
+        else None,
+        "shapes": [
+            {"index": lay.index, "w": m.inline(m.vec("w", lay.index)), "shape": f"{lay.n_out} × {lay.n_in}"}
+            for lay in d.layers
+        ],
+    }
+
+
+def _gradients(m: Maths) -> list[dict]:
+    d = m.d
+    if d.spec.n_parameters > TABLE_PARAMETERS:
+        return []
+    return [
+        {
+            "sym": m.inline(sp.Derivative(sp.Symbol("E"), p.symbol)),
+            "form": m.inline(p.gradient),
+            "key": f"{p.key}[{', '.join(str(i) for i in p.index)}]",
+        }
+        for p in d.parameters
+    ]
+
+
+def _proofs(d: Derivation) -> list[dict]:
+    """One entry per verification record: per method in a small net, per layer in a large one."""
+    found: dict[object, dict] = {}
+    if d.lazy:
+        for g in d.parameter_groups:
+            key = g.proof
+            entry = found.setdefault(key, {"proof": g.proof, "count": 0, "layers": []})
+            entry["count"] += g.size
+            if g.layer not in entry["layers"]:
+                entry["layers"].append(g.layer)
+    else:
+        for p in d.parameters:
+            key = p.proof.method if p.proof else "none"
+            found.setdefault(key, {"proof": p.proof, "count": 0, "layers": []})["count"] += 1
+    out = []
+    for entry in found.values():
+        q = entry["proof"]
+        out.append(
+            {
+                "method": q.method if q else "none",
+                "detail": q.detail if q else "no check",
+                "bound": q.false_pass_bound if q else None,
+                "count": entry["count"],
+                "layers": entry["layers"],
+            }
+        )
+    return sorted(out, key=lambda r: (r["layers"], r["method"]))
+
+
+def _mapping(d: Derivation, notation: str) -> dict:
+    L = d.spec.n_layers
+    keys = [notation] + [k for k in ("bishop", "nielsen") if k != notation]
+    printers = [NotationMathMLPrinter(k, L) for k in keys]
+    h = 1 if L > 1 else L
+    concepts = [
+        ("input", naming.indexed("x", 0)[naming.index(0)]),
+        (f"pre-activation, layer {h}", naming.indexed("a", h)[naming.index(h)]),
+        ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[naming.index(h)]),
+        ("output", naming.indexed("y", L)[naming.index(L)]),
+        ("target", naming.indexed("t", L)[naming.index(L)]),
+        (f"weight, layer {L}", naming.indexed("w", L)[naming.index(L), naming.index(L - 1)]),
+        (f"error signal, layer {L}", naming.indexed("delta", L)[naming.index(L)]),
+        ("error", sp.Symbol("E")),
+        ("weight matrix", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1])),
+    ]
+    rows = [{"what": what, "cells": [Markup(p.math(e)) for p in printers]} for what, e in concepts]
+    return {"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys], "rows": rows}
+
+
+def context(d: Derivation, notation: str = "bishop") -> dict:
+    """Every value the page templates use."""
+    m = Maths(d, notation)
+    layers = [_layer(m, layer) for layer in d.layers]
+    eq = _equations(d, m)
+    placed = {f"{p}-{lay['index']}" for lay in layers for p in ("forward-a", "forward-z", "fprime", "delta")}
+    placed |= {f"{p}-{lay['index']}" for lay in layers for p in ("grad-w", "grad-b", "update-w", "update-b")}
+    placed |= {"error", "dE-dy"}
+    return {
+        "spec": d.spec,
+        "arch": d.spec.arch,
+        "L": d.spec.n_layers,
+        "nota": notations.NOTATIONS[notation],
+        "E": m.inline(sp.Symbol("E")),
+        "eq": eq,
+        "other": [e for e in eq.values() if e["id"] not in placed],
+        "layers": layers,
+        "out": layers[-1],
+        "hidden": list(reversed(layers[:-1])),
+        "symbols": _symbols(m, layers),
+        "diagram": svg.diagram(d, m.printer),
+        "loss_name": LOSS_NAMES[d.spec.loss],
+        "loss_written": m.row(sp.Symbol("E"), d.loss) if d.spec.sizes[-1] <= WRITTEN_OUTPUTS else None,
+        "reduction": d.reduction,
+        "assumptions": d.assumptions,
+        "matrix": _matrix(m),
+        "gradients": _gradients(m),
+        "n_params": d.spec.n_parameters,
+        "proofs": _proofs(d),
+        "proof_summary": d.proof_summary,
+        "rule_check": d.rule_check,
+        "mapping": _mapping(d, notation),
+    }

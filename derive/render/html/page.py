@@ -1,0 +1,39 @@
+"""Render derivation.html from a verified Derivation (Jinja templates in templates/html/).
+
+One self-contained file: the maths as presentation MathML, the picture as inline
+SVG, the style sheet inline; no scripts and no address outside the page, so it
+reads offline and its bytes depend only on the Derivation and the notation.
+"""
+
+from __future__ import annotations
+
+import jinja2
+
+from derive.core.model import Derivation
+from derive.render import templates
+from derive.render.html.context import context
+
+TEMPLATES = templates.directory("html")
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,  # text goes in escaped; the MathML arrives as Markup from the printer
+        trim_blocks=False,  # a newline after a tag is a space between words in HTML
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(d: Derivation, notation: str = "bishop") -> str:
+    """derivation.html for a verified Derivation.
+
+    Args:
+        d: the verified Derivation.
+        notation: the symbol preset (:data:`derive.render.notations.NOTATIONS`).
+    Returns:
+        The page, deterministic for the same inputs.
+    """
+    return environment().get_template("page.html.j2").render(**context(d, notation))

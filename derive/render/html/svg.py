@@ -1,0 +1,108 @@
+"""The network picture as inline SVG: units as circles labelled in MathML, weights as arrows.
+
+Positions are whole pixels, so the same network always gives the same markup.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from derive.core.model import Derivation
+from derive.render.mathml import NotationMathMLPrinter
+
+#: Layers wider than this are drawn as their first units, a gap and the last unit.
+MAX_DRAWN = 7
+COLUMN = 170
+ROW = 64
+RADIUS = 24
+MARGIN = 40
+#: Room right of the outputs for the arrow to the target and its label.
+TARGETS = 110
+#: Room below the units for the captions.
+CAPTION = 46
+#: Weights are labelled on the arrows up to this many weights in a net no wider than LABEL_WIDTH.
+LABEL_WEIGHTS = 12
+LABEL_WIDTH = 3
+#: The box of a label inside the picture (an SVG foreignObject holding a MathML element).
+LABEL_W, LABEL_H = 56, 30
+
+
+def _shown(n: int) -> list[int]:
+    """0-based units drawn for a layer of n units (-1 marks the gap)."""
+    return list(range(n)) if n <= MAX_DRAWN else [0, 1, 2, -1, n - 1]
+
+
+def _label(x: float, y: float, maths: str, cls: str) -> dict:
+    return {
+        "x": round(x - LABEL_W / 2),
+        "y": round(y - LABEL_H / 2),
+        "w": LABEL_W,
+        "h": LABEL_H,
+        "maths": maths,
+        "cls": cls,
+    }
+
+
+def diagram(d: Derivation, printer: NotationMathMLPrinter) -> dict:
+    """Circles, arrows, gaps, labels and captions of the network picture, in pixels."""
+    columns = [d.inputs] + [layer.out for layer in d.layers]
+    tallest = max(len(_shown(len(c))) for c in columns)
+    height = 2 * MARGIN + (tallest - 1) * ROW + CAPTION
+    width = 2 * MARGIN + (len(columns) - 1) * COLUMN + TARGETS
+    units, gaps, labels, captions, arrows = [], [], [], [], []
+    centres: list[dict[int, tuple[int, int]]] = []
+    for col, nodes in enumerate(columns):
+        shown = _shown(len(nodes))
+        top = MARGIN + (tallest - len(shown)) * ROW // 2
+        x = MARGIN + col * COLUMN
+        placed = {}
+        kind = "input" if col == 0 else ("output" if col == len(columns) - 1 else "hidden")
+        for row, u in enumerate(shown):
+            y = top + row * ROW
+            if u < 0:
+                gaps.append({"x": x, "y": y})
+                continue
+            units.append({"x": x, "y": y, "r": RADIUS, "kind": kind})
+            labels.append(_label(x, y, Markup(printer.math(nodes[u])), "unit"))
+            placed[u] = (x, y)
+        centres.append(placed)
+        what = "inputs" if col == 0 else ("outputs" if col == len(columns) - 1 else f"hidden layer {col}")
+        act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
+        captions.append({"x": x, "y": height - CAPTION + 18, "what": what, "act": act})
+    n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)
+    labelled = n_weights <= LABEL_WEIGHTS and max(d.spec.sizes) <= LABEL_WIDTH
+    for layer in d.layers:
+        below, above = centres[layer.index - 1], centres[layer.index]
+        for j, (x2, y2) in above.items():
+            for i, (x1, y1) in below.items():
+                # from the edge of one circle to the edge of the other
+                dx, dy = x2 - x1, y2 - y1
+                length = (dx * dx + dy * dy) ** 0.5
+                ux, uy = dx / length, dy / length
+                arrows.append(
+                    {
+                        "x1": round(x1 + ux * RADIUS),
+                        "y1": round(y1 + uy * RADIUS),
+                        "x2": round(x2 - ux * (RADIUS + 4)),
+                        "y2": round(y2 - uy * (RADIUS + 4)),
+                    }
+                )
+                if labelled:
+                    lx, ly = x1 + 0.72 * dx, y1 + 0.72 * dy
+                    labels.append(_label(lx, ly, Markup(printer.math(layer.weights[j][i])), "weight"))
+    targets = []
+    for k, (x, y) in centres[-1].items():
+        targets.append({"x1": x + RADIUS, "x2": x + RADIUS + 40, "y": y})
+        labels.append(_label(x + RADIUS + 40 + LABEL_W / 2 + 4, y, Markup(printer.math(d.targets[k])), "target"))
+    return {
+        "width": width,
+        "height": height,
+        "units": units,
+        "gaps": gaps,
+        "arrows": arrows,
+        "targets": targets,
+        "labels": labels,
+        "captions": captions,
+        "labelled": labelled,
+        "clipped": any(len(c) > MAX_DRAWN for c in columns),
+    }

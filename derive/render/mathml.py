@@ -1,0 +1,209 @@
+r"""Presentation MathML in a notation preset: SymPy's MathML printer taught the presets.
+
+The presets (:mod:`derive.render.notations`) write each symbol as a small piece of
+LaTeX; :mod:`derive.render.mathsymbols` reads it into MathML elements, so a preset is
+stated once and both printers follow it. Everything else dispatches on the expression's class
+as in :class:`derive.render.printer.NotationLatexPrinter`: the same natural order
+of terms, the same elision of long sums.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from derive.core import naming, update
+from derive.render import notations
+from derive.render.mathsymbols import symbol_nodes
+from derive.render.printer import ELIDED_HEAD, _unpadded, natural
+
+_IDX_RE = re.compile(r"idx([0-9]+)(p?)")
+
+
+class NotationMathMLPrinter(MathMLPresentationPrinter):
+    """Presentation MathML in one notation preset, for one network depth."""
+
+    def __init__(self, notation: str = "bishop", n_layers: int = 2, elide: int | None = None):
+        super().__init__({"mul_symbol": None})
+        self.notation = notations.NOTATIONS[notation]
+        self.n_layers = n_layers
+        self.elide = elide
+
+    def doprint(self, expr) -> str:
+        # Unicode text rather than SymPy's character references; the one named entity becomes its character
+        text = self._print(natural(expr)).toxml()
+        text = text.replace("&InvisibleTimes;", "\u2062").replace("&#x2062;", "\u2062")
+        return text.replace("<mo>-</mo>", "<mo>−</mo>")  # SymPy's products use the hyphen
+
+    def math(self, expr, display: bool = False) -> str:
+        """A whole ``<math>`` element for ``expr`` (display or inline)."""
+        mode = ' display="block"' if display else ""
+        return f"<math{mode}>{self.doprint(expr)}</math>"
+
+    def _el(self, tag: str, *children, text: str | None = None, **attrs):
+        el = self.dom.createElement(tag)
+        for k, v in attrs.items():
+            el.setAttribute(k, v)
+        if text is not None:
+            el.appendChild(self.dom.createTextNode(text))
+        for child in children:
+            el.appendChild(child)
+        return el
+
+    def _row(self, *children):
+        return self._el("mrow", *children)
+
+    def parenthesize(self, item, level, strict=False):
+        if isinstance(item, sp.Derivative):  # a fraction needs no brackets in a product
+            return self._print(item)
+        return super().parenthesize(item, level, strict)
+
+    def _tex(self, tex: str):
+        return symbol_nodes(self.dom, tex)
+
+    def _index(self, k: sp.Expr):
+        if isinstance(k, sp.Symbol):
+            m = _IDX_RE.fullmatch(k.name)
+            if m:
+                letters = self.notation.index_letters
+                return self._tex(letters[int(m.group(1)) % len(letters)] + ("'" if m.group(2) else ""))
+        return self._print(k)
+
+    def _index_text(self, k: sp.Expr) -> str:
+        if isinstance(k, sp.Symbol):
+            m = _IDX_RE.fullmatch(k.name)
+            if m:
+                letters = self.notation.index_letters
+                return letters[int(m.group(1)) % len(letters)] + ("'" if m.group(2) else "")
+        return str(k)
+
+    def _print_Symbol(self, sym: sp.Symbol, style: str = "plain"):
+        sym = _unpadded(sym)
+        if _IDX_RE.fullmatch(sym.name):
+            return self._index(sym)
+        if sym.name == "E":
+            return self._tex(self.notation.error)
+        if sym == update.ETA:
+            return self._tex(self.notation.rate)
+        try:
+            return self._tex(self.notation.latex(sym, self.n_layers))
+        except KeyError:
+            return super()._print_Symbol(sym, style)
+
+    def _print_Indexed(self, expr: sp.Indexed):
+        role, layer = naming.indexed_info(expr.base, self.n_layers)
+        idx = [self._index_text(k) for k in expr.indices]
+        sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
+        fields = {**notations.layer_fields(layer, self.n_layers), "j": idx[0]}
+        if len(idx) == 2:
+            fields["i"] = idx[1]
+            pair = idx if self.notation.weight_order == "ji" else idx[::-1]
+            fields["ji"] = sep.join(pair)
+        return self._tex(self.notation.pattern(role, layer, self.n_layers) % fields)
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol):
+        parts = expr.name.split(":")
+        if len(parts) != 3 or parts[0] != "vec":
+            return super()._print_MatrixSymbol(expr)
+        role, layer = parts[1], int(parts[2])
+        if role == "fprime":  # h'(a^(l)), the activation derivative applied elementwise
+            arg = self._print(sp.MatrixSymbol(f"vec:a:{layer}", *expr.shape))
+            name = self._tex(self.notation.activation + "'")
+            return self._row(name, self._l_paren(), arg, self._r_paren())
+        pattern = self.notation.pattern(role, layer, self.n_layers, vector=True)
+        return self._tex(pattern % notations.layer_fields(layer, self.n_layers))
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct):
+        row = self._row()
+        for k, arg in enumerate(expr.args):
+            if k:
+                row.appendChild(self._el("mo", text="⊙"))
+            row.appendChild(self.parenthesize(arg, PRECEDENCE["Pow"], strict=True))
+        return row
+
+    def _print_Transpose(self, expr: sp.Transpose):
+        base = self._print(expr.arg)
+        if not isinstance(expr.arg, sp.MatrixSymbol):
+            base = self._row(self._l_paren(), base, self._r_paren())
+        return self._el("msup", base, self._el("mi", text="T", mathvariant="normal"))
+
+    def _print_MatMul(self, expr):
+        return self._row(*[self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args])
+
+    def _print_Derivative(self, expr: sp.Derivative):
+        ((var, count),) = expr.variable_count
+        top = self._row(self._el("mo", text="∂"), self._print(expr.expr))
+        bottom = self._row(self._el("mo", text="∂"), self._print(var))
+        if count != 1:
+            top = self._row(self._el("msup", self._el("mo", text="∂"), self._print(count)), self._print(expr.expr))
+            bottom = self._row(self._el("mo", text="∂"), self._el("msup", self._print(var), self._print(count)))
+        return self._el("mfrac", top, bottom)
+
+    def _print_Increment(self, expr):
+        return self._row(self._el("mi", text="Δ", mathvariant="normal"), self._print(expr.args[0]))
+
+    def _print_Heaviside(self, expr: sp.Heaviside):
+        return self._row(self._el("mi", text="H"), self._l_paren(), self._print(expr.args[0]), self._r_paren())
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None):
+        # positive terms first, as textbooks write y - t and 1 - y; long runs elided
+        terms = list(self._as_ordered_terms(expr, order=order))
+        terms.sort(key=lambda t: t.could_extract_minus_sign())
+        n_plus = sum(1 for t in terms if not t.could_extract_minus_sign())
+        shown = self._elided(terms[:n_plus]) + self._elided(terms[n_plus:])
+        row = self._row()
+        for k, term in enumerate(shown):
+            negative = term is None and k + 1 < len(shown) and shown[k + 1].could_extract_minus_sign()
+            negative = negative or (term is not None and term.could_extract_minus_sign())
+            if k > 0 or negative:
+                row.appendChild(self._el("mo", text="−" if negative else "+"))
+            if term is None:
+                row.appendChild(self._el("mo", text="⋯"))
+                continue
+            if negative:
+                term = -term
+            printed = self._print(term)
+            if isinstance(term, sp.Add):
+                printed = self._row(self._l_paren(), printed, self._r_paren())
+            row.appendChild(printed)
+        return row
+
+    def _elided(self, run: list) -> list:
+        if self.elide is None or len(run) <= max(self.elide, ELIDED_HEAD + 1):
+            return list(run)
+        return run[:ELIDED_HEAD] + [None] + run[-1:]
+
+    def _print_Sum(self, expr: sp.Sum):
+        (var, low, high), *rest = expr.limits
+        under = self._row(self._index(var), self._el("mo", text="="), self._print(low))
+        op = self._el("munderover", self._el("mo", text="∑"), under, self._print(high))
+        inner = sp.Sum(expr.function, *rest) if rest else expr.function
+        return self._row(op, self.parenthesize(inner, PRECEDENCE["Mul"], strict=True))
+
+    def _print_exp(self, expr):
+        return self._el("msup", self._el("mi", text="e"), self._print(expr.args[0]))
+
+    def _print_Function(self, expr):
+        name = self._el("mi", text=type(expr).__name__)
+        args = [self._print(a) for a in expr.args]
+        row = self._row(name, self._l_paren())
+        for k, a in enumerate(args):
+            if k:
+                row.appendChild(self._el("mo", text=","))
+            row.appendChild(a)
+        row.appendChild(self._r_paren())
+        return row
+
+
+def mathml(expr: sp.Expr, notation: str = "bishop", n_layers: int = 2) -> str:
+    """Presentation MathML (without the ``<math>`` element) of ``expr`` in a notation preset.
+
+    >>> mathml(sp.Symbol("x_2"))
+    '<msub><mi>x</mi><mn>2</mn></msub>'
+    >>> mathml(sp.Symbol("y_1") - sp.Symbol("t_1"))
+    '<mrow><msub><mi>y</mi><mn>1</mn></msub><mo>−</mo><msub><mi>t</mi><mn>1</mn></msub></mrow>'
+    """
+    return NotationMathMLPrinter(notation, n_layers).doprint(expr)
