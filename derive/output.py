@@ -27,7 +27,7 @@ from pathlib import Path
 from derive.spec import SpecError
 
 #: Every file name a build may write into OUT.
-OWN_FILES = frozenset({"derivation.tex", "derivation.pdf", "trainer.py", "formulas.json"})
+OWN_FILES = frozenset({"derivation.tex", "derivation.pdf", "derivation.html", "trainer.py", "formulas.json"})
 #: Temporary siblings of OUT start with this (short, so a long OUT name still fits).
 TEMP_PREFIX = ".backprop-derive."
 NAME_MAX = 255

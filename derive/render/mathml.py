@@ -9,8 +9,6 @@ of terms, the same elision of long sums.
 
 from __future__ import annotations
 
-import re
-
 import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
@@ -19,8 +17,6 @@ from derive.core import naming, update
 from derive.render import notations
 from derive.render.mathsymbols import symbol_nodes
 from derive.render.printer import ELIDED_HEAD, _unpadded, natural
-
-_IDX_RE = re.compile(r"idx([0-9]+)(p?)")
 
 
 class NotationMathMLPrinter(MathMLPresentationPrinter):
@@ -64,25 +60,20 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
     def _tex(self, tex: str):
         return symbol_nodes(self.dom, tex)
 
-    def _index(self, k: sp.Expr):
-        if isinstance(k, sp.Symbol):
-            m = _IDX_RE.fullmatch(k.name)
-            if m:
-                letters = self.notation.index_letters
-                return self._tex(letters[int(m.group(1)) % len(letters)] + ("'" if m.group(2) else ""))
-        return self._print(k)
-
     def _index_text(self, k: sp.Expr) -> str:
-        if isinstance(k, sp.Symbol):
-            m = _IDX_RE.fullmatch(k.name)
-            if m:
-                letters = self.notation.index_letters
-                return letters[int(m.group(1)) % len(letters)] + ("'" if m.group(2) else "")
+        found = naming.index_level(k)
+        if found:
+            level, summation = found
+            letters = self.notation.index_letters
+            return letters[level % len(letters)] + ("'" if summation else "")
         return str(k)
+
+    def _index(self, k: sp.Expr):
+        return self._tex(self._index_text(k)) if naming.index_level(k) else self._print(k)
 
     def _print_Symbol(self, sym: sp.Symbol, style: str = "plain"):
         sym = _unpadded(sym)
-        if _IDX_RE.fullmatch(sym.name):
+        if naming.index_level(sym):
             return self._index(sym)
         if sym.name == "E":
             return self._tex(self.notation.error)

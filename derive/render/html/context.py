@@ -168,7 +168,7 @@ def _gradients(m: Maths) -> list[dict]:
 def _proofs(d: Derivation) -> list[dict]:
     """One entry per verification record: per method in a small net, per layer in a large one."""
     found: dict[object, dict] = {}
-    if d.lazy:
+    if d.per_layer:
         for g in d.parameter_groups:
             key = g.proof
             entry = found.setdefault(key, {"proof": g.proof, "count": 0, "layers": []})
