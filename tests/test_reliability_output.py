@@ -194,7 +194,7 @@ def test_two_builds_racing_on_one_out(tmp_path):
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
     assert [r[2] for r in results] == [0, 0], results
-    assert set(contents(out)) == {"derivation.tex", "trainer.py", "formulas.json"}
+    assert set(contents(out)) == {"derivation.tex", "derivation.html", "trainer.py", "formulas.json"}
     assert leftovers(tmp_path) == []
 
 
