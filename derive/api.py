@@ -223,6 +223,7 @@ def derivation(
         bias: with bias terms.
         mean: the error of a batch is the mean over its samples (default: the sum).
         notation: the notation preset of every printed formula (see ``backprop-derive build --help``).
+        optimizer: the update rule the document and trainer use (as ``build --optimizer``).
         optimizer: the update rule, ``sgd`` or ``momentum`` (as ``build --optimizer``).
     Returns:
         The verified derivation with its outputs as methods.

@@ -23,8 +23,10 @@ def browser():
     b.close()
 
 
-def _write(tmp_path: Path, arch: str, act: str, loss: str, notation: str = "bishop") -> tuple[Path, object]:
-    d = derive.derivation(arch, act=act, loss=loss, notation=notation)
+def _write(
+    tmp_path: Path, arch: str, act: str, loss: str, notation: str = "bishop", optimizer: str = "sgd"
+) -> tuple[Path, object]:
+    d = derive.derivation(arch, act=act, loss=loss, notation=notation, optimizer=optimizer)
     path = tmp_path / "derivation.html"
     path.write_text(d.html())
     return path, d
@@ -32,6 +34,7 @@ def _write(tmp_path: Path, arch: str, act: str, loss: str, notation: str = "bish
 
 CASES = [
     ("2-3-2", "tanh,softmax", "ce", "bishop"),
+    ("2-2-1", "sigmoid", "sse", "seed000", "momentum"),
     ("2-3-3-2", "relu,tanh,sigmoid", "bce", "nielsen"),
     ("3-2", "leaky_relu", "mse", "goodfellow"),
     ("2-3-2", "softplus,linear", "sse", "seed003"),
@@ -39,9 +42,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("arch, act, loss, notation", CASES, ids=["-".join(c) for c in CASES])
-def test_every_equation_renders_and_every_anchor_resolves(browser, tmp_path, arch, act, loss, notation):
-    path, d = _write(tmp_path, arch, act, loss, notation)
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_every_equation_renders_and_every_anchor_resolves(browser, tmp_path, case):
+    path, d = _write(tmp_path, *case)
     browser.requests()  # forget what came before
     browser.open(path)
     maths = browser.run(CHECK_MATHS)

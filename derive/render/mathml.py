@@ -134,7 +134,12 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         return self._el("mfrac", top, bottom)
 
     def _print_Increment(self, expr):
-        return self._row(self._el("mi", text="Δ", mathvariant="normal"), self._print(expr.args[0]))
+        row = self._row(self._el("mi", text="Δ", mathvariant="normal"), self._print(expr.args[0]))
+        if len(expr.args) == 2:  # at step t: Δw(t), Δw(t-1)
+            row.appendChild(self._l_paren())
+            row.appendChild(self._print(expr.args[1]))
+            row.appendChild(self._r_paren())
+        return row
 
     def _print_Heaviside(self, expr: sp.Heaviside):
         return self._row(self._el("mi", text="H"), self._l_paren(), self._print(expr.args[0]), self._r_paren())
