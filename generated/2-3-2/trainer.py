@@ -2,10 +2,12 @@
 
 Every computing line below is a formula of the derivation, printed by SymPy's
 code printer; ``eq. (n)`` in a comment is equation (n) of derivation.pdf.
-Names follow the document: ``a_l_j`` and ``z_l_j`` are the pre-activation and
-output of unit j in layer l, ``y_k`` and ``t_k`` the outputs and targets,
-``delta_l_j`` is dE/da_l_j, and ``W2[j - 1, i - 1]`` is the weight w_ji from
-unit i of layer 1 to unit j of layer 2. Each name holds one value per sample.
+Each line is one layer in matrix form, one row per sample: ``A2``, ``Z1`` and
+``delta_2`` hold the a, z and δ of a layer's units, and ``W2[j, i]`` is the
+weight from unit i of layer 1 to unit j of layer 2.
+One sample at a time runs the same equations unit by unit on Python floats
+(``_step_one``, ``_gradients_one``), with names as in the document: ``a_l_j``,
+``z_l_j``, ``delta_l_j`` and ``w_l_j_i`` for the weight w_ji of layer l.
 
     import trainer
     params = trainer.init_params(seed=0)
@@ -40,7 +42,7 @@ LOSS = "sse"
 BIAS = True
 #: how the error of a batch combines the errors of its samples ("sum" or "mean")
 REDUCTION = "sum"
-STYLE = "scalar"
+STYLE = "vector"
 KEYS = ("W1", "b1", "W2", "b2")
 
 
@@ -55,14 +57,20 @@ def _shapes():
 
 
 def init_params(seed=0, dtype=np.float64):
-    """Weights drawn from N(0, 1/n_in) with a seeded generator; biases start at zero."""
+    """Weights drawn from N(0, 1/n_in) with a seeded generator; biases start at zero.
+
+    The arrays are views of one flat array in the order of KEYS, which one-sample steps read in one call.
+    """
     rng = np.random.default_rng(seed)
-    params = {}
-    for key, shape in _shapes().items():
+    shapes = _shapes()
+    flat = np.zeros(sum(int(np.prod(shape)) for shape in shapes.values()), dtype=dtype)
+    params, start = {}, 0
+    for key, shape in shapes.items():
+        size = int(np.prod(shape))
+        params[key] = flat[start : start + size].reshape(shape)
+        start += size
         if key.startswith("W"):
-            params[key] = (rng.standard_normal(shape) / np.sqrt(shape[1])).astype(dtype)
-        else:
-            params[key] = np.zeros(shape, dtype=dtype)
+            params[key][...] = rng.standard_normal(shape) / np.sqrt(shape[1])
     return params
 
 
@@ -143,19 +151,11 @@ def _forward_pass(params, X):
     b1 = params["b1"]
     W2 = params["W2"]
     b2 = params["b2"]
-    x_1 = X[:, 0]
-    x_2 = X[:, 1]
-    a_1_1 = b1[0] + W1[0, 0]*x_1 + W1[0, 1]*x_2  # eq. (1)
-    a_1_2 = b1[1] + W1[1, 0]*x_1 + W1[1, 1]*x_2  # eq. (1)
-    a_1_3 = b1[2] + W1[2, 0]*x_1 + W1[2, 1]*x_2  # eq. (1)
-    z_1_1 = 0.5*np.tanh(0.5*a_1_1) + 0.5  # eq. (2)
-    z_1_2 = 0.5*np.tanh(0.5*a_1_2) + 0.5  # eq. (2)
-    z_1_3 = 0.5*np.tanh(0.5*a_1_3) + 0.5  # eq. (2)
-    a_2_1 = b2[0] + W2[0, 0]*z_1_1 + W2[0, 1]*z_1_2 + W2[0, 2]*z_1_3  # eq. (3)
-    a_2_2 = b2[1] + W2[1, 0]*z_1_1 + W2[1, 1]*z_1_2 + W2[1, 2]*z_1_3  # eq. (3)
-    y_1 = 0.5*np.tanh(0.5*a_2_1) + 0.5  # eq. (4)
-    y_2 = 0.5*np.tanh(0.5*a_2_2) + 0.5  # eq. (4)
-    values = a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, y_1, y_2
+    A1 = b1 + (X @ W1.T)  # eq. (1)
+    Z1 = 0.5*np.tanh(0.5*A1) + 0.5  # eq. (2)
+    A2 = b2 + (Z1 @ W2.T)  # eq. (3)
+    Y = 0.5*np.tanh(0.5*A2) + 0.5  # eq. (4)
+    values = A1, Z1, A2, Y
     return values
 
 
@@ -166,8 +166,8 @@ def forward(params, X):
 
 def _forward(params, X):
     """``forward`` of a checked X."""
-    a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, y_1, y_2 = _forward_pass(params, X)
-    return np.stack((y_1, y_2), axis=1)
+    A1, Z1, A2, Y = _forward_pass(params, X)
+    return Y
 
 
 def loss(params, X, T):
@@ -178,10 +178,8 @@ def loss(params, X, T):
 
 def _loss(params, X, T):
     """``loss`` of a checked X and T."""
-    t_1 = T[:, 0]
-    t_2 = T[:, 1]
-    a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, y_1, y_2 = _forward_pass(params, X)
-    E = ((1/2)*(t_1 - y_1)**2 + (1/2)*(t_2 - y_2)**2).sum()  # eq. (5)
+    A1, Z1, A2, Y = _forward_pass(params, X)
+    E = np.sum((1/2)*(T - Y)**2)  # eq. (5)
     return float(E)
 
 
@@ -193,41 +191,17 @@ def gradients(params, X, T):
 
 def _gradients(params, X, T):
     """``gradients`` of a checked X and T."""
-    if X.shape[0] == 1:  # one sample: the same lines on Python floats, several times faster
+    if X.shape[0] == 1:  # one sample: the same lines on Python floats (float64), several times faster
         grads = _gradients_one(_lists(params), X[0].tolist(), T[0].tolist())
         return grads if X.dtype == np.float64 else {key: g.astype(X.dtype) for key, g in grads.items()}
     W2 = params["W2"]
-    x_1 = X[:, 0]
-    x_2 = X[:, 1]
-    t_1 = T[:, 0]
-    t_2 = T[:, 1]
-    a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, y_1, y_2 = _forward_pass(params, X)
-    delta_2_1 = y_1*(1 - y_1)*(y_1 - t_1)  # eq. (8)
-    delta_2_2 = y_2*(1 - y_2)*(y_2 - t_2)  # eq. (8)
-    delta_1_1 = z_1_1*(1 - z_1_1)*(delta_2_1*W2[0, 0] + delta_2_2*W2[1, 0])  # eq. (12)
-    delta_1_2 = z_1_2*(1 - z_1_2)*(delta_2_1*W2[0, 1] + delta_2_2*W2[1, 1])  # eq. (12)
-    delta_1_3 = z_1_3*(1 - z_1_3)*(delta_2_1*W2[0, 2] + delta_2_2*W2[1, 2])  # eq. (12)
-    dE_dW1 = np.empty_like(params["W1"])
-    dE_db1 = np.empty_like(params["b1"])
-    dE_dW2 = np.empty_like(params["W2"])
-    dE_db2 = np.empty_like(params["b2"])
-    dE_dW1[0, 0] = np.dot(delta_1_1, x_1)  # eq. (13)
-    dE_dW1[0, 1] = np.dot(delta_1_1, x_2)  # eq. (13)
-    dE_dW1[1, 0] = np.dot(delta_1_2, x_1)  # eq. (13)
-    dE_dW1[1, 1] = np.dot(delta_1_2, x_2)  # eq. (13)
-    dE_dW1[2, 0] = np.dot(delta_1_3, x_1)  # eq. (13)
-    dE_dW1[2, 1] = np.dot(delta_1_3, x_2)  # eq. (13)
-    dE_db1[0] = delta_1_1.sum()  # eq. (14)
-    dE_db1[1] = delta_1_2.sum()  # eq. (14)
-    dE_db1[2] = delta_1_3.sum()  # eq. (14)
-    dE_dW2[0, 0] = np.dot(delta_2_1, z_1_1)  # eq. (9)
-    dE_dW2[0, 1] = np.dot(delta_2_1, z_1_2)  # eq. (9)
-    dE_dW2[0, 2] = np.dot(delta_2_1, z_1_3)  # eq. (9)
-    dE_dW2[1, 0] = np.dot(delta_2_2, z_1_1)  # eq. (9)
-    dE_dW2[1, 1] = np.dot(delta_2_2, z_1_2)  # eq. (9)
-    dE_dW2[1, 2] = np.dot(delta_2_2, z_1_3)  # eq. (9)
-    dE_db2[0] = delta_2_1.sum()  # eq. (10)
-    dE_db2[1] = delta_2_2.sum()  # eq. (10)
+    A1, Z1, A2, Y = _forward_pass(params, X)
+    delta_2 = (1 - Y)*(Y - T)*Y  # eq. (8)
+    delta_1 = (1 - Z1)*Z1*(delta_2 @ W2)  # eq. (12)
+    dE_dW1 = delta_1.T @ X  # eq. (13)
+    dE_db1 = delta_1.sum(axis=0)  # eq. (14)
+    dE_dW2 = delta_2.T @ Z1  # eq. (9)
+    dE_db2 = delta_2.sum(axis=0)  # eq. (10)
     return {"W1": dE_dW1, "b1": dE_db1, "W2": dE_dW2, "b2": dE_db2}
 
 
@@ -337,6 +311,10 @@ def _step_one(P, x, t, lr):
 
 def _lists(params):
     """The parameters as one flat list of Python floats: KEYS in order, each array row by row."""
+    base = params["W1"].base  # the views of one flat array (init_params, _arrays): one call reads them all
+    if base is not None and base.ndim == 1 and base.size == 17:
+        if params["b1"].base is base and params["W2"].base is base and params["b2"].base is base:
+            return base.tolist()
     P = (
         params["W1"].ravel().tolist() + params["b1"].tolist() + params["W2"].ravel().tolist() +
         params["b2"].tolist()
@@ -344,9 +322,9 @@ def _lists(params):
     return P
 
 
-def _arrays(P):
-    """A flat sequence of floats back to the float64 parameter dict (views of one new array)."""
-    flat = np.fromiter(P, np.float64, 17)
+def _arrays(P, dtype=np.float64):
+    """A flat sequence of floats back to the parameter dict (views of one new array of ``dtype``)."""
+    flat = np.array(P, dtype)
     params = (
         {"W1": flat[0:6].reshape(3, 2), "b1": flat[6:9], "W2": flat[9:15].reshape(2, 3), "b2":
         flat[15:17]}
@@ -366,25 +344,27 @@ def _heaviside(a, at_zero):
 
 def sgd_step(params, X, T, lr):
     """One gradient-descent step; every gradient is taken at the old parameters, which are left untouched."""
-    if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1 and params["W1"].dtype == np.float64:
+    dtype = params["W1"].dtype
+    if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1 and dtype in _FLOAT_PATH:
         x, t = X.tolist(), T.tolist()
-        if _one_sample_ok(x, t):  # anything unusual takes the checked path below
-            return _arrays(_step_one(_lists(params), x, t, float(lr)))
+        # the cheap checks of one sample in floats: sizes, finite values;
+        # anything unusual (labels, NaN, another shape) takes the checked path below
+        if (
+            len(x) == 2 and len(t) == 2 and math.isfinite(sum(x) + sum(t))
+        ):
+            return _arrays(_step_one(_lists(params), x, t, float(lr)), dtype)
     X = _inputs(params, X)
     return _step(params, X, _targets(params, T, X.shape[0]), lr)
 
 
-def _one_sample_ok(x, t):
-    """The cheap checks of one sample held in floats: its sizes and finite values."""
-    if len(x) != SIZES[0] or len(t) != SIZES[-1] or not math.isfinite(sum(x) + sum(t)):
-        return False
-    return True
+#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once
+_FLOAT_PATH = (np.float64, np.float32)
 
 
 def _step(params, X, T, lr):
     """``sgd_step`` of a checked X and T."""
-    if X.shape[0] == 1 and params["W1"].dtype == np.float64:  # one sample: all in Python floats
-        return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)))
+    if X.shape[0] == 1 and params["W1"].dtype in _FLOAT_PATH:  # one sample: all in Python floats
+        return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)), params["W1"].dtype)
     grads = _gradients(params, X, T)
     for key, grad in grads.items():  # the gradients are fresh arrays: params - lr * grads without temporaries
         grad *= lr
@@ -411,11 +391,11 @@ class History(list):
 
 def _epoch(params, X, T, order, lr, batch_size):
     """One pass over the rows of X in ``order``, one step per batch; returns the new parameters."""
-    if batch_size == 1 and params["W1"].dtype == np.float64:  # per-sample SGD: the parameters stay floats
+    if batch_size == 1 and params["W1"].dtype in _FLOAT_PATH:  # per-sample SGD: the parameters stay floats
         P = _lists(params)
         for x, t in zip(X[order].tolist(), T[order].tolist()):
             P = _step_one(P, x, t, lr)
-        return _arrays(P)
+        return _arrays(P, params["W1"].dtype)
     for start in range(0, X.shape[0], batch_size):
         rows = order[start : start + batch_size]
         params = _step(params, X[rows], T[rows], lr)

@@ -2,10 +2,12 @@
 
 Every computing line below is a formula of the derivation, printed by SymPy's
 code printer; ``eq. (n)`` in a comment is equation (n) of derivation.pdf.
-Names follow the document: ``a_l_j`` and ``z_l_j`` are the pre-activation and
-output of unit j in layer l, ``y_k`` and ``t_k`` the outputs and targets,
-``delta_l_j`` is dE/da_l_j, and ``W2[j - 1, i - 1]`` is the weight w_ji from
-unit i of layer 1 to unit j of layer 2. Each name holds one value per sample.
+Each line is one layer in matrix form, one row per sample: ``A2``, ``Z1`` and
+``delta_2`` hold the a, z and δ of a layer's units, and ``W2[j, i]`` is the
+weight from unit i of layer 1 to unit j of layer 2.
+One sample at a time runs the same equations unit by unit on Python floats
+(``_step_one``, ``_gradients_one``), with names as in the document: ``a_l_j``,
+``z_l_j``, ``delta_l_j`` and ``w_l_j_i`` for the weight w_ji of layer l.
 
     import trainer
     params = trainer.init_params(seed=0)
@@ -43,7 +45,7 @@ LOSS = "ce"
 BIAS = True
 #: how the error of a batch combines the errors of its samples ("sum" or "mean")
 REDUCTION = "sum"
-STYLE = "scalar"
+STYLE = "vector"
 KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
@@ -58,14 +60,20 @@ def _shapes():
 
 
 def init_params(seed=0, dtype=np.float64):
-    """Weights drawn from N(0, 1/n_in) with a seeded generator; biases start at zero."""
+    """Weights drawn from N(0, 1/n_in) with a seeded generator; biases start at zero.
+
+    The arrays are views of one flat array in the order of KEYS, which one-sample steps read in one call.
+    """
     rng = np.random.default_rng(seed)
-    params = {}
-    for key, shape in _shapes().items():
+    shapes = _shapes()
+    flat = np.zeros(sum(int(np.prod(shape)) for shape in shapes.values()), dtype=dtype)
+    params, start = {}, 0
+    for key, shape in shapes.items():
+        size = int(np.prod(shape))
+        params[key] = flat[start : start + size].reshape(shape)
+        start += size
         if key.startswith("W"):
-            params[key] = (rng.standard_normal(shape) / np.sqrt(shape[1])).astype(dtype)
-        else:
-            params[key] = np.zeros(shape, dtype=dtype)
+            params[key][...] = rng.standard_normal(shape) / np.sqrt(shape[1])
     return params
 
 
@@ -163,29 +171,13 @@ def _forward_pass(params, X):
     b2 = params["b2"]
     W3 = params["W3"]
     b3 = params["b3"]
-    x_1 = X[:, 0]
-    x_2 = X[:, 1]
-    a_1_1 = b1[0] + W1[0, 0]*x_1 + W1[0, 1]*x_2  # eq. (1)
-    a_1_2 = b1[1] + W1[1, 0]*x_1 + W1[1, 1]*x_2  # eq. (1)
-    a_1_3 = b1[2] + W1[2, 0]*x_1 + W1[2, 1]*x_2  # eq. (1)
-    z_1_1 = np.tanh(a_1_1)  # eq. (2)
-    z_1_2 = np.tanh(a_1_2)  # eq. (2)
-    z_1_3 = np.tanh(a_1_3)  # eq. (2)
-    a_2_1 = b2[0] + W2[0, 0]*z_1_1 + W2[0, 1]*z_1_2 + W2[0, 2]*z_1_3  # eq. (3)
-    a_2_2 = b2[1] + W2[1, 0]*z_1_1 + W2[1, 1]*z_1_2 + W2[1, 2]*z_1_3  # eq. (3)
-    a_2_3 = b2[2] + W2[2, 0]*z_1_1 + W2[2, 1]*z_1_2 + W2[2, 2]*z_1_3  # eq. (3)
-    z_2_1 = np.tanh(a_2_1)  # eq. (4)
-    z_2_2 = np.tanh(a_2_2)  # eq. (4)
-    z_2_3 = np.tanh(a_2_3)  # eq. (4)
-    a_3_1 = b3[0] + W3[0, 0]*z_2_1 + W3[0, 1]*z_2_2 + W3[0, 2]*z_2_3  # eq. (5)
-    a_3_2 = b3[1] + W3[1, 0]*z_2_1 + W3[1, 1]*z_2_2 + W3[1, 2]*z_2_3  # eq. (5)
-    s3_0 = -np.logaddexp(a_3_1, a_3_2)
-    y_1 = np.exp(a_3_1 + s3_0)  # eq. (6)
-    y_2 = np.exp(a_3_2 + s3_0)  # eq. (6)
-    values = (
-        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
-        a_3_2, y_1, y_2
-    )
+    A1 = b1 + (X @ W1.T)  # eq. (1)
+    Z1 = np.tanh(A1)  # eq. (2)
+    A2 = b2 + (Z1 @ W2.T)  # eq. (3)
+    Z2 = np.tanh(A2)  # eq. (4)
+    A3 = b3 + (Z2 @ W3.T)  # eq. (5)
+    Y = np.exp(A3 - np.logaddexp.reduce(A3, axis=1, keepdims=True))  # eq. (6)
+    values = A1, Z1, A2, Z2, A3, Y
     return values
 
 
@@ -196,11 +188,8 @@ def forward(params, X):
 
 def _forward(params, X):
     """``forward`` of a checked X."""
-    (
-        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
-        a_3_2, y_1, y_2
-    ) = _forward_pass(params, X)
-    return np.stack((y_1, y_2), axis=1)
+    A1, Z1, A2, Z2, A3, Y = _forward_pass(params, X)
+    return Y
 
 
 def loss(params, X, T):
@@ -211,14 +200,8 @@ def loss(params, X, T):
 
 def _loss(params, X, T):
     """``loss`` of a checked X and T."""
-    t_1 = T[:, 0]
-    t_2 = T[:, 1]
-    (
-        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
-        a_3_2, y_1, y_2
-    ) = _forward_pass(params, X)
-    e0 = -np.logaddexp(a_3_1, a_3_2)
-    E = (-t_1*(a_3_1 + e0) - t_2*(a_3_2 + e0)).sum()  # eq. (7)
+    A1, Z1, A2, Z2, A3, Y = _forward_pass(params, X)
+    E = np.sum(-(A3 - np.logaddexp.reduce(A3, axis=1, keepdims=True))*T)  # eq. (7)
     return float(E)
 
 
@@ -233,68 +216,21 @@ def gradients(params, X, T):
 
 def _gradients(params, X, T):
     """``gradients`` of a checked X and T."""
-    if X.shape[0] == 1:  # one sample: the same lines on Python floats, several times faster
+    if X.shape[0] == 1:  # one sample: the same lines on Python floats (float64), several times faster
         grads = _gradients_one(_lists(params), X[0].tolist(), T[0].tolist())
         return grads if X.dtype == np.float64 else {key: g.astype(X.dtype) for key, g in grads.items()}
     W2 = params["W2"]
     W3 = params["W3"]
-    x_1 = X[:, 0]
-    x_2 = X[:, 1]
-    t_1 = T[:, 0]
-    t_2 = T[:, 1]
-    (
-        a_1_1, a_1_2, a_1_3, z_1_1, z_1_2, z_1_3, a_2_1, a_2_2, a_2_3, z_2_1, z_2_2, z_2_3, a_3_1,
-        a_3_2, y_1, y_2
-    ) = _forward_pass(params, X)
-    delta_3_1 = y_1 - t_1  # eq. (9)
-    delta_3_2 = y_2 - t_2  # eq. (9)
-    delta_2_1 = (1 - z_2_1**2)*(delta_3_1*W3[0, 0] + delta_3_2*W3[1, 0])  # eq. (13)
-    delta_2_2 = (1 - z_2_2**2)*(delta_3_1*W3[0, 1] + delta_3_2*W3[1, 1])  # eq. (13)
-    delta_2_3 = (1 - z_2_3**2)*(delta_3_1*W3[0, 2] + delta_3_2*W3[1, 2])  # eq. (13)
-    delta_1_1 = (  # eq. (17)
-        (1 - z_1_1**2)*(delta_2_1*W2[0, 0] + delta_2_2*W2[1, 0] + delta_2_3*W2[2, 0])
-    )
-    delta_1_2 = (  # eq. (17)
-        (1 - z_1_2**2)*(delta_2_1*W2[0, 1] + delta_2_2*W2[1, 1] + delta_2_3*W2[2, 1])
-    )
-    delta_1_3 = (  # eq. (17)
-        (1 - z_1_3**2)*(delta_2_1*W2[0, 2] + delta_2_2*W2[1, 2] + delta_2_3*W2[2, 2])
-    )
-    dE_dW1 = np.empty_like(params["W1"])
-    dE_db1 = np.empty_like(params["b1"])
-    dE_dW2 = np.empty_like(params["W2"])
-    dE_db2 = np.empty_like(params["b2"])
-    dE_dW3 = np.empty_like(params["W3"])
-    dE_db3 = np.empty_like(params["b3"])
-    dE_dW1[0, 0] = np.dot(delta_1_1, x_1)  # eq. (18)
-    dE_dW1[0, 1] = np.dot(delta_1_1, x_2)  # eq. (18)
-    dE_dW1[1, 0] = np.dot(delta_1_2, x_1)  # eq. (18)
-    dE_dW1[1, 1] = np.dot(delta_1_2, x_2)  # eq. (18)
-    dE_dW1[2, 0] = np.dot(delta_1_3, x_1)  # eq. (18)
-    dE_dW1[2, 1] = np.dot(delta_1_3, x_2)  # eq. (18)
-    dE_db1[0] = delta_1_1.sum()  # eq. (19)
-    dE_db1[1] = delta_1_2.sum()  # eq. (19)
-    dE_db1[2] = delta_1_3.sum()  # eq. (19)
-    dE_dW2[0, 0] = np.dot(delta_2_1, z_1_1)  # eq. (14)
-    dE_dW2[0, 1] = np.dot(delta_2_1, z_1_2)  # eq. (14)
-    dE_dW2[0, 2] = np.dot(delta_2_1, z_1_3)  # eq. (14)
-    dE_dW2[1, 0] = np.dot(delta_2_2, z_1_1)  # eq. (14)
-    dE_dW2[1, 1] = np.dot(delta_2_2, z_1_2)  # eq. (14)
-    dE_dW2[1, 2] = np.dot(delta_2_2, z_1_3)  # eq. (14)
-    dE_dW2[2, 0] = np.dot(delta_2_3, z_1_1)  # eq. (14)
-    dE_dW2[2, 1] = np.dot(delta_2_3, z_1_2)  # eq. (14)
-    dE_dW2[2, 2] = np.dot(delta_2_3, z_1_3)  # eq. (14)
-    dE_db2[0] = delta_2_1.sum()  # eq. (15)
-    dE_db2[1] = delta_2_2.sum()  # eq. (15)
-    dE_db2[2] = delta_2_3.sum()  # eq. (15)
-    dE_dW3[0, 0] = np.dot(delta_3_1, z_2_1)  # eq. (10)
-    dE_dW3[0, 1] = np.dot(delta_3_1, z_2_2)  # eq. (10)
-    dE_dW3[0, 2] = np.dot(delta_3_1, z_2_3)  # eq. (10)
-    dE_dW3[1, 0] = np.dot(delta_3_2, z_2_1)  # eq. (10)
-    dE_dW3[1, 1] = np.dot(delta_3_2, z_2_2)  # eq. (10)
-    dE_dW3[1, 2] = np.dot(delta_3_2, z_2_3)  # eq. (10)
-    dE_db3[0] = delta_3_1.sum()  # eq. (11)
-    dE_db3[1] = delta_3_2.sum()  # eq. (11)
+    A1, Z1, A2, Z2, A3, Y = _forward_pass(params, X)
+    delta_3 = Y - T  # eq. (9)
+    delta_2 = (1 - Z2**2)*(delta_3 @ W3)  # eq. (13)
+    delta_1 = (1 - Z1**2)*(delta_2 @ W2)  # eq. (17)
+    dE_dW1 = delta_1.T @ X  # eq. (18)
+    dE_db1 = delta_1.sum(axis=0)  # eq. (19)
+    dE_dW2 = delta_2.T @ Z1  # eq. (14)
+    dE_db2 = delta_2.sum(axis=0)  # eq. (15)
+    dE_dW3 = delta_3.T @ Z2  # eq. (10)
+    dE_db3 = delta_3.sum(axis=0)  # eq. (11)
     return {"W1": dE_dW1, "b1": dE_db1, "W2": dE_dW2, "b2": dE_db2, "W3": dE_dW3, "b3": dE_db3}
 
 
@@ -469,6 +405,10 @@ def _step_one(P, x, t, lr):
 
 def _lists(params):
     """The parameters as one flat list of Python floats: KEYS in order, each array row by row."""
+    base = params["W1"].base  # the views of one flat array (init_params, _arrays): one call reads them all
+    if base is not None and base.ndim == 1 and base.size == 29:
+        if all(params[key].base is base for key in KEYS[1:]):
+            return base.tolist()
     P = (
         params["W1"].ravel().tolist() + params["b1"].tolist() + params["W2"].ravel().tolist() +
         params["b2"].tolist() + params["W3"].ravel().tolist() + params["b3"].tolist()
@@ -476,9 +416,9 @@ def _lists(params):
     return P
 
 
-def _arrays(P):
-    """A flat sequence of floats back to the float64 parameter dict (views of one new array)."""
-    flat = np.fromiter(P, np.float64, 29)
+def _arrays(P, dtype=np.float64):
+    """A flat sequence of floats back to the parameter dict (views of one new array of ``dtype``)."""
+    flat = np.array(P, dtype)
     params = (
         {"W1": flat[0:6].reshape(3, 2), "b1": flat[6:9], "W2": flat[9:18].reshape(3, 3), "b2":
         flat[18:21], "W3": flat[21:27].reshape(2, 3), "b3": flat[27:29]}
@@ -498,25 +438,28 @@ def _heaviside(a, at_zero):
 
 def sgd_step(params, X, T, lr):
     """One gradient-descent step; every gradient is taken at the old parameters, which are left untouched."""
-    if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1 and params["W1"].dtype == np.float64:
+    dtype = params["W1"].dtype
+    if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1 and dtype in _FLOAT_PATH:
         x, t = X.tolist(), T.tolist()
-        if _one_sample_ok(x, t, T):  # anything unusual takes the checked path below
-            return _arrays(_step_one(_lists(params), x, t, float(lr)))
+        # the cheap checks of one sample in floats: sizes, finite values, a probability vector;
+        # anything unusual (labels, NaN, another shape) takes the checked path below
+        if (
+            len(x) == 2 and len(t) == 2 and math.isfinite(sum(x) + sum(t))
+            and T.dtype.kind == "f" and min(t) >= 0.0 and abs(sum(t) - 1.0) <= 2 * 1.5e-8
+        ):
+            return _arrays(_step_one(_lists(params), x, t, float(lr)), dtype)
     X = _inputs(params, X)
     return _step(params, X, _targets(params, T, X.shape[0]), lr)
 
 
-def _one_sample_ok(x, t, T):
-    """The cheap checks of one sample held in floats: its sizes and finite values, a probability vector."""
-    if len(x) != SIZES[0] or len(t) != SIZES[-1] or not math.isfinite(sum(x) + sum(t)):
-        return False
-    return T.dtype.kind == "f" and min(t) >= 0.0 and abs(sum(t) - 1.0) <= SIZES[-1] * 1.5e-8
+#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once
+_FLOAT_PATH = (np.float64, np.float32)
 
 
 def _step(params, X, T, lr):
     """``sgd_step`` of a checked X and T."""
-    if X.shape[0] == 1 and params["W1"].dtype == np.float64:  # one sample: all in Python floats
-        return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)))
+    if X.shape[0] == 1 and params["W1"].dtype in _FLOAT_PATH:  # one sample: all in Python floats
+        return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)), params["W1"].dtype)
     grads = _gradients(params, X, T)
     for key, grad in grads.items():  # the gradients are fresh arrays: params - lr * grads without temporaries
         grad *= lr
@@ -543,11 +486,11 @@ class History(list):
 
 def _epoch(params, X, T, order, lr, batch_size):
     """One pass over the rows of X in ``order``, one step per batch; returns the new parameters."""
-    if batch_size == 1 and params["W1"].dtype == np.float64:  # per-sample SGD: the parameters stay floats
+    if batch_size == 1 and params["W1"].dtype in _FLOAT_PATH:  # per-sample SGD: the parameters stay floats
         P = _lists(params)
         for x, t in zip(X[order].tolist(), T[order].tolist()):
             P = _step_one(P, x, t, lr)
-        return _arrays(P)
+        return _arrays(P, params["W1"].dtype)
     for start in range(0, X.shape[0], batch_size):
         rows = order[start : start + batch_size]
         params = _step(params, X[rows], T[rows], lr)
