@@ -133,6 +133,8 @@ MUTATIONS = [
     ("seed004", "u-update", "-eta", "eta", "dropped_sign"),
     ("pdp8", "output-delta", "(t[j] - o[j])", "(o[j] - t[j])", "dropped_sign"),
     ("bishop", "5.56", "w[k, j]", "w[j, k]", "transposed_index"),
+    ("bishop", "5.56", "h_prime(a[j]) * ", "", "missing_derivative"),
+    ("pdp8", "hidden-delta", "f_prime(net[j]) * ", "", "missing_derivative"),
     ("nielsen", "BP2", "w[k, j]", "w[j, k]", "transposed_index"),
     ("seed004", "general-delta", "w[j, k]", "w[k, j]", "transposed_index"),
 ]

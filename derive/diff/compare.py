@@ -44,6 +44,8 @@ MISTAKES = {
     "pre-activation a instead of the unit's output y = f(a).",
     "canonical_link_outside": "δ = y − t holds only for a matching output and loss (linear with squared error, "
     "sigmoid with cross-entropy, softmax with cross-entropy); here the factor f′ is missing.",
+    "missing_derivative": "A hidden unit's δ lacks the factor f′(a) of its own activation: Σₖ wₖⱼ δₖ is ∂E/∂zⱼ, "
+    "not δⱼ.",
     "dropped_half": "The result is off by a factor 2: the ½ of the squared error is dropped (or doubled).",
     "dropped_sign": "The result has the wrong sign: a minus sign is dropped.",
     "transposed_index": "The weight's indices are swapped (w_jk where the source's own index order needs w_kj).",

@@ -84,6 +84,8 @@ def variants(ctx):
         return F
 
     yield "canonical_link_outside", model("canonical_link_outside", {L}), None
+    if L > 1:  # f' left out of the hidden deltas (the same model, on the hidden layers)
+        yield "missing_derivative", model("canonical_link_outside", scopes["hidden"]), None
     for kind in ("sigmoid_derivative_squared", "derivative_of_preactivation"):
         for scope in ("output", "hidden", "all"):
             if scopes[scope]:
