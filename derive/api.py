@@ -11,10 +11,7 @@ command line prints after ``backprop-derive: error:``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
-import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -31,9 +28,8 @@ from derive.render.html import page
 from derive.render.latex import document, pdf
 from derive.render.latex import example as example_mod
 from derive.render.trainer import render as trainer_render
+from derive.render.trainer.load import load_trainer
 from derive.spec import STYLES, SpecError, make_spec
-
-_MODULE_NAME = re.compile(r"[^0-9A-Za-z_]")
 
 
 class Derived:
@@ -46,7 +42,6 @@ class Derived:
     def __init__(self, derivation: Derivation, notation: str = "bishop"):
         self.derivation = derivation
         self.notation = pipeline.check_notation(notation)
-        self._trainer_dir: Path | None = None
 
     def __getattr__(self, name: str):
         if name.startswith("_") or name == "derivation":
@@ -145,21 +140,16 @@ class Derived:
     def trainer(self, style: str | None = None, path: str | Path | None = None) -> ModuleType:
         """The generated trainer, written to a real file and imported (so ``inspect`` and pdb see its source).
 
-        ``path`` is the file to write; by default a file in a temporary folder kept for this session.
+        ``path`` is the file to write; by default ``trainer.py`` in a new temporary folder named after the
+        network, imported under that folder's name (see :func:`derive.load_trainer`).
         """
         source = self.trainer_source(style)
         if path is None:
-            if self._trainer_dir is None:
-                self._trainer_dir = Path(tempfile.mkdtemp(prefix="backprop-derive-"))
-            path = self._trainer_dir / f"trainer_{style or 'default'}.py"
+            prefix = f"{self.derivation.spec.name}-{style or 'default'}-"
+            path = Path(tempfile.mkdtemp(prefix=prefix)) / "trainer.py"
         path = Path(path)
         path.write_text(source)
-        name = "backprop_trainer_" + _MODULE_NAME.sub("_", f"{self.derivation.spec.name}_{style or 'default'}")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
+        return load_trainer(path)
 
     def diff(self, against: str = "all", act: str | None = None, loss: str | None = None) -> DiffResult:
         """Compare with textbook forms (catalog ids joined by ',' or 'all'), as ``backprop-derive diff``.

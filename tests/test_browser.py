@@ -101,3 +101,16 @@ def test_a_network_request_is_caught(browser, tmp_path):
     browser.requests()
     browser.open(path)
     assert "http://example.invalid/x.png" in browser.requests()
+
+
+def test_without_a_browser_ci_fails_and_a_local_run_skips(monkeypatch):
+    """The skip is never silent under CI: .ci/run sets CI=true, and then a missing browser is a failure."""
+    import browser as browser_module
+
+    monkeypatch.setattr(browser_module, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium-driver"):
+        browser_module.require()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="chromium-driver"):
+        browser_module.require()

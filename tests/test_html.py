@@ -124,3 +124,12 @@ def test_build_bad_format_is_one_line(tmp_path):
     r = build("--format", "pdf,docx", "--out", "out", cwd=tmp_path)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "docx" in r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("style", ["scalar", "vector"])
+def test_every_equation_the_trainer_cites_has_an_anchor(d, style):
+    cited = {int(n) for n in re.findall(r"eq\. \((\d+)\)", d.trainer_source(style))}
+    assert cited, "the trainer cites no equation"
+    ids = set(Page(d.html()).ids)
+    assert {f"eq-{n}" for n in cited} <= ids
+    assert "derivation.html#eq-" in d.trainer_source(style)
