@@ -6,17 +6,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # User values reach the shell through the environment, never pasted into a command line.
-export BD_ARCH := $(ARCH)
-export BD_ACT := $(ACT)
-export BD_LOSS := $(LOSS)
-export BD_NOTATION := $(NOTATION)
-export BD_OUT := $(OUT)
-export BD_STYLE := $(STYLE)
-export BD_EXAMPLE := $(EXAMPLE)
-export BD_BIAS := $(BIAS)
-export BD_MEAN := $(MEAN)
-export BD_OPTIMIZER := $(OPTIMIZER)
-export BD_AGAINST := $(AGAINST)
+export BD_ARCH := $(value ARCH)
+export BD_ACT := $(value ACT)
+export BD_LOSS := $(value LOSS)
+export BD_NOTATION := $(value NOTATION)
+export BD_OUT := $(value OUT)
+export BD_STYLE := $(value STYLE)
+export BD_EXAMPLE := $(value EXAMPLE)
+export BD_BIAS := $(value BIAS)
+export BD_MEAN := $(value MEAN)
+export BD_OPTIMIZER := $(value OPTIMIZER)
+export BD_AGAINST := $(value AGAINST)
+# the raw values above are all the recipes see: exporting the variables themselves would expand them
+unexport ARCH ACT LOSS NOTATION OUT STYLE EXAMPLE BIAS MEAN OPTIMIZER AGAINST
 
 BROWSER_PACKAGES := chromium chromium-driver
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
@@ -83,7 +85,8 @@ derive: need-arch $(STAMP) tex
 	case "$$BD_BIAS" in off|no|0|false) set -- "$$@" --no-bias;; esac; \
 	case "$$BD_MEAN" in 1|yes|on|true) set -- "$$@" --mean;; esac; \
 	[ -z "$$BD_OPTIMIZER" ] || set -- "$$@" --optimizer "$$BD_OPTIMIZER"; \
-	$(BIN)/backprop-derive "$$@"
+	rc=0; $(BIN)/backprop-derive "$$@" || rc=$$?; \
+	if [ $$rc = 3 ]; then exit 0; fi; exit $$rc  # 3: no TeX; the .tex is written and one line said how to install it
 
 diff: $(STAMP)
 	@if [ -z "$$BD_ARCH" ]; then echo "usage: make diff ARCH=2-3-2 AGAINST=all" >&2; exit 2; fi

@@ -17,7 +17,7 @@ from derive.output import check_target, write_all
 from derive.render import notations
 from derive.render.latex import pdf
 from derive.render.latex.example import load as load_example
-from derive.spec import LOSSES, OPTIMIZERS, STYLES, SpecError, make_spec
+from derive.spec import LOSSES, OPTIMIZERS, STYLES, SpecError, check_diff_size, check_style, make_spec
 
 #: Options that take a value; their value may start with '-' (``--arch -2-3``).
 _VALUE_OPTIONS = {
@@ -123,19 +123,33 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Exit status when the outputs were written but TeX is not installed (bad input is 2, a TeX failure 1).
+TEX_MISSING = 3
+
+
+def _example_path(text: str | None) -> Path | None:
+    if not text:
+        return None
+    try:
+        if Path(text).is_file():
+            return Path(text)
+    except OSError:  # a name too long for the file system, ...
+        pass
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    raise SpecError(f"example file {shown!r} does not exist")
+
+
 def build(args: argparse.Namespace) -> int:
+    # every input is checked before the derivation starts: the spec, OUT, then the options and the example
     spec = make_spec(args.arch, args.act, args.loss, bias=not args.no_bias, mean=args.mean, optimizer=args.optimizer)
     notation = build_stage.check_notation(args.notation)
-    if args.style is not None and args.style not in STYLES:
-        raise SpecError(f"unknown style {args.style!r}; valid: {', '.join(STYLES)}")
-    example = Path(args.example) if args.example else None
-    if example is not None and not example.is_file():
-        raise SpecError(f"example file {args.example!r} does not exist")
-    if example is not None:
-        load_example(example, spec)  # a malformed file is bad input: one line, exit 2, nothing written
     out = Path(args.out) if args.out else Path("generated") / build_stage.output_name(spec, notation)
     formats = build_stage.check_formats(args.format)
     check_target(out)
+    check_style(args.style, spec)
+    example = _example_path(args.example)
+    if example is not None:
+        load_example(example, spec)  # a malformed file is bad input: one line, exit 2, nothing written
     options = build_stage.BuildOptions(
         style=args.style,
         example=example,
@@ -150,7 +164,9 @@ def build(args: argparse.Namespace) -> int:
     if options.pdf:
         try:
             files["derivation.pdf"] = pdf.compile_pdf(files["derivation.tex"].decode())
-        except (pdf.TeXMissing, pdf.TeXError) as e:  # the .tex is still written, the exit status says it failed
+        except pdf.TeXMissing as e:  # the .tex is still written; the status tells a script no PDF came
+            status, problem, keep_tex = TEX_MISSING, str(e), True
+        except pdf.TeXError as e:
             status, problem, keep_tex = 1, str(e), True
     if not keep_tex:
         files.pop("derivation.tex", None)
@@ -198,6 +214,7 @@ def _main(argv: list[str]) -> int:
             return 0
         from derive.diff import report
 
+        check_diff_size(args.arch)
         records = report.run(args.arch, args.against, args.forms, args.act, args.loss)
         print(report.as_json(records) if args.json else report.as_table(records, args.arch))
         return report.status(records)

@@ -19,6 +19,10 @@ OPTIMIZERS = ("sgd", "momentum")
 MAX_UNITS_PER_LAYER = 4096
 MAX_LAYERS = 32
 MAX_PARAMETERS = 2_000_000
+#: The scalar trainer writes one line per unit and parameter; above this it is slow to write and to import.
+MAX_SCALAR_PARAMETERS = 2_000
+#: The diff instantiates every form on every unit at high precision; above this it takes minutes.
+MAX_DIFF_PARAMETERS = 5_000
 
 _ARCH_RE = re.compile(r"[0-9]+(-[0-9]+)+")
 
@@ -102,10 +106,15 @@ def parse_arch(text: str) -> tuple[int, ...]:
     ...
     derive.spec.SpecError: bad ARCH '2--3': expected layer sizes joined by '-', e.g. 2-3-2
     """
+    shown = text if len(str(text)) <= 40 else str(text)[:40] + "..."
     if not isinstance(text, str) or not _ARCH_RE.fullmatch(text):
-        shown = text if len(str(text)) <= 40 else str(text)[:40] + "..."
         raise SpecError(f"bad ARCH {shown!r}: expected layer sizes joined by '-', e.g. 2-3-2")
-    sizes = tuple(int(part) for part in text.split("-"))
+    parts = text.split("-")
+    if len(parts) - 1 > MAX_LAYERS:
+        raise SpecError(f"ARCH {shown!r} has {len(parts) - 1} weight layers; the limit is {MAX_LAYERS}")
+    if any(len(part.lstrip("0")) > len(str(MAX_UNITS_PER_LAYER)) for part in parts):
+        raise SpecError(f"ARCH {shown!r} has a layer of more than {MAX_UNITS_PER_LAYER} units (the limit per layer)")
+    sizes = tuple(int(part) for part in parts)
     if any(n == 0 for n in sizes):
         raise SpecError(f"bad ARCH {text!r}: every layer needs at least one unit")
     if len(sizes) - 1 > MAX_LAYERS:
@@ -178,3 +187,24 @@ def make_spec(
     if optimizer not in OPTIMIZERS:
         raise SpecError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean), optimizer)
+
+
+def check_style(style: str | None, spec: NetworkSpec) -> str | None:
+    """``style`` if it is a trainer style this network may use (raises SpecError)."""
+    if style is not None and style not in STYLES:
+        raise SpecError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
+    if style == "scalar" and spec.n_parameters > MAX_SCALAR_PARAMETERS:
+        raise SpecError(
+            f"the scalar style is limited to {MAX_SCALAR_PARAMETERS} parameters ({spec.arch} has "
+            f"{spec.n_parameters}); use --style vector"
+        )
+    return style
+
+
+def check_diff_size(arch: str) -> tuple[int, ...]:
+    """The sizes of ``arch`` if the textbook diff may run on it (raises SpecError)."""
+    sizes = parse_arch(arch)
+    n = count_parameters(sizes)
+    if n > MAX_DIFF_PARAMETERS:
+        raise SpecError(f"diff is limited to {MAX_DIFF_PARAMETERS} parameters ({arch} has {n}); compare a smaller net")
+    return sizes

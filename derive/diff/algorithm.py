@@ -15,6 +15,7 @@ pre-update value; if that agrees, the mistake is named
 from __future__ import annotations
 
 import itertools
+import math
 
 import mpmath
 import sympy as sp
@@ -25,6 +26,11 @@ from derive.diff.compare import ReferenceNet
 from derive.diff.instantiate import ETA, NotApplicable, Undefined, _Builder, layer_number
 from derive.diff.notation import SourceNames, form_text
 from derive.diff.numbers import DIGITS, close, short
+
+#: Unit-steps (one step on one unit or weight) one run of an algorithm may take on a network.
+MAX_UNIT_STEPS = 50_000
+#: A step whose value grows beyond this is refused before the next step feeds it to exp.
+MAX_VALUE = mpmath.mpf(10) ** 50
 
 
 class _StepBuilder(_Builder):
@@ -60,15 +66,34 @@ class _Run:
             return self.forward[sym]
         return self.pt[sym]
 
-    def execute(self) -> dict[sp.Symbol, mpmath.mpf]:
+    def _ranges(self, idx: tuple) -> list[list]:
         L = self.ctx.d.spec.n_layers
+        ranges = []
+        for letter in [i for i in idx if isinstance(i, str)]:
+            layer = layer_number(self.alg.indices[letter], L, L)
+            ranges.append([(letter, (layer, u)) for u in range(1, self.ctx.d.spec.sizes[layer] + 1)])
+        return ranges
+
+    def _value(self, builder: _StepBuilder, rhs, env: dict) -> mpmath.mpf:
+        """One step on one unit, refused when it overflows (exp of exp of ...) instead of running out of memory."""
+        try:
+            with mpmath.workdps(DIGITS):
+                result = mpmath.mpf(str(sp.N(builder(rhs, env), DIGITS)))
+        except (OverflowError, MemoryError, RecursionError) as e:
+            raise ValueError(f"a step overflows ({type(e).__name__})") from None
+        if not mpmath.isfinite(result) or abs(result) > MAX_VALUE:
+            raise ValueError("a step's value overflows (beyond 1e50); the steps cannot be run on numbers")
+        return result
+
+    def execute(self) -> dict[sp.Symbol, mpmath.mpf]:
+        work = sum(math.prod(len(r) for r in self._ranges(target[2])) for target, _ in self.alg.steps)
+        if work > MAX_UNIT_STEPS:
+            raise ValueError(
+                f"the steps run on {work} units or weights of {self.ctx.d.spec.arch}; the limit is {MAX_UNIT_STEPS}"
+            )
         for target, rhs in self.alg.steps:
             name, idx = target[1], target[2]
-            letters = [i for i in idx if isinstance(i, str)]
-            ranges = []
-            for letter in letters:
-                layer = layer_number(self.alg.indices[letter], L, L)
-                ranges.append([(letter, (layer, u)) for u in range(1, self.ctx.d.spec.sizes[layer] + 1)])
+            ranges = self._ranges(idx)
             is_param = name in self.alg.symbols and self.alg.symbols[name].kind in ("weight", "bias")
             if not is_param:
                 self.temps.setdefault(name, {})
@@ -76,8 +101,7 @@ class _Run:
             for combo in itertools.product(*ranges):
                 env = dict(combo)
                 builder = _StepBuilder(self)
-                with mpmath.workdps(DIGITS):
-                    result = mpmath.mpf(str(sp.N(builder(rhs, env), DIGITS)))
+                result = self._value(builder, rhs, env)
                 if is_param:
                     new[_Builder.ref(builder, name, idx, env)] = result
                 else:

@@ -22,6 +22,8 @@ MAX_DEPTH = 24
 MAX_NODES = 400
 MAX_EXPONENT = 8
 MAX_INTEGER = 10**6
+#: Function calls nest at most this deep (exp(exp(exp(...))) overflows any precision).
+MAX_CALL_NESTING = 3
 
 Node = tuple
 
@@ -40,6 +42,9 @@ def _precheck(text: str) -> None:
         raise UnsafeForm(f"form is {len(text)} characters long; the limit is {MAX_LENGTH}")
     if "__" in text:
         raise UnsafeForm("double underscores are not allowed in a form")
+    if not text.isascii():
+        bad = next(c for c in text if not c.isascii())
+        raise UnsafeForm(f"character {bad!r} (U+{ord(bad):04X}) is not allowed; a form is written in ASCII")
     if text.count("(") > MAX_NODES // 4 or text.count("[") > MAX_NODES // 4:
         raise UnsafeForm("form has too many brackets")
 
@@ -131,6 +136,29 @@ class _Walker:
         return ("call", fn, tuple(self(a, depth + 1) for a in node.args))
 
 
+def _check_cost(tree: Node) -> Node:
+    """Refuse powers of powers beyond degree MAX_EXPONENT and calls nested deeper than MAX_CALL_NESTING."""
+    stack = [(tree, 1, 0)]
+    while stack:
+        node, degree, calls = stack.pop()
+        if node[0] == "pow":
+            degree *= max(1, abs(node[2][1]))
+            if degree > MAX_EXPONENT:
+                raise UnsafeForm(f"powers of powers reach degree {degree}; the limit is {MAX_EXPONENT}")
+            stack.append((node[1], degree, calls))
+        elif node[0] == "call":
+            if calls + 1 > MAX_CALL_NESTING:
+                raise UnsafeForm(f"function calls nest deeper than {MAX_CALL_NESTING} levels")
+            stack.extend((arg, degree, calls + 1) for arg in node[2])
+        elif node[0] in ("add", "sub", "mul", "div"):
+            stack.extend((child, degree, calls) for child in node[1:])
+        elif node[0] == "neg":
+            stack.append((node[1], degree, calls))
+        elif node[0] == "sum":
+            stack.append((node[2], degree, calls))
+    return tree
+
+
 def parse(text: str, names: set[str], functions: set[str], indices: set[str] | None = None) -> Node:
     """Parse one expression into a :data:`Node` tree, or raise :class:`UnsafeForm`.
 
@@ -142,7 +170,7 @@ def parse(text: str, names: set[str], functions: set[str], indices: set[str] | N
     """
     _precheck(text)
     tree = _syntax(text, "eval")
-    return _Walker(set(names), set(functions), indices)(tree.body)
+    return _check_cost(_Walker(set(names), set(functions), indices)(tree.body))
 
 
 def parse_step(text: str, names: set[str], functions: set[str], indices: set[str] | None = None) -> tuple[Node, Node]:
@@ -160,4 +188,4 @@ def parse_step(text: str, names: set[str], functions: set[str], indices: set[str
     if not isinstance(base, ast.Name):
         raise UnsafeForm("a step assigns to a name or a subscripted name")
     walker = _Walker(set(names) | {base.id}, set(functions), indices)
-    return walker(target), walker(tree.body[0].value)
+    return walker(target), _check_cost(walker(tree.body[0].value))

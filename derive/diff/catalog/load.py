@@ -30,6 +30,83 @@ else:  # pragma: no cover
 _BUILTIN_FUNCTIONS = {"exp": "exp", "log": "log", "tanh": "tanh"}
 MAX_FORMS = 200
 MAX_FILE_BYTES = 500_000
+#: Tables and arrays nest at most this deep (top table > [[forms]] > form > symbols > symbol).
+MAX_NESTING = 6
+#: Steps of one algorithm (one SGD step of a textbook takes about ten).
+MAX_STEPS = 40
+#: Integers (layers, units, conventions) are at most this large.
+MAX_INTEGER = 10**6
+#: The keys each table of the schema may hold; anything else is refused (a typo of 'layer' is not 'all').
+KEYS = {
+    "source": {
+        "id",
+        "source",
+        "citation",
+        "act",
+        "loss",
+        "bias",
+        "conventions",
+        "functions",
+        "aliases",
+        "symbols",
+        "forms",
+        "algorithms",
+    },
+    "conventions": {
+        "delta",
+        "delta_sign",
+        "error",
+        "error_scale",
+        "update",
+        "update_note",
+        "half",
+        "index_order",
+        "batch",
+    },
+    "forms": {
+        "id",
+        "citation",
+        "latex",
+        "target",
+        "at",
+        "layer",
+        "indices",
+        "expr",
+        "symbols",
+        "n_layers",
+        "arch",
+        "note",
+    },
+    "algorithms": {"id", "citation", "latex", "indices", "steps", "symbols", "n_layers", "note"},
+}
+_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax")
+
+
+def _unknown(table: dict, kind: str, where: str) -> None:
+    extra = sorted(set(table) - KEYS[kind])
+    if extra:
+        allowed = ", ".join(sorted(KEYS[kind]))
+        raise CatalogError(f"{where}: unknown key(s) {', '.join(map(repr, extra))} in {kind}; allowed: {allowed}")
+
+
+def _plain(data: object, where: str) -> None:
+    """Refuse deep nesting, huge integers and non-ASCII names anywhere in the file (iteratively)."""
+    stack = [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)) and level > MAX_NESTING:
+            raise CatalogError(f"{where}: tables and arrays nest deeper than {MAX_NESTING} levels")
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if not key.isascii():
+                    raise CatalogError(f"{where}: key {key!r} is not ASCII (look-alike letters are refused)")
+                stack.append((value, level + 1))
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INTEGER:
+            raise CatalogError(f"{where}: the integer {str(item)[:12]}... is larger than {MAX_INTEGER}")
+        elif isinstance(item, float) and not (abs(item) <= MAX_INTEGER):
+            raise CatalogError(f"{where}: the number {item!r} is not allowed (finite, at most {MAX_INTEGER})")
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -72,8 +149,8 @@ def _symbols(table: object, where: str, text: str = "") -> dict[str, SymbolSpec]
         raise CatalogError(f"{where}: [symbols] must be a table")
     out = {}
     for name, spec in table.items():
-        if "__" in name or not name.isidentifier():
-            raise CatalogError(f"{where}: bad symbol name {name!r}")
+        if "__" in name or not name.isidentifier() or not name.isascii():
+            raise CatalogError(f"{where}: bad symbol name {name!r} (ASCII letters, digits and _)")
         spec = {"kind": spec} if isinstance(spec, str) else spec
         if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
             raise CatalogError(f"{where}: symbol {name!r} needs a kind, one of {', '.join(KINDS)}")
@@ -106,8 +183,23 @@ def load_source(path: Path) -> Source:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise CatalogError(f"{path}: malformed TOML: {e}") from None
+        raise CatalogError(f"{path}: malformed TOML: {str(e)[:200]}") from None
+    except RecursionError:
+        raise CatalogError(f"{path}: tables and arrays nest deeper than {MAX_NESTING} levels") from None
+    except ValueError:  # an integer beyond Python's digit limit (4300)
+        raise CatalogError(f"{path}: an integer has thousands of digits; the limit is {MAX_INTEGER}") from None
     where = str(path)
+    _plain(data, where)
+    _unknown(data, "source", where)
+    bias = data.get("bias", True)
+    if not isinstance(bias, bool):
+        raise CatalogError(f"{where}: 'bias' must be true or false (a TOML boolean), not {bias!r}")
+    act = _str(data, "act", where, "sigmoid")
+    acts = [a.strip() for a in act.split(",")]
+    if len(acts) > 2 or any(a not in _ACTIVATIONS for a in acts):
+        raise CatalogError(
+            f"{where}: act must be one activation or 'hidden,output' from {', '.join(_ACTIVATIONS)}, not {act[:40]!r}"
+        )
     sid = _str(data, "id", where, path.stem)
     conventions = _conventions(data.get("conventions", {}), where)
     functions = dict(_BUILTIN_FUNCTIONS)
@@ -121,9 +213,9 @@ def load_source(path: Path) -> Source:
         title=_str(data, "source", where, sid),
         citation=_str(data, "citation", where, ""),
         path=path,
-        act=_str(data, "act", where, "sigmoid"),
+        act=act,
         loss=_str(data, "loss", where, "sse"),
-        bias=bool(data.get("bias", True)),
+        bias=bias,
         conventions=conventions,
         functions=functions,
         aliases=tuple(_list(data, "aliases", where, str)),
@@ -150,6 +242,7 @@ def _conventions(conv: object, where: str) -> dict[str, object]:
     """Check the numeric conventions: they scale verdicts, so they must be plain numbers."""
     if not isinstance(conv, dict):
         raise CatalogError(f"{where}: [conventions] must be a table")
+    _unknown(conv, "conventions", where)
     if conv.get("delta_sign", 1) not in (1, -1) or isinstance(conv.get("delta_sign"), bool):
         raise CatalogError(f"{where}: conventions.delta_sign must be 1 or -1")
     scale = conv.get("error_scale", 1)
@@ -185,6 +278,7 @@ def _form(entry: dict, base, functions, text: str, where: str, start: int = 0) -
         return f"{where}:{_key_line(text, start, key, line)}" if start else at_line
 
     fid = f"form {entry.get('id', '?')!r}"
+    _unknown(entry, "forms", at_line)
     symbols = _merged(entry, base, key_at("symbols"))
     indices = _indices(entry, key_at("indices"))
     for letter, spec in indices.items():
@@ -236,6 +330,9 @@ def _algorithm(entry: dict, base, functions, text: str, where: str) -> Algorithm
     if not isinstance(entry, dict) or not isinstance(entry.get("steps"), list):
         raise CatalogError(f"{where}: each [[algorithms]] entry needs a list of steps")
     line = _line_of(text, str(entry.get("id", "")))
+    _unknown(entry, "algorithms", f"{where}:{line}")
+    if len(entry["steps"]) > MAX_STEPS:
+        raise CatalogError(f"{where}:{line}: an algorithm has at most {MAX_STEPS} steps, not {len(entry['steps'])}")
     symbols = _merged(entry, base, f"{where}:{line}")
     indices = _indices(entry, f"{where}:{line}")
     names, steps = set(symbols), []

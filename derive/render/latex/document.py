@@ -7,6 +7,7 @@ that came from the user goes through the ``tex`` escaping filter.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import jinja2
@@ -92,7 +93,16 @@ def tex_literal(text: object) -> str:
 
 
 def number(value: float, digits: int = 6) -> str:
-    """A value to ``digits`` decimals, never "-0.000000"."""
+    """A value to ``digits`` decimals, never "-0.000000"; from a million on, in powers of ten.
+
+    >>> number(-1e-9), number(12005999999000000512.0)
+    ('0.000000', '\\\\ensuremath{1.200600\\\\times 10^{19}}')
+    """
+    if not math.isfinite(value):  # the example refuses numbers that overflow; this must not be reached
+        raise ValueError(f"a non-finite number ({value}) would be printed in the document")
+    if abs(value) >= 1e6:
+        mantissa, exponent = f"{value:.{digits}e}".split("e")
+        return r"\ensuremath{%s\times 10^{%d}}" % (mantissa, int(exponent))
     text = f"{value:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 

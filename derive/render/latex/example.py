@@ -26,6 +26,17 @@ SEED = 4
 FD_STEP = 1e-6
 #: the finite-difference check on at most this many parameters (every one in small nets)
 FD_LIMIT = 400
+#: Every number of an example file lies in [-MAX_MAGNITUDE, MAX_MAGNITUDE]; far beyond, one SGD step
+#: is dominated by rounding (a finite difference cannot check it) or overflows.
+MAX_MAGNITUDE = 1000.0
+#: An example file may hold this many bytes per number it needs, plus MAX_FILE_SLACK.
+BYTES_PER_NUMBER = 64
+MAX_FILE_SLACK = 4096
+MAX_TITLE = 200
+#: JSON nesting deeper than this is refused (an example needs 3: object, W rows, numbers).
+MAX_DEPTH = 8
+#: Integers with more digits than this are refused before Python converts them.
+MAX_DIGITS = 30
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,50 @@ class Step:
 
 def _number(value: object, what: str, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SpecError(f"example file {name!r}: {what} must be a finite number, not {json.dumps(value)[:30]}")
+        raise SpecError(f"example file {name!r}: {what} must be a finite number, not {_shown(value)}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise SpecError(
+            f"example file {name!r}: {what} = {_shown(value)} is too large; every number must lie in "
+            f"[-{MAX_MAGNITUDE:g}, {MAX_MAGNITUDE:g}]"
+        )
     return float(value)
+
+
+def _shown(value: object) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, OverflowError):
+        text = type(value).__name__
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _integer(text: str) -> int:
+    """JSON integers, refused above MAX_DIGITS digits before Python converts them (10**400, 5000 digits)."""
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _Refused(f"the integer {text[:12]}... has {len(text.lstrip('-'))} digits; the limit is {MAX_DIGITS}")
+    return int(text)
+
+
+def _constant(text: str) -> float:
+    raise _Refused(f"{text} is not a number JSON allows")
+
+
+class _Refused(ValueError):
+    """A JSON value refused while decoding."""
+
+
+def _depth(data: object, limit: int) -> bool:
+    """True when ``data`` nests no deeper than ``limit`` (iterative: no recursion on hostile input)."""
+    stack = [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return True
 
 
 def _vector(value: object, n: int, what: str, name: str) -> list[float]:
@@ -104,19 +157,41 @@ def parse(data: object, spec: NetworkSpec, name: str) -> Example:
     title = data.get("title")
     if title is not None and not isinstance(title, str):
         raise SpecError(f"example file {name!r}: title must be a string")
+    if title is not None and (len(title) > MAX_TITLE or not title.isprintable()):
+        raise SpecError(
+            f"example file {name!r}: title must be at most {MAX_TITLE} printable characters on one line "
+            f"(it has {len(title)})"
+        )
     return Example(x, t, lr, params, source=name, title=title)
+
+
+def max_bytes(spec: NetworkSpec) -> int:
+    """The largest example file accepted for ``spec`` (BYTES_PER_NUMBER per number it needs)."""
+    return MAX_FILE_SLACK + BYTES_PER_NUMBER * (spec.n_parameters + spec.sizes[0] + spec.sizes[-1] + 1)
 
 
 def load(path: Path, spec: NetworkSpec) -> Example:
     """Read and validate an example file (raises SpecError with one line)."""
     name = str(path)
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    limit = max_bytes(spec)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+        if len(raw) > limit:
+            raise SpecError(f"example file {shown!r} is larger than {limit} bytes, the limit for {spec.arch}")
+        data = json.loads(raw.decode("utf-8"), parse_int=_integer, parse_constant=_constant)
     except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"example file {name!r} cannot be read: {e.__class__.__name__}") from None
+        raise SpecError(f"example file {shown!r} cannot be read: {e.__class__.__name__}") from None
     except json.JSONDecodeError as e:
-        raise SpecError(f"example file {name!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
-    return parse(data, spec, name)
+        raise SpecError(f"example file {shown!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+    except _Refused as e:
+        raise SpecError(f"example file {shown!r}: {e}") from None
+    except RecursionError:
+        raise SpecError(f"example file {shown!r} is nested deeper than {MAX_DEPTH} levels") from None
+    if not _depth(data, MAX_DEPTH):
+        raise SpecError(f"example file {shown!r} is nested deeper than {MAX_DEPTH} levels")
+    return parse(data, spec, shown)
 
 
 def seeded(spec: NetworkSpec, seed: int = SEED) -> Example:
@@ -164,13 +239,37 @@ def run(d: Derivation, ex: Example, shown: Sequence[sp.Symbol] = ()) -> Step:
     """One SGD step, every gradient (or a sample, and those of ``shown``) checked against a central difference.
 
     Raises:
+        SpecError: the numbers overflow (a value of the step is not finite); the message names the largest input.
         AssertionError: a derived gradient disagrees with the finite difference, or with its own δ form.
     """
+    with np.errstate(all="ignore"):  # an overflow is reported below as one line, not as warnings
+        step = _step(d, ex, shown)
+    return step
+
+
+def _finite(ex: Example, what: str, *values) -> None:
+    """Refuse the example when any of ``values`` (numbers or arrays) is NaN or infinite."""
+    if all(np.all(np.isfinite(np.asarray(v, float))) for v in values):
+        return
+    named = [(abs(v), f"x[{i}]", v) for i, v in enumerate(ex.x)]
+    for key, rows in ex.params.items():
+        flat = np.asarray(rows, float).ravel()
+        k = int(np.argmax(np.abs(flat)))
+        index = [int(n) for n in np.unravel_index(k, np.shape(rows))]
+        named.append((abs(flat[k]), f"{key}{index}", float(flat[k])))
+    _, where, value = max(named, key=lambda item: item[0])
+    source = f"example file {ex.source!r}" if ex.source else "the example"
+    raise SpecError(f"{source}: {what} overflows for these numbers (largest: {where} = {value:g}); use smaller values")
+
+
+def _step(d: Derivation, ex: Example, shown: Sequence[sp.Symbol]) -> Step:
     ev = Evaluator(d)
     params = {k: np.asarray(v, float) for k, v in ex.params.items()}
     values = dict(zip(d.inputs, ex.x)) | dict(zip(d.targets, ex.t))
     error = ev.run_forward(params, ex.x, ex.t, values)
+    _finite(ex, "the forward pass", error, list(values.values()))
     grads = ev.run_backward(params, values)
+    _finite(ex, "the backward pass", list(values.values()), *grads.values())
     positions = sampled_positions(params)
     positions += sorted(set(map(array_position, shown)) - set(positions))
     fd = {}
@@ -179,18 +278,24 @@ def run(d: Derivation, ex: Example, shown: Sequence[sp.Symbol] = ()) -> Step:
         probe[key][idx] += FD_STEP
         up = ev.run_forward(probe, ex.x, ex.t)
         probe[key][idx] -= 2 * FD_STEP
-        fd[(key, idx)] = value = (up - ev.run_forward(probe, ex.x, ex.t)) / (2 * FD_STEP)
+        down = ev.run_forward(probe, ex.x, ex.t)
+        fd[(key, idx)] = value = (up - down) / (2 * FD_STEP)
+        _finite(ex, "the finite-difference check", value)
         g = float(grads[key][idx])
-        if abs(value - g) > 1e-6 + 1e-5 * abs(g):
+        # rounding in E itself limits what a difference quotient can resolve (large E, large inputs)
+        rounding = 64 * np.finfo(float).eps * max(abs(up), abs(down)) / FD_STEP
+        if not abs(value - g) <= 1e-6 + 1e-5 * abs(g) + rounding:  # written so that NaN fails
             raise AssertionError(f"{key}{list(idx)}: derived gradient {g!r}, finite difference {value!r}")
     _check_forms(d, params, grads, values)
     updated = {k: params[k] - ex.lr * grads[k] for k in params}
     error_after = ev.run_forward(updated, ex.x, ex.t)
+    _finite(ex, "the error after the step", error_after, *updated.values())
     step = Step(values, error, params, grads, updated, error_after, fd)
     if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
         top = f"W{len(d.layers)}"
         stale = dict(params) | {top: updated[top]}
         step.stale = dict(zip(d.layers[-2].delta, ev.layer_deltas(stale, values, d.layers[-2]).tolist()))
+        _finite(ex, "the δs from updated weights", list(step.stale.values()))
     return step
 
 
@@ -201,5 +306,5 @@ def _check_forms(d: Derivation, params: dict, grads: dict, values: dict) -> None
             for i in sorted({0, layer.n_in - 1}):
                 w = layer.weights[j][i]
                 form = values[layer.delta[j]] * values[layer.inputs[i]]
-                if abs(form - grads[f"W{layer.index}"][j, i]) > 1e-12 * (1 + abs(form)):
+                if not abs(form - grads[f"W{layer.index}"][j, i]) <= 1e-12 * (1 + abs(form)):
                     raise AssertionError(f"{w}: δ times input disagrees with the gradient array")

@@ -30,18 +30,33 @@ def available() -> bool:
     return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
 
 
-def first_error(log: str) -> str:
-    """The first ``! ...`` error of a TeX log, with the line it refers to.
+#: A TeX error line: "! " and a capital, at the start of a line or after other output on it
+#: ("...)! Unable to read an entire line---bufsize=200000.").
+#: Mid-line, only TeX's own messages count, so that a user's "Wow! Great" echoed in a box warning does not.
+_ERROR = re.compile(
+    r"^(! [^\n]*)|(! (?:Unable to read|TeX capacity exceeded|Emergency stop|LaTeX Error|Package \S+ Error|"
+    r"Undefined control sequence|Missing |Extra |Illegal |Paragraph ended|File ended|I can't)[^\n]*)",
+    re.MULTILINE,
+)
+
+
+def first_error(log: str) -> str | None:
+    """The first ``! ...`` error of a TeX log, with the line it refers to; None when there is none.
 
     >>> first_error("x\\n! Undefined control sequence.\\nl.12 \\\\foo\\n")
     '! Undefined control sequence. (derivation.tex l.12 \\\\foo)'
+    >>> first_error("(./derivation.tex! Unable to read an entire line---bufsize=200000.")
+    '! Unable to read an entire line---bufsize=200000.'
+    >>> first_error("no errors here!") is None
+    True
     """
-    lines = log.splitlines()
-    for n, line in enumerate(lines):
-        if line.startswith("!"):
-            where = next((m for m in lines[n + 1 : n + 20] if re.match(r"l\.[0-9]+", m)), "")
-            return f"{line.strip()} (derivation.tex {where.strip()})" if where else line.strip()
-    return "TeX failed without an error line in the log"
+    m = _ERROR.search(log)
+    if m is None:
+        return None
+    error = (m.group(1) or m.group(2)).strip()[:200]
+    after = log[m.end() :].splitlines()[:20]
+    where = next((line for line in after if re.match(r"l\.[0-9]+", line)), "")
+    return f"{error} (derivation.tex {where.strip()[:80]})" if where else error
 
 
 def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
@@ -67,7 +82,9 @@ def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
             "derivation.tex",
         ]
         try:
-            subprocess.run(cmd, cwd=work, env=env, capture_output=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                cmd, cwd=work, env=env, capture_output=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired:
             raise TeXError(f"TeX did not finish within {TIMEOUT_S} s") from None
         log_path = Path(work) / "derivation.log"
@@ -75,6 +92,26 @@ def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
         if keep_log is not None:
             keep_log.write_text(log, encoding="latin-1")
         pdf = Path(work) / "derivation.pdf"
-        if "\n!" in "\n" + log or not pdf.exists():
-            raise TeXError(first_error(log))
-        return pdf.read_bytes()
+        error = first_error(log)
+        if error or done.returncode != 0 or not pdf.exists():
+            raise TeXError(error or f"latexmk exited with status {done.returncode} and no error line in the log")
+        data = pdf.read_bytes()
+        check_readable(data, pdf)
+        return data
+
+
+def check_readable(data: bytes, path: Path) -> None:
+    """Raise TeXError unless ``data`` is a complete PDF (ends with %%EOF; poppler's pdfinfo reads it)."""
+    if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-1024:] or b"startxref" not in data[-1024:]:
+        raise TeXError("TeX wrote an incomplete PDF (no end-of-file marker)")
+    if shutil.which("pdfinfo") is None:
+        return
+    try:
+        info = subprocess.run(
+            ["pdfinfo", str(path)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise TeXError("pdfinfo did not finish reading the PDF within 60 s") from None
+    problem = next((line for line in info.stderr.splitlines() if "error" in line.lower()), "")
+    if info.returncode != 0 or problem:
+        raise TeXError(f"the PDF TeX wrote is not readable: {problem[:120] or 'pdfinfo failed'}")
