@@ -35,9 +35,18 @@ _VALUE_OPTIONS = {
 }
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped, so that a user's value cannot drive the terminal.
+
+    >>> printable("out\\x1b[2J\\nx")
+    'out\\\\x1b[2J\\\\nx'
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, no usage dump
-        raise SpecError(message)
+        raise SpecError(printable(message))
 
 
 def _join_values(argv: list[str]) -> list[str]:
@@ -171,7 +180,7 @@ def build(args: argparse.Namespace) -> int:
     if not keep_tex:
         files.pop("derivation.tex", None)
     write_all(out, files)
-    print(f"wrote {out}/ ({', '.join(sorted(files))}); {d.proof_summary}")
+    print(f"wrote {printable(str(out))}/ ({', '.join(sorted(files))}); {d.proof_summary}")
     if problem:
         print(f"backprop-derive: no PDF: {problem}", file=sys.stderr)
     return status
@@ -219,7 +228,7 @@ def _main(argv: list[str]) -> int:
         print(report.as_json(records) if args.json else report.as_table(records, args.arch))
         return report.status(records)
     except SpecError as e:
-        print(f"backprop-derive: error: {e}", file=sys.stderr)
+        print(f"backprop-derive: error: {printable(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("backprop-derive: interrupted", file=sys.stderr)

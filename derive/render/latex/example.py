@@ -191,7 +191,7 @@ def load(path: Path, spec: NetworkSpec) -> Example:
         raise SpecError(f"example file {shown!r} is nested deeper than {MAX_DEPTH} levels") from None
     if not _depth(data, MAX_DEPTH):
         raise SpecError(f"example file {shown!r} is nested deeper than {MAX_DEPTH} levels")
-    return parse(data, spec, shown)
+    return parse(data, spec, name)
 
 
 def seeded(spec: NetworkSpec, seed: int = SEED) -> Example:
