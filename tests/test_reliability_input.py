@@ -181,6 +181,7 @@ def test_make_passes_values_without_expansion(tmp_path):
 def test_control_characters_never_reach_the_terminal(capsys, monkeypatch, tmp_path):
     status, lines = main(["build", "--arch", "2-3-2", "--bogus\x1b[2J\nnext"], capsys, monkeypatch)
     assert status == 2 and len(lines) == 1 and "\x1b" not in lines[0], lines
+    monkeypatch.undo()
     out = tmp_path / "o\x1b[2J"
     assert cli.main(["build", "--arch", "2-2", "--no-pdf", "--out", str(out)]) == 0
     captured = capsys.readouterr()
