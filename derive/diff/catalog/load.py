@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from derive.diff import safeparse
+from derive.diff.catalog import limits
 from derive.diff.catalog.types import (
     FUNCTION_KINDS,
     KINDS,
@@ -30,83 +31,6 @@ else:  # pragma: no cover
 _BUILTIN_FUNCTIONS = {"exp": "exp", "log": "log", "tanh": "tanh"}
 MAX_FORMS = 200
 MAX_FILE_BYTES = 500_000
-#: Tables and arrays nest at most this deep (top table > [[forms]] > form > symbols > symbol).
-MAX_NESTING = 6
-#: Steps of one algorithm (one SGD step of a textbook takes about ten).
-MAX_STEPS = 40
-#: Integers (layers, units, conventions) are at most this large.
-MAX_INTEGER = 10**6
-#: The keys each table of the schema may hold; anything else is refused (a typo of 'layer' is not 'all').
-KEYS = {
-    "source": {
-        "id",
-        "source",
-        "citation",
-        "act",
-        "loss",
-        "bias",
-        "conventions",
-        "functions",
-        "aliases",
-        "symbols",
-        "forms",
-        "algorithms",
-    },
-    "conventions": {
-        "delta",
-        "delta_sign",
-        "error",
-        "error_scale",
-        "update",
-        "update_note",
-        "half",
-        "index_order",
-        "batch",
-    },
-    "forms": {
-        "id",
-        "citation",
-        "latex",
-        "target",
-        "at",
-        "layer",
-        "indices",
-        "expr",
-        "symbols",
-        "n_layers",
-        "arch",
-        "note",
-    },
-    "algorithms": {"id", "citation", "latex", "indices", "steps", "symbols", "n_layers", "note"},
-}
-_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax")
-
-
-def _unknown(table: dict, kind: str, where: str) -> None:
-    extra = sorted(set(table) - KEYS[kind])
-    if extra:
-        allowed = ", ".join(sorted(KEYS[kind]))
-        raise CatalogError(f"{where}: unknown key(s) {', '.join(map(repr, extra))} in {kind}; allowed: {allowed}")
-
-
-def _plain(data: object, where: str) -> None:
-    """Refuse deep nesting, huge integers and non-ASCII names anywhere in the file (iteratively)."""
-    stack = [(data, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (dict, list)) and level > MAX_NESTING:
-            raise CatalogError(f"{where}: tables and arrays nest deeper than {MAX_NESTING} levels")
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if not key.isascii():
-                    raise CatalogError(f"{where}: key {key!r} is not ASCII (look-alike letters are refused)")
-                stack.append((value, level + 1))
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INTEGER:
-            raise CatalogError(f"{where}: the integer {str(item)[:12]}... is larger than {MAX_INTEGER}")
-        elif isinstance(item, float) and not (abs(item) <= MAX_INTEGER):
-            raise CatalogError(f"{where}: the number {item!r} is not allowed (finite, at most {MAX_INTEGER})")
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -185,21 +109,20 @@ def load_source(path: Path) -> Source:
     except tomllib.TOMLDecodeError as e:
         raise CatalogError(f"{path}: malformed TOML: {str(e)[:200]}") from None
     except RecursionError:
-        raise CatalogError(f"{path}: tables and arrays nest deeper than {MAX_NESTING} levels") from None
+        raise CatalogError(f"{path}: tables and arrays nest deeper than {limits.MAX_NESTING} levels") from None
     except ValueError:  # an integer beyond Python's digit limit (4300)
-        raise CatalogError(f"{path}: an integer has thousands of digits; the limit is {MAX_INTEGER}") from None
+        raise CatalogError(f"{path}: an integer has thousands of digits; the limit is {limits.MAX_INTEGER}") from None
     where = str(path)
-    _plain(data, where)
-    _unknown(data, "source", where)
+    limits.plain(data, where)
+    limits.unknown_keys(data, "source", where)
     bias = data.get("bias", True)
     if not isinstance(bias, bool):
         raise CatalogError(f"{where}: 'bias' must be true or false (a TOML boolean), not {bias!r}")
     act = _str(data, "act", where, "sigmoid")
     acts = [a.strip() for a in act.split(",")]
-    if len(acts) > 2 or any(a not in _ACTIVATIONS for a in acts):
-        raise CatalogError(
-            f"{where}: act must be one activation or 'hidden,output' from {', '.join(_ACTIVATIONS)}, not {act[:40]!r}"
-        )
+    if len(acts) > 2 or any(a not in limits.ACTIVATIONS for a in acts):
+        valid = ", ".join(limits.ACTIVATIONS)
+        raise CatalogError(f"{where}: act must be one activation or 'hidden,output' from {valid}, not {act[:40]!r}")
     sid = _str(data, "id", where, path.stem)
     conventions = _conventions(data.get("conventions", {}), where)
     functions = dict(_BUILTIN_FUNCTIONS)
@@ -242,7 +165,7 @@ def _conventions(conv: object, where: str) -> dict[str, object]:
     """Check the numeric conventions: they scale verdicts, so they must be plain numbers."""
     if not isinstance(conv, dict):
         raise CatalogError(f"{where}: [conventions] must be a table")
-    _unknown(conv, "conventions", where)
+    limits.unknown_keys(conv, "conventions", where)
     if conv.get("delta_sign", 1) not in (1, -1) or isinstance(conv.get("delta_sign"), bool):
         raise CatalogError(f"{where}: conventions.delta_sign must be 1 or -1")
     scale = conv.get("error_scale", 1)
@@ -278,7 +201,7 @@ def _form(entry: dict, base, functions, text: str, where: str, start: int = 0) -
         return f"{where}:{_key_line(text, start, key, line)}" if start else at_line
 
     fid = f"form {entry.get('id', '?')!r}"
-    _unknown(entry, "forms", at_line)
+    limits.unknown_keys(entry, "forms", at_line)
     symbols = _merged(entry, base, key_at("symbols"))
     indices = _indices(entry, key_at("indices"))
     for letter, spec in indices.items():
@@ -330,9 +253,11 @@ def _algorithm(entry: dict, base, functions, text: str, where: str) -> Algorithm
     if not isinstance(entry, dict) or not isinstance(entry.get("steps"), list):
         raise CatalogError(f"{where}: each [[algorithms]] entry needs a list of steps")
     line = _line_of(text, str(entry.get("id", "")))
-    _unknown(entry, "algorithms", f"{where}:{line}")
-    if len(entry["steps"]) > MAX_STEPS:
-        raise CatalogError(f"{where}:{line}: an algorithm has at most {MAX_STEPS} steps, not {len(entry['steps'])}")
+    limits.unknown_keys(entry, "algorithms", f"{where}:{line}")
+    if len(entry["steps"]) > limits.MAX_STEPS:
+        raise CatalogError(
+            f"{where}:{line}: an algorithm has at most {limits.MAX_STEPS} steps, not {len(entry['steps'])}"
+        )
     symbols = _merged(entry, base, f"{where}:{line}")
     indices = _indices(entry, f"{where}:{line}")
     names, steps = set(symbols), []
