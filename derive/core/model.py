@@ -144,6 +144,9 @@ class Derivation:
     per_layer: bool = False
     #: how the generic per-layer rules were checked against a concrete per-unit derivation
     rule_check: str = ""
+    #: the general layer-l rules and what each was proved equal to: (rule id, the equation ids it gave
+    #: in each layer, or for a matrix rule its index rule, the layers)
+    general_proofs: list[tuple[str, tuple[str, ...], tuple[int, ...]]] = field(default_factory=list)
 
     @property
     def outputs(self) -> list[sp.Symbol]:

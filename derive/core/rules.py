@@ -10,12 +10,13 @@ the generated trainer cite the same numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import sympy as sp
 
 from derive import progress
-from derive.core import activations, naming, update
+from derive.core import activations, general, naming, update
 from derive.core.calculus import A, Y
 from derive.core.model import Derivation, Equation, Layer
 
@@ -189,7 +190,20 @@ def equations(d: Derivation, check_units: bool = True) -> list[Equation]:
                 sp.Derivative(sp.Symbol("E"), b.family(layer, "b")[j]),
                 grad_b,
             )
-    return b.eqs + update.equations(d.spec, first=len(b.eqs) + 1)
+    eqs = in_reading_order(b.eqs)
+    eqs += general.equations(d.spec.bias, d.layers[-1].activation == "softmax", first=len(eqs) + 1)
+    return eqs + update.equations(d.spec, first=len(eqs) + 1)
+
+
+def in_reading_order(eqs: list[Equation]) -> list[Equation]:
+    """The equations renumbered in the order the document prints them.
+
+    The document derives the weight gradients layer by layer and the bias
+    gradients together in a section after them, so the bias equations move
+    behind every weight equation (keeping their own order).
+    """
+    ordered = [e for e in eqs if not e.id.startswith("grad-b-")] + [e for e in eqs if e.id.startswith("grad-b-")]
+    return [dataclasses.replace(e, number=n) for n, e in enumerate(ordered, start=1)]
 
 
 def _instances_match(generic: sp.Expr, layer: Layer, j: sp.Symbol, n_layers: int) -> bool:

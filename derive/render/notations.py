@@ -84,6 +84,7 @@ NIELSEN = preset(
     error="C",
     activation=r"\sigma",
     index_letters="kjmnpqrs",
+    generic_letters="kjk",
     citation="M. Nielsen (2015), chapter 2",
     note=r"Nielsen's cost $C$ is averaged over a mini-batch of $m$ samples, so his update divides by $m$.",
 )
@@ -182,6 +183,8 @@ class Notation:
     activation: str = "h"  # name of the activation function in generic formulas
     weight_order: str = "ji"  # "ji": w_{to,from} (Bishop); "ij": w_{from,to}
     index_letters: str = "ijkmnpqr"  # generic indices, input layer first; no l, which names layers
+    #: the unit indices of layers l-1, l and l+1 in the rules for a general layer l
+    generic_letters: str = "ijk"
     citation: str = ""
     #: patterns that replace ``patterns`` in the output layer (seed 003 calls those weights v)
     top: dict[str, str] = field(default_factory=dict)

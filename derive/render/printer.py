@@ -25,7 +25,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from derive.core import naming, update
+from derive.core import general, naming, update
 from derive.render import notations
 
 _LONG_NUMBER_RE = re.compile(r"_[0-9]{2}")
@@ -88,6 +88,9 @@ class NotationLatexPrinter(LatexPrinter):
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         expr = _unpadded(expr)
+        if expr.name.startswith("gidx_"):
+            offset = {"below": 0, "this": 1, "above": 2}[expr.name[len("gidx_") :]]
+            return self.notation.generic_letters[offset]
         if naming.index_level(expr):
             return self._index(expr)
         if expr.name == "E":
@@ -99,7 +102,20 @@ class NotationLatexPrinter(LatexPrinter):
         except KeyError:
             return super()._print_Symbol(expr)
 
+    def _generic_fields(self, layer: sp.Expr) -> dict[str, str]:
+        text = self._print(layer).replace(" ", "")
+        return {"l": text, "L": self._print(general.TOP), "sup": "^{(%s)}" % text}
+
     def _print_Indexed(self, expr: sp.Indexed) -> str:
+        if general.is_generic(expr.base):  # a rule for a general layer: the first index is the layer
+            role = general.role_of(expr.base)
+            fields = self._generic_fields(expr.indices[0])
+            idx = [self._print(k) for k in expr.indices[1:]]
+            fields["j"] = idx[0]
+            if len(idx) == 2:
+                fields["i"] = idx[1]
+                fields["ji"] = "".join(idx if self.notation.weight_order == "ji" else idx[::-1])
+            return _group(self.notation.patterns[role] % fields)
         role, layer = naming.indexed_info(expr.base, self.n_layers)
         idx = [self._index(k) for k in expr.indices]
         sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
@@ -111,6 +127,14 @@ class NotationLatexPrinter(LatexPrinter):
         return _group(self.notation.pattern(role, layer, self.n_layers) % fields)
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol, style: str = "plain") -> str:
+        if expr.name.startswith(("gvec:", "ggrad:")):  # general layer (derive.core.general.matrix)
+            kind, role, layer = expr.name.split(":", 2)
+            layer = general.parse_layer(layer)
+            if role == "fprime":
+                arg = self._print(general.matrix("a", layer))
+                return r"%s'\!\left(%s\right)" % (self.notation.activation, arg)
+            text = _group(self.notation.vectors[role] % self._generic_fields(layer))
+            return r"\nabla_{%s} %s" % (text, self.notation.error) if kind == "ggrad" else text
         # names made by :func:`vector`: "vec:<role>:<layer>"
         parts = expr.name.split(":")
         if len(parts) != 3 or parts[0] != "vec":
@@ -187,6 +211,14 @@ class NotationLatexPrinter(LatexPrinter):
         if len(expr.args) == 2:  # at step t: Δw(t), Δw(t-1)
             text += r"(%s)" % self._print(expr.args[1])
         return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+
+    def _print_ActivationPrime(self, expr: general.ActivationPrime, exp: str | None = None) -> str:
+        text = r"%s'\!\left(%s\right)" % (self.notation.activation, self._print(expr.args[0]))
+        return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+
+    def _print_Width(self, expr: general.Width, exp: str | None = None) -> str:
+        text = "n_{%s}" % self._print(expr.args[0]).replace(" ", "")
+        return text if exp is None else "%s^{%s}" % (text, exp)
 
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         text = r"H\!\left(%s\right)" % self._print(expr.args[0])

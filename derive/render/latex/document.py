@@ -16,7 +16,7 @@ import sympy as sp
 from derive.core import naming
 from derive.core.model import Derivation
 from derive.render import notations, templates
-from derive.render.latex import chain, diagram, proofs
+from derive.render.latex import chain, diagram, proofs, rules
 from derive.render.latex import context as lc
 from derive.render.latex import example as example_mod
 from derive.render.printer import NotationLatexPrinter, vector
@@ -261,6 +261,7 @@ def context(d: Derivation, ex: example_mod.Example, notation: str = "bishop") ->
         "index_cycle": len(letters) if d.spec.n_layers + 1 > len(letters) else 0,
         "proof_summary": d.proof_summary,
         "mapping": _mapping(d, notation),
+        "g": rules.section(d, c),
     }
 
 
