@@ -11,7 +11,6 @@ from pathlib import Path
 
 from derive.core.model import Derivation
 from derive.core.symbolic import derive
-from derive.prove import general
 from derive.prove.verify import verify
 from derive.render import formulas, notations
 from derive.render.html import page
@@ -68,7 +67,7 @@ def output_name(spec: NetworkSpec, notation: str = "bishop") -> str:
 
 def derivation(spec: NetworkSpec) -> Derivation:
     """Derive and prove (the part every output shares)."""
-    return general.prove(verify(derive(spec)))
+    return verify(derive(spec))
 
 
 def render_files(d: Derivation, options: BuildOptions) -> dict[str, bytes]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from derive.core.model import Derivation
 from derive.progress import Progress
-from derive.prove import directional, symbolic
+from derive.prove import directional, general, symbolic
 from derive.prove.symbolic import VerificationError
 
 __all__ = ["METHODS", "VerificationError", "summary", "verify"]
@@ -49,9 +49,10 @@ def verify(d: Derivation, method: str | None = None) -> Derivation:
             directional exactly when ``d.per_layer``.
     Returns:
         ``d`` with ``proof`` set on every parameter group and parameter
-        (``expanded`` too, for the symbolic method) and ``proof_summary`` set.
+        (``expanded`` too, for the symbolic method), ``proof_summary`` and ``general_proofs`` set.
     Raises:
         VerificationError: a δ form differs from the raw derivative.
+        RuleMismatch: a general layer-l rule does not give this network's equations.
     """
     if method is None:
         method = directional.METHOD if d.per_layer else "symbolic"
@@ -64,7 +65,7 @@ def verify(d: Derivation, method: str | None = None) -> Derivation:
     else:
         raise ValueError(f"unknown method {method!r}; valid: symbolic, {directional.METHOD}")
     d.proof_summary = summary(counts, d.per_layer)
-    return d
+    return general.prove(d)  # the general layer-l rules against this network's equations
 
 
 def _verify_directional(d: Derivation) -> dict[str, int]:
