@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from derive.core import naming, update
+from derive.core import general, naming, update
 from derive.render import notations
 from derive.render.mathsymbols import symbol_nodes
 from derive.render.printer import ELIDED_HEAD, _unpadded, natural
@@ -73,6 +73,8 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
 
     def _print_Symbol(self, sym: sp.Symbol, style: str = "plain"):
         sym = _unpadded(sym)
+        if sym.name.startswith("gidx_"):  # the unit index of a general layer's rule
+            return self._tex(self._latex_of(sym))
         if naming.index_level(sym):
             return self._index(sym)
         if sym.name == "E":
@@ -84,7 +86,21 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         except KeyError:
             return super()._print_Symbol(sym, style)
 
+    def _latex_of(self, expr: sp.Expr) -> str:
+        from derive.render.printer import NotationLatexPrinter
+
+        return NotationLatexPrinter(self.notation.key, self.n_layers).doprint(expr)
+
+    def _print_ActivationPrime(self, expr):
+        name = self._tex(self.notation.activation + "'")
+        return self._row(name, self._l_paren(), self._print(expr.args[0]), self._r_paren())
+
+    def _print_Width(self, expr):
+        return self._tex("n_{%s}" % str(expr.args[0]).replace(" ", ""))
+
     def _print_Indexed(self, expr: sp.Indexed):
+        if general.is_generic(expr.base):  # a rule for a general layer l (derive.core.general)
+            return self._tex(self._latex_of(expr))
         role, layer = naming.indexed_info(expr.base, self.n_layers)
         idx = [self._index_text(k) for k in expr.indices]
         sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
@@ -96,6 +112,17 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         return self._tex(self.notation.pattern(role, layer, self.n_layers) % fields)
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol):
+        if expr.name.startswith(("gvec:", "ggrad:")):  # a general layer's vector (derive.core.general.matrix)
+            kind, role, layer = expr.name.split(":", 2)
+            if role == "fprime":
+                name = self._tex(self.notation.activation + "'")
+                arg = self._print(general.matrix("a", general.parse_layer(layer)))
+                return self._row(name, self._l_paren(), arg, self._r_paren())
+            vec = self._tex(self._latex_of(general.matrix(role, general.parse_layer(layer))))
+            if kind == "ggrad":
+                nabla = self._el("msub", self._el("mo", text="\u2207"), vec)
+                return self._row(nabla, self._tex(self.notation.error))
+            return vec
         parts = expr.name.split(":")
         if len(parts) != 3 or parts[0] != "vec":
             return super()._print_MatrixSymbol(expr)
