@@ -56,10 +56,11 @@ def derivation_rows(series: list[str]) -> list[str]:
     return rows
 
 
-def load_trainer(arch: str, style: str, tmp: Path):
-    d = verify(derive(make_spec(arch)))
-    path = tmp / f"trainer_{arch.replace('-', '_')}_{style}.py"
-    path.write_text(render.render(d, style))
+def load_trainer(arch: str, style: str, tmp: Path, act: str = "sigmoid", loss: str = "sse", optimizer: str = "sgd"):
+    """Render and import one trainer; ``style`` "default" is what a build without --style writes."""
+    d = verify(derive(make_spec(arch, act, loss, optimizer=optimizer)))
+    path = tmp / f"trainer_{arch.replace('-', '_')}_{style}_{loss}_{optimizer}.py"
+    path.write_text(render.render(d, None if style == "default" else style))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -114,7 +115,7 @@ def _step_case(torch, trainers, arch: str, batch: int, number: int, dtype) -> st
     X = rng.uniform(0, 1, (batch, sizes[0])).astype(dtype)
     T = rng.uniform(0, 1, (batch, sizes[-1])).astype(dtype)
     x, t = (X[0], T[0]) if batch == 1 else (X, T)
-    scalar = trainers.get("scalar")
+    scalar = trainers.get("default")  # small nets: one sample runs the unit-by-unit float functions
     t_sc = best(partial(scalar.sgd_step, p, x, t, 0.1), number=number) if scalar else None
     t_train = (
         _train_per_sample(
@@ -148,18 +149,74 @@ def step_rows(tmp: Path) -> list[str]:
 
     torch.set_num_threads(os.cpu_count() or 1)
     rows = [
-        "| case | dtype | scalar sgd_step µs | scalar train µs/sample | vector sgd_step µs | numpy µs | torch µs | "
-        "torch / scalar step | torch / scalar train | torch / vector | vector GEMM share |",
+        "| case | dtype | default sgd_step µs | default train µs/sample | vector sgd_step µs | numpy µs | torch µs | "
+        "torch / default step | torch / default train | torch / vector | vector GEMM share |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cases = [("2-3-2", 1, 2000), ("784-128-10", 32, 50), ("784-128-10", 256, 20)]
     for arch, batch, number in cases:
         # the scalar style of 784-128-10 is ~100k lines of generated code: rendering it
         # reads every lazy parameter record and takes minutes, so it is timed for 2-3-2 only
-        styles = ("scalar", "vector") if batch == 1 else ("vector",)
+        styles = ("default", "vector") if batch == 1 else ("vector",)
         trainers = {s: load_trainer(arch, s, tmp) for s in styles}
         for dtype in (np.float64, np.float32):
             rows.append(_step_case(torch, trainers, arch, batch, number, dtype))
+    return rows
+
+
+def torch_momentum_step(torch, p, v, X, T, lr, alpha):
+    """The same momentum step in PyTorch: v = alpha v - lr g, p = p + v."""
+    ps = {k: t.requires_grad_(True) for k, t in p.items()}
+    Z = torch.sigmoid(X @ ps["W1"].T + ps["b1"])
+    Y = torch.sigmoid(Z @ ps["W2"].T + ps["b2"])
+    E = 0.5 * ((T - Y) ** 2).sum()
+    grads = torch.autograd.grad(E, list(ps.values()))
+    with torch.no_grad():
+        nv = {k: alpha * v[k] - lr * g for k, g in zip(ps, grads)}
+        return {k: (t + nv[k]).detach() for k, t in ps.items()}, nv
+
+
+def momentum_rows(tmp: Path) -> list[str]:
+    """784-128-10 at batch 256: one momentum step of the trainer against PyTorch."""
+    import torch
+
+    rows = ["| case | dtype | momentum_step µs | torch µs | torch / trainer |", "|---|---|---:|---:|---:|"]
+    tr = load_trainer("784-128-10", "default", tmp, optimizer="momentum")
+    for dtype in (np.float64, np.float32):
+        rng = np.random.default_rng(0)
+        p = tr.init_params(0, dtype=dtype)
+        v = {k: (0.01 * rng.standard_normal(a.shape)).astype(dtype) for k, a in p.items()}
+        X = rng.uniform(0, 1, (256, 784)).astype(dtype)
+        T = rng.uniform(0, 1, (256, 10)).astype(dtype)
+        t_tr = best(partial(tr.momentum_step, p, v, X, T, 0.1, 0.9), number=20)
+        tp = {k: torch.from_numpy(a.copy()) for k, a in p.items()}
+        tv = {k: torch.from_numpy(a.copy()) for k, a in v.items()}
+        tX, tT = torch.from_numpy(X), torch.from_numpy(T)
+        t_torch = best(partial(torch_momentum_step, torch, tp, tv, tX, tT, 0.1, 0.9), number=20)
+        rows.append(
+            f"| 784-128-10 batch 256 | {np.dtype(dtype).name} | {1e6 * t_tr:.1f} | {1e6 * t_torch:.1f} | "
+            f"{t_torch / t_tr:.2f} |"
+        )
+    return rows
+
+
+def minibatch_rows(tmp: Path) -> list[str]:
+    """ms per epoch of ``train`` (150 samples, no loss evaluation) in each style, by batch size."""
+    rows = ["| net | batch | scalar ms/epoch | vector ms/epoch | default ms/epoch |", "|---|---:|---:|---:|---:|"]
+    for arch, act, loss in (("2-3-2", "sigmoid", "sse"), ("4-5-3", "tanh,softmax", "ce")):
+        trainers = {s: load_trainer(arch, s, tmp, act, loss) for s in ("scalar", "vector", "default")}
+        rng = np.random.default_rng(0)
+        sizes = trainers["vector"].SIZES
+        X = rng.normal(size=(150, sizes[0]))
+        T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 150)]
+        for batch in (1, 4, 16, 64):
+            cells = []
+            for style in ("scalar", "vector", "default"):
+                tr = trainers[style]
+                p = tr.init_params(0)
+                fit = partial(tr.train, p, X, T, epochs=2, lr=0.01, batch_size=batch, eval_every=0)
+                cells.append(f"{1e3 * best(fit, repeat=5, number=1) / 2:.2f}")
+            rows.append(f"| {arch} {act}/{loss} | {batch} | " + " | ".join(cells) + " |")
     return rows
 
 
@@ -194,9 +251,14 @@ def main() -> int:
         parts += derivation_rows(WIDTHS)
         parts += ["", "## SGD step time (same process, same data)", ""]
         parts += step_rows(Path(tmp))
+        parts += ["", "## Momentum step (same process, same data)", ""]
+        parts += momentum_rows(Path(tmp))
+        parts += ["", "## Mini-batch training by style (same process, same data)", ""]
+        parts += minibatch_rows(Path(tmp))
     parts += [
         "",
-        "scalar sgd_step: one call, parameter arrays in and out. scalar train: `train(batch_size=1)`,",
+        "default: the trainer a build writes without --style (2-3-2: vector lines plus the one-sample float",
+        "functions). default sgd_step: one call, parameter arrays in and out. default train: `train(batch_size=1)`,",
         "per-sample SGD with the parameters kept as Python floats inside the call. torch: autograd step on CPU.",
         "vector GEMM share: time of the step's five matrix products alone in numpy / the generated vector step.",
     ]
