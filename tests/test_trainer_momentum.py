@@ -141,3 +141,17 @@ def test_build_with_momentum_writes_it_everywhere(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown optimizer 'adam'; valid: sgd, momentum" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_momentum_sources_pass_ruff(trainers):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    paths = [module.__file__ for module in trainers.values()]
+    ruff = Path(sys.executable).with_name("ruff")
+    config = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    result = subprocess.run(
+        [str(ruff), "check", "--no-cache", "--config", str(config), *paths], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-2000:]

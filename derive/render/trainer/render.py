@@ -79,14 +79,34 @@ def _update_context(d: Derivation) -> dict:
             update.ETA: sp.Symbol("lr"),
             update.ALPHA: sp.Symbol("momentum"),
         }
-        lines.add(TrainerPrinter().doprint(e.rhs.xreplace(names)))
+        lines.add(e.rhs.xreplace(names))
     if len(lines) != 1:
-        raise ValueError(f"the update equations differ between parameters: {sorted(lines)}")
+        raise ValueError(f"the update equations differ between parameters: {sorted(map(str, lines))}")
+    rhs = lines.pop()
     return {
         "momentum": d.spec.optimizer == "momentum",
-        "update_rhs": lines.pop(),
+        "update_rhs": TrainerPrinter().doprint(rhs),
+        "update_lines": _in_place(rhs),
         "update_eqs": _span(d, eqs[0].id, eqs[-1].id) if len(eqs) > 1 else cite(d, eqs[0].id),
     }
+
+
+def _in_place(rhs: sp.Expr) -> list[str]:
+    """``change = rhs`` for arrays, term by term with one new array: the gradient term scales ``grad``
+    in place (the gradients are fresh arrays), the other term is one multiplication, then one sum."""
+    grad = sp.Symbol("grad")
+    pr = TrainerPrinter()
+    lines, others = [], []
+    for term in sp.Add.make_args(rhs):
+        coeff, array = (term / grad, "grad") if term.has(grad) else (None, None)
+        if array is None:
+            (array,) = [f for f in sp.Mul.make_args(term) if f.name.startswith("velocity")]
+            others.append(f"np.multiply({pr.doprint(array)}, {pr.doprint(term / array)})")
+        else:
+            lines.append(f"grad *= {pr.doprint(coeff)}")
+    if len(others) != 1 or len(lines) != 1:
+        raise NotImplementedError(f"no in-place form for the update {rhs}")
+    return [*lines, f"change = {others[0]}", "change += grad"]
 
 
 def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
