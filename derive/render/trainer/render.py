@@ -104,8 +104,10 @@ def _in_place(rhs: sp.Expr) -> list[str]:
             others.append(f"np.multiply({pr.doprint(array)}, {pr.doprint(term / array)})")
         else:
             lines.append(f"grad *= {pr.doprint(coeff)}")
-    if len(others) != 1 or len(lines) != 1:
+    if len(lines) != 1 or len(others) > 1:
         raise NotImplementedError(f"no in-place form for the update {rhs}")
+    if not others:  # plain gradient descent: the scaled gradient is the change
+        return [*lines, "change = grad"]
     return [*lines, f"change = {others[0]}", "change += grad"]
 
 
