@@ -115,3 +115,16 @@ def test_the_new_weight_written_as_the_step_gets_a_hint(diff, notes):
     rc, out, _ = diff("--forms", notes(text), "--json")
     rec = next(r for r in json.loads(out)["records"] if r["formula"] == "step")
     assert rc == 1 and rec["mistake"] == "new_weight_for_step" and "Δw" in rec["explanation"]
+
+
+def test_at_may_name_a_weight_from_to(diff, notes):
+    """``at = ["i", "j"]`` (from, to) names the same weight as ``["j", "i"]``: the letters' layers decide."""
+    text = GOOD_NOTES.replace('at = ["j", "i"]', 'at = ["i", "j"]')
+    rc, out, _ = diff("--forms", notes(text), "--json")
+    assert rc == 0 and all(r["verdict"] == "equal" for r in json.loads(out)["records"])
+
+
+def test_at_over_another_layer_is_refused(diff, notes):
+    text = GOOD_NOTES.replace('at = ["j"]', 'at = ["k"]')
+    err = error(diff, notes, text)
+    assert "'at' = [k]" in err and "form's own layer" in err

@@ -277,9 +277,11 @@ def build(form: Form, d: Derivation, functions: dict[str, str], delta_factor=1) 
                     continue
                 layer = layer_number(form.indices[letter], l, L)
                 ranges.append([(letter, (layer, u)) for u in range(1, _Sizer(d).size(layer) + 1)])
+            swap = _at_order(form, [r[0][1][0] for r in ranges], l)
             for combo in _sample(ranges, f"{form.id}:{l}"):
                 env = {k: v for k, v in combo if isinstance(k, str)}
                 units = tuple(v[1] for _, v in combo)
+                units = units[::-1] if swap else units
                 out.append(_instance(form, d, functions, l, env, units, delta_factor))
         except NotApplicable:
             continue
@@ -308,6 +310,24 @@ def _instance(form: Form, d: Derivation, functions, l: int, env: dict, units: tu
     return Instance(
         l, units, expr, fixed if fixer.transposed else None, fixer.transposed, missing, relettered, conflicts
     )
+
+
+def _at_order(form: Form, layers: list[int], l: int) -> bool:
+    """Check that 'at' names the target's own units; True when a weight's two are given as [from, to]."""
+    if form.target == "sigmoid_prime" or not layers:
+        return False
+    if form.target in ("grad_w", "update_w"):
+        if layers == [l, l - 1]:
+            return False
+        if layers == [l - 1, l]:
+            return True  # [from, to] in the source's own order: read the same weight
+        want = f"one letter over layer {l} (the weight's target unit) and one over layer {l - 1}"
+    else:
+        if layers == [l]:
+            return False
+        want = f"a letter over the form's own layer {l}"
+    letters = ", ".join(str(a) for a in form.at)
+    raise FormError(f"'at' = [{letters}] runs over layers {layers}; a {form.target} form on layer {l} needs {want}")
 
 
 #: Per layer, a form is checked on at most this many unit bindings (a deterministic sample beyond).
