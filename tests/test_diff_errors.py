@@ -128,3 +128,19 @@ def test_at_over_another_layer_is_refused(diff, notes):
     text = GOOD_NOTES.replace('at = ["j"]', 'at = ["k"]')
     err = error(diff, notes, text)
     assert "'at' = [k]" in err and "form's own layer" in err
+
+
+def test_a_form_for_a_layer_the_net_lacks_is_listed_as_not_compared(diff, notes):
+    text = GOOD_NOTES.replace('layer = "output"', "layer = 5")
+    rc, out, _ = diff("--forms", notes(text), "--json")
+    assert rc == 0
+    assert json.loads(out)["summary"]["not_compared"] == [
+        {"source": "my-notes", "formula": "out-delta", "reason": "its layer 5 does not exist on 2-3-2"}
+    ]
+    rc, out, _ = diff("--forms", notes(text))
+    assert "not compared on this network (1):" in out and "out-delta: its layer 5 does not exist" in out
+
+
+def test_layer_0_is_refused(diff, notes):
+    err = error(diff, notes, GOOD_NOTES.replace('layer = "output"', "layer = 0"))
+    assert "input layer" in err

@@ -96,8 +96,11 @@ def evaluate(expr: sp.Expr, env: Env) -> mpmath.mpf:
         memo[e] = v
         return v
 
-    with mpmath.workdps(DIGITS):
-        result = ev(sp.sympify(expr))
+    try:
+        with mpmath.workdps(DIGITS):
+            result = ev(sp.sympify(expr))
+    except (OverflowError, ZeroDivisionError):
+        raise ValueError("the form has no finite real value at a test point") from None
     if not isinstance(result, mpmath.mpf) or not mpmath.isfinite(result):
         raise ValueError("the form has no finite real value at a test point")
     return result

@@ -28,12 +28,31 @@ def run(arch: str, against: str | None = None, forms: str | None = None, act=Non
         chosen = [sources.load_source(path)]
     else:
         chosen = sources.select(against)
-    records = []
+    records = Records()
     for source in chosen:
-        records += compare_source(source, arch, act, loss)
+        records += compare_source(source, arch, act, loss, records.skipped)
     if not records:
         raise SpecError(_nothing(chosen, arch))
     return records
+
+
+class Records(list):
+    """The verdict records, and the forms that were not compared on this network with the reason."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped: list[dict] = []
+
+
+def _why_skipped(item: Form | Algorithm, arch: str) -> str:
+    L = len(arch.split("-")) - 1
+    if getattr(item, "arch", None) and item.arch != arch:
+        return f"written for {item.arch}"
+    if item.n_layers is not None and item.n_layers != L:
+        return f"written for nets with {item.n_layers} weight layers"
+    if isinstance(item, Form) and not instantiate.target_layers(item, L):
+        return f"its layer {item.layer!r} does not exist on {arch}"
+    return "names units, layers or an elementwise f′ that this network does not have"
 
 
 def _nothing(chosen: list[Source], arch: str) -> str:
@@ -55,13 +74,15 @@ def _nothing(chosen: list[Source], arch: str) -> str:
     return f"nothing to compare: none of the {len(items)} forms applies to {arch} ({table.clean(why)})"
 
 
-def compare_source(source: Source, arch: str, act: str | None, loss: str | None) -> list[dict]:
+def compare_source(source: Source, arch: str, act: str | None, loss: str | None, skipped=None) -> list[dict]:
     ctx = compare.reference_net(arch, compare.source_act(source, arch, act), loss or source.loss, source.bias)
     assumed = f"{source.act}, {source.loss}"
     override = (act and act != source.act) or (loss and loss != source.loss)
     out = []
     for form in source.forms:
         rec = _compared(compare.compare_form, "form", source, form, ctx)
+        if rec is None and skipped is not None:
+            skipped.append({"source": source.id, "formula": form.id, "reason": _why_skipped(form, arch)})
         if rec is not None:
             if override:
                 rec["explanation"] = "; ".join(
@@ -70,6 +91,8 @@ def compare_source(source: Source, arch: str, act: str | None, loss: str | None)
             out.append(rec)
     for alg in source.algorithms:
         rec = _compared(algorithm.compare_algorithm, "algorithm", source, alg, ctx)
+        if rec is None and skipped is not None:
+            skipped.append({"source": source.id, "formula": alg.id, "reason": _why_skipped(alg, arch)})
         if rec is not None:
             out.append(rec)
     return out
@@ -97,6 +120,13 @@ def status(records: list[dict]) -> int:
 
 
 def summary(records: list[dict]) -> dict:
+    """Counts per verdict and mistake, which network each source was compared on, what was not compared."""
+    out = _summary(records)
+    out["not_compared"] = list(getattr(records, "skipped", []))
+    return out
+
+
+def _summary(records: list[dict]) -> dict:
     """Counts per verdict and mistake, and which network each source was compared on."""
     verdicts = {v: sum(r["verdict"] == v for r in records) for v in ("equal", "equal_under_convention", "different")}
     networks: dict[str, list[str]] = {}

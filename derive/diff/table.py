@@ -63,6 +63,10 @@ def as_table(records: list[dict], summary: dict) -> str:
         lines.append(f"  {verdict:<19} {clean(r['formula']):<{wid}}  {r.get('form') or clean(r['latex'])}".rstrip())
         lines += [f"{'':<8}{d}" for d in _details(r)]
     n = summary["verdicts"]
+    skipped = summary.get("not_compared") or []
+    if skipped:
+        lines += ["", f"not compared on this network ({len(skipped)}):"]
+        lines += [f"  {clean(s['source'])} {clean(s['formula'])}: {s['reason']}" for s in skipped]
     lines.append("")
     lines.append(
         f"{summary['forms']} forms: {n['equal']} equal, {n['equal_under_convention']} equal under the source's "

@@ -219,6 +219,11 @@ def _form(entry: dict, base, functions, text: str, where: str, start: int = 0) -
         )
     layer = entry.get("layer", "all")
     _check_layer(layer, f"{key_at('layer')}: {fid}", ("output", "hidden", "all"))
+    if isinstance(layer, int) and layer < 1:
+        raise CatalogError(
+            f"{key_at('layer')}: {fid}: layer {layer} is the input layer, which has no δ or weights; "
+            "a form's layer is 1 (the first weight layer) or more, output, hidden or all"
+        )
     if isinstance(layer, str) and layer not in ("output", "hidden", "all") and "l" in layer:
         raise CatalogError(
             f"{key_at('layer')}: {fid}: layer {layer!r}: a form's layer is output, hidden, all, "
