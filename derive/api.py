@@ -29,7 +29,7 @@ from derive.render.latex import document, pdf
 from derive.render.latex import example as example_mod
 from derive.render.trainer import render as trainer_render
 from derive.render.trainer.load import load_trainer
-from derive.spec import STYLES, SpecError, make_spec
+from derive.spec import SpecError, check_style, make_spec
 
 
 class Derived:
@@ -133,8 +133,7 @@ class Derived:
 
     def trainer_source(self, style: str | None = None) -> str:
         """The text of trainer.py (``style``: scalar, vector or None for the default by size)."""
-        if style is not None and style not in STYLES:
-            raise SpecError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
+        check_style(style, self.derivation.spec)  # known, and scalar only up to its size limit
         return trainer_render.render(self.derivation, style)
 
     def trainer(self, style: str | None = None, path: str | Path | None = None) -> ModuleType:
@@ -164,8 +163,7 @@ class Derived:
 
     def write(self, out: str | Path, style: str | None = None, example: str | Path | None = None) -> Path:
         """Write trainer.py, formulas.json, derivation.tex and .html into ``out`` at once (``build --no-pdf``)."""
-        if style is not None and style not in STYLES:
-            raise SpecError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
+        check_style(style, self.derivation.spec)  # known, and scalar only up to its size limit
         path = _example(example, self.derivation)
         options = pipeline.BuildOptions(style=style, example=path, pdf=False, notation=self.notation)
         write_all(Path(out), pipeline.render_files(self.derivation, options))

@@ -186,3 +186,15 @@ def test_control_characters_never_reach_the_terminal(capsys, monkeypatch, tmp_pa
     assert cli.main(["build", "--arch", "2-2", "--no-pdf", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "\x1b" not in captured.out + captured.err and "\\x1b" in captured.out
+
+
+def test_the_python_api_keeps_the_scalar_limit(tmp_path):
+    import derive
+
+    net = derive.derivation("40-50-10")  # 2,560 parameters
+    assert net.derivation.spec.n_parameters > MAX_SCALAR_PARAMETERS
+    with pytest.raises(SpecError, match="scalar style is limited"):
+        net.trainer_source(style="scalar")
+    with pytest.raises(SpecError, match="scalar style is limited"):
+        net.write(tmp_path / "o", style="scalar")
+    assert not (tmp_path / "o").exists()

@@ -212,3 +212,25 @@ def test_sigterm_during_tex_leaves_no_temporary_files(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "Traceback" not in err, err
     assert list(tmp.iterdir()) == [] and not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["replace", "create"])
+def test_interrupt_while_writing_leaves_no_partial_directory(tmp_path, monkeypatch, existing):
+    out = tmp_path / "out"
+    if existing:
+        output.write_all(out, OLD)
+    real = Path.write_bytes
+    calls = {"n": 0}
+
+    def interrupted(self, data):
+        calls["n"] += 1
+        if calls["n"] == 2:  # after one file is written
+            raise KeyboardInterrupt
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_all(out, NEW)
+    monkeypatch.undo()
+    assert (contents(out) == OLD) if existing else not out.exists()
+    assert leftovers(tmp_path) == []
