@@ -275,5 +275,12 @@ def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
         if (form.target == "sigmoid_prime") != (Fz is not None):
             continue
         if rows.matches(c, F=F, Fz=Fz):
+            hidden = all(i.layer < rows.ctx.d.spec.n_layers for i in rows.insts)
+            if name == "canonical_link_outside" and hidden:  # seen from a hidden unit: what is sent back
+                return name, (
+                    "The error sent back to this layer is the output error y − t without the output units' f′; "
+                    "δ = y − t holds only for a matching output and loss (linear with squared error, "
+                    "sigmoid or softmax with cross-entropy)."
+                )
             return name, MISTAKES[name]
     return None, None
