@@ -232,7 +232,7 @@ def test_mit_simplest_net_on_1_1_1():
     assert {"simplest-dP-dwr", "simplest-dP-dwl", "ascent-step"} <= set(recs)
     # dP/dw with P = -E: equal to the derivation's -dE/dw, which is what the source's convention says
     assert recs["simplest-dP-dwl"]["verdict"] == "equal_under_convention"
-    assert "P = -1/2" in recs["simplest-dP-dwl"]["convention"]
+    assert "P = −½" in recs["simplest-dP-dwl"]["convention"]
     assert recs["ascent-step"]["verdict"] == "equal"
 
 

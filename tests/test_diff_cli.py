@@ -146,7 +146,7 @@ def test_textbooks_cites_public_sources_only(run):
 def test_exit_0_when_everything_matches_under_conventions(diff):
     rc, out, _ = diff("--against", "pdp8,seed002")
     assert rc == 0
-    assert "equal (convention)" in out and "delta_pj = -dE_p/dnet_pj" in out
+    assert "equal (convention)" in out and "δ_pj = −∂E_p/∂net_pj" in out
 
 
 def test_table_says_what_is_wrong_and_where(diff):

@@ -132,7 +132,7 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
         "explanation": None,
         "counterexample": None,
         "method": f"one SGD step run on numbers at {len(pts)} random points to {DIGITS} digits, "
-        "compared with w - eta dE/dw (all gradients from the pre-update weights)",
+        "compared with w − η ∂E/∂w (all gradients from the pre-update weights)",
     }
     bad, rights = None, [correct_step(ctx, pt, env) for pt, env in zip(pts, envs)]
     for pt, env, right in zip(pts, envs, rights):
@@ -177,7 +177,7 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
             + (f" ({alg.note})" if alg.note else "")
         )
     else:
-        record["explanation"] = alg.note or "the weights after one step differ from w - eta dE/dw"
+        record["explanation"] = alg.note or "the weights after one step differ from w − η ∂E/∂w"
     return record
 
 
