@@ -169,7 +169,7 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         return row
 
     def _print_Heaviside(self, expr: sp.Heaviside):
-        return self._row(self._el("mi", text="H"), self._l_paren(), self._print(expr.args[0]), self._r_paren())
+        return self._call(self._el("mi", text="H"), expr.args)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None):
         # positive terms first, as textbooks write y - t and 1 - y; long runs elided
@@ -210,20 +210,27 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         return self._el("msup", self._el("mi", text="e"), self._print(expr.args[0]))
 
     def _print_Function(self, expr):
-        name = self._el("mi", text=type(expr).__name__)
-        args = [self._print(a) for a in expr.args]
-        row = self._row(name, self._l_paren())
+        return self._call(self._el("mi", text=type(expr).__name__), expr.args)
+
+    def _call(self, name, args) -> object:
+        """``name(arg, ...)``; the brackets stretch only around an argument that holds a fraction."""
+        tall = any(isinstance(e, sp.Pow) and e.exp.is_negative for a in args for e in sp.preorder_traversal(a))
+        stretchy = "true" if tall else "false"
+        row = self._row(name, self._el("mo", text="(", stretchy=stretchy))
         for k, a in enumerate(args):
             if k:
                 row.appendChild(self._el("mo", text=","))
-            row.appendChild(a)
-        row.appendChild(self._r_paren())
+            row.appendChild(self._print(a))
+        row.appendChild(self._el("mo", text=")", stretchy=stretchy))
         return row
 
 
 def mathml(expr: sp.Expr, notation: str = "bishop", n_layers: int = 2) -> str:
     """Presentation MathML (without the ``<math>`` element) of ``expr`` in a notation preset.
 
+    >>> mathml(sp.Symbol("z_1_2"), n_layers=3)
+    '<msubsup><mi>z</mi><mn>2</mn><mrow><mo lspace="0" rspace="0" stretchy="false">(</mo><mn>1</mn><mo \
+lspace="0" rspace="0" stretchy="false">)</mo></mrow></msubsup>'
     >>> mathml(sp.Symbol("x_2"))
     '<msub><mi>x</mi><mn>2</mn></msub>'
     >>> mathml(sp.Symbol("y_1") - sp.Symbol("t_1"))

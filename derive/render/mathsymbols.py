@@ -147,7 +147,8 @@ class _TexReader:
         if tok.isdigit():
             return self.element("mn", text=styled(tok[0], style) + tok[1:] if style == "BOLD" else tok)
         if tok in OPERATORS:  # inside a symbol: no operator spacing around brackets and commas
-            return self.element("mo", text=OPERATORS[tok], lspace="0", rspace="0")
+            # brackets must not stretch: a stretchy bracket in a script takes the height of the script row
+            return self.element("mo", text=OPERATORS[tok], lspace="0", rspace="0", stretchy="false")
         return self._letter(tok, style)
 
     def _plain_tokens(self) -> list[str]:
