@@ -7,6 +7,7 @@ anything is written.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -233,6 +234,9 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("backprop-derive: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped early (`textbooks | head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit-time flush must not fail again
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -157,3 +157,19 @@ def test_out_in_unwritable_directory_in_process(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "not writable" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`backprop-derive textbooks | head -1`: the pipe closes before the listing is written."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "derive", "textbooks"], stdout=write_end, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in r.stderr and r.stderr == ""
+    assert r.returncode == 141
