@@ -191,3 +191,20 @@ def test_train_checks_its_settings(ce, kwargs, message):
     args = {"epochs": 1, "lr": 0.1, **kwargs}
     with pytest.raises(ValueError, match=message):
         ce.train(ce.init_params(0), np.ones((2, 4)), [0, 1], **args)
+
+
+def test_parameters_as_views_of_the_callers_flat_vector(ce):
+    """A flat parameter vector in another order (as for scipy.optimize) is read key by key, never as one block."""
+    params = ce.init_params(2)
+    order = sorted(params)  # W1, W2, b1, b2: not the order of KEYS
+    theta = np.concatenate([params[key].ravel() for key in order])
+    views, start = {}, 0
+    for key in order:
+        views[key] = theta[start : start + params[key].size].reshape(params[key].shape)
+        start += params[key].size
+    x, t = np.linspace(-1.0, 1.0, 4), np.array([0.2, 0.3, 0.5])
+    want, got = ce.gradients(params, x, t), ce.gradients(views, x, t)
+    new, again = ce.sgd_step(params, x, t, 0.1), ce.sgd_step(views, x, t, 0.1)
+    for key in params:
+        np.testing.assert_array_equal(got[key], want[key])
+        np.testing.assert_array_equal(again[key], new[key])

@@ -139,8 +139,6 @@ def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
         "step_body": _body(fl["step_lines"], "new") if floats else [],
         "lists_body": _body(fl["lists_lines"], "P") if floats else [],
         "arrays_body": _body(fl["arrays_lines"], "params") if floats else [],
-        "base_test": fl["base_test"] if floats else "",
-        "n_parameters": fl["n_parameters"] if floats else 0,
         "keys": literal(tuple(keys(d))),
         "n_in": spec.sizes[0],
         "n_out": spec.sizes[-1],

@@ -102,16 +102,7 @@ def float_blocks(d: Derivation) -> dict[str, list[Line] | str]:
         "step_lines": shared + b["updates"] + [Line("new", tuple_text([f"{p.symbol.name}_new" for p in order]))],
         "lists_lines": [Line("P", " + ".join(_to_list(d, key) for key in keys(d)))],
         "arrays_lines": [Line("flat", "np.array(P, dtype)"), Line("params", _views(d))],
-        "base_test": _base_test(keys(d)[1:]),
-        "n_parameters": len(order),
     }
-
-
-def _base_test(others: list[str]) -> str:
-    """Source that is true when every parameter array but W1 is a view of ``base`` (written out up to three)."""
-    if len(others) > 3:
-        return "all(params[key].base is base for key in KEYS[1:])"
-    return " and ".join(f'params["{key}"].base is base' for key in others) or "True"
 
 
 def _shapes(d: Derivation) -> dict[str, tuple[int, ...]]:
