@@ -33,6 +33,8 @@ SECTIONS = [
     "Hidden layers",
     "Biases",
     "Matrix form",
+    "The four rules for any layer",
+    "Why it works, and why it is cheap",
     "The algorithm",
     "Every gradient",
     "A worked example",
@@ -67,6 +69,13 @@ def test_log_has_no_errors_and_no_undefined_references(built):
     assert not re.search(r"^!", log, re.M)
     assert "undefined" not in log.lower()
     assert "Rerun to get" not in log.split("Output written")[-1]
+    assert "Overfull \\hbox" not in log  # nothing sticks out into the margin
+
+
+def test_no_words_from_inside_the_project(built):
+    _, tex, *_ = built
+    for word in ("seed 0", "Seed 0", "proxy", "the mistake of the previous section"):
+        assert word not in tex, word
 
 
 def test_every_section_heading_is_in_the_pdf(built):

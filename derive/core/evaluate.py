@@ -145,3 +145,17 @@ class Evaluator:
             out = "y" if layer.is_output else "z"
             vals[naming.family(out, layer.index)] = np.asarray([values[s] for s in layer.out], float)
         return vals
+
+
+def descent(d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps: int) -> list[float]:
+    """The error of one sample before each of ``steps`` gradient steps and after the last (derived equations)."""
+    ev = Evaluator(d)
+    params = {k: np.array(v, float) for k, v in params.items()}
+    errors = []
+    for _ in range(steps):
+        values = dict(zip(d.inputs, x)) | dict(zip(d.targets, t))
+        errors.append(ev.run_forward(params, x, t, values))
+        grads = ev.run_backward(params, values)
+        params = {k: params[k] - lr * grads[k] for k in params}
+    errors.append(ev.run_forward(params, x, t))
+    return errors

@@ -125,6 +125,20 @@ class ParameterGroup:
 
 
 @dataclass
+class Steps:
+    """One displayed derivation: ``lines[0] = lines[1] = ...``, each line proved equal to the one before."""
+
+    id: str  # "fprime-steps-2": the activation derivative of layer 2
+    layer: int
+    activation: str
+    output: sp.Expr  # the unit's output, y = definition
+    definition: sp.Expr  # f(a) in the unit's pre-activation
+    lines: list[sp.Expr]
+    #: how each line after the first was proved equal to the one before (set by derive.prove.steps)
+    proofs: list[str]
+
+
+@dataclass
 class Derivation:
     """Everything derived for one network: what every renderer and the diff read."""
 
@@ -147,6 +161,8 @@ class Derivation:
     #: the general layer-l rules and what each was proved equal to: (rule id, the equation ids it gave
     #: in each layer, or for a matrix rule its index rule, the layers)
     general_proofs: list[tuple[str, tuple[str, ...], tuple[int, ...]]] = field(default_factory=list)
+    #: derivations the document shows line by line (derive.core.steps), proved by derive.prove.steps
+    steps: list[Steps] = field(default_factory=list)
 
     @property
     def outputs(self) -> list[sp.Symbol]:

@@ -159,7 +159,10 @@ def equations(d: Derivation, check_units: bool = True) -> list[Equation]:
     k = naming.index(d.spec.n_layers)
     y, t = naming.indexed("y", b.L), naming.indexed("t", b.L)
     scale = activations.loss_scale(d.spec.loss, out_layer.n_out)
-    err = scale * sp.Sum(activations.loss_term(d.spec.loss, y[k], t[k]), (k, 1, out_layer.n_out))
+    term = activations.loss_term(d.spec.loss, y[k], t[k])
+    # a textbook writes the cross-entropies as -sum t log y: the sign in front of the sum
+    sign = -1 if term.could_extract_minus_sign() else 1
+    err = sign * scale * sp.Sum(sign * term, (k, 1, out_layer.n_out))
     b.add("error", "error of one sample", sp.Symbol("E"), err)
     dEdy = b.generalize(d.dE_dy, out_layer, k)
     b.add("dE-dy", "derivative of the error by an output", sp.Derivative(sp.Symbol("E"), y[k]), dEdy)

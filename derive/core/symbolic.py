@@ -8,7 +8,7 @@ indices (:mod:`derive.core.perlayer`). :mod:`derive.core.route` decides.
 from __future__ import annotations
 
 from derive import progress
-from derive.core import perlayer, route, units
+from derive.core import perlayer, route, steps, units
 from derive.core.model import Derivation
 from derive.spec import NetworkSpec
 
@@ -26,6 +26,6 @@ def derive(spec: NetworkSpec, per_layer: bool | None = None) -> Derivation:
     if per_layer is None:
         per_layer = route.per_layer(spec)
     with progress.tracking("derive", route.work(spec, per_layer)):
-        if per_layer:
-            return perlayer.derive_per_layer(spec)
-        return units.derive_units(spec)
+        d = perlayer.derive_per_layer(spec) if per_layer else units.derive_units(spec)
+    d.steps = steps.derive_steps(d)
+    return d

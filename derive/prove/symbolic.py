@@ -120,7 +120,8 @@ class _Namer:
             # SymPy writes exp(w*log(X)) as X**w in some places and not in others
             return self.exp(e.exp * sp.log(e.base))
         if isinstance(e, sp.Function):
-            return self.fresh(e.func(*[self(a) for a in e.args]))
+            # unevaluated: the key only names the application, and Max's evaluation costs seconds per call
+            return self.fresh(e.func(*[self(a) for a in e.args], evaluate=False))
         return e.func(*[self(a) for a in e.args])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from derive.core.model import Derivation
 from derive.progress import Progress
-from derive.prove import directional, general, symbolic
+from derive.prove import directional, general, steps, symbolic
 from derive.prove.symbolic import VerificationError
 
 __all__ = ["METHODS", "VerificationError", "summary", "verify"]
@@ -65,6 +65,7 @@ def verify(d: Derivation, method: str | None = None) -> Derivation:
     else:
         raise ValueError(f"unknown method {method!r}; valid: symbolic, {directional.METHOD}")
     d.proof_summary = summary(counts, d.per_layer)
+    steps.prove(d)  # the derivations the document shows line by line
     return general.prove(d)  # the general layer-l rules against this network's equations
 
 

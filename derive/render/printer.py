@@ -198,6 +198,52 @@ class NotationLatexPrinter(LatexPrinter):
             return list(run)
         return run[:ELIDED_HEAD] + [None] + run[-1:]
 
+    def _print_Pow(self, expr: sp.Pow, *args, **kwargs) -> str:
+        # z^{(2)}_k squared is (z^{(2)}_k)^2: written z^{(2)2}_k it would read as a power inside the superscript
+        base, exp = expr.args
+        if exp == -1 and base.has(sp.UnevaluatedExpr):  # numbers put in by hand: 1/(1 + e^{...}) as a fraction
+            return r"\frac{1}{%s}" % self._print(base)
+        if exp.is_Integer and exp > 1 and isinstance(base, (sp.Symbol, sp.Indexed, sp.MatrixSymbol)):
+            text = self._print(base)
+            if "^" in text:
+                inner = text[1:-1] if text.startswith("{") and text.endswith("}") else text
+                return r"\left(%s\right)^{%s}" % (inner, self._print(exp))
+        return super()._print_Pow(expr, *args, **kwargs)
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        """Factors in a textbook's order: the activation derivative, then the error factor, then sums and inputs."""
+        if not isinstance(expr, sp.Mul):  # SymPy prints a negative power as a quotient through here
+            return super()._print_Mul(expr)
+        if any(isinstance(f, sp.UnevaluatedExpr) for f in expr.args):  # a product shown as written, factor by factor
+            return self._shown_product(expr)
+        factors = expr.as_ordered_factors()
+        if expr.could_extract_minus_sign() or any(f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors):
+            return super()._print_Mul(expr)
+        ranked = sorted(factors, key=lambda f: _factor_rank(f, factors))
+        pieces = []
+        for n, f in enumerate(ranked):
+            text = self._print(f)
+            if self._needs_mul_brackets(f, first=n == 0, last=n == len(ranked) - 1):
+                text = r"\left(%s\right)" % text
+            pieces.append(text)
+        return " ".join(pieces)
+
+    def _shown_product(self, expr: sp.Mul) -> str:
+        sign, pieces = "", []
+        for f in expr.args:
+            if f == -1:
+                sign = "- "
+                continue
+            inner = f.args[0] if isinstance(f, sp.UnevaluatedExpr) else f
+            text = self._print(f)
+            pieces.append(r"\left(%s\right)" % text if inner.is_Add else text)
+        return sign + r" \cdot ".join(pieces)
+
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
+        # a number put into a formula by hand: a negative one in brackets, as on paper
+        text = self._print(expr.args[0])
+        return r"\left(%s\right)" % text if expr.args[0].is_Number and expr.args[0] < 0 else text
+
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         ((var, count),) = expr.variable_count
         top = self._print(expr.expr)
@@ -223,6 +269,39 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         text = r"H\!\left(%s\right)" % self._print(expr.args[0])
         return text if exp is None else f"{text}^{{{exp}}}"
+
+
+def _role_of(f: sp.Basic) -> str | None:
+    if isinstance(f, sp.Indexed):
+        name = str(f.base)
+        return general.role_of(f.base) if general.is_generic(f.base) else name.split("_")[0]
+    if isinstance(f, sp.Symbol):
+        m = naming.NAME_RE.fullmatch(_unpadded(f).name)
+        return m.group(1) if m else None
+    return None
+
+
+def _factor_rank(f: sp.Expr, factors: list[sp.Expr]) -> tuple[int, int]:
+    """Where a factor goes in a printed product (a stable sort keeps SymPy's order within a rank).
+
+    w before δ (Σ w_kj δ_k); a bare δ before everything else (δ_j z_i); then the unit's activation derivative
+    with the bare output first (y_k (1 - y_k)); then the error factor (y_k - t_k); then sums; then inputs; logs last.
+    """
+    role = _role_of(f)
+    if role == "w":
+        return (0, 0)
+    if role == "delta":
+        return (1, 0)
+    if isinstance(f, (sp.Symbol, sp.Indexed)):
+        inside = any(f in g.free_symbols or f in g.atoms(sp.Indexed) for g in factors if g is not f)
+        return (2, 0) if inside else (6, 0)
+    if isinstance(f, sp.log):
+        return (7, 0)
+    if isinstance(f, sp.Sum) or any(_role_of(s) in ("w", "delta") for s in f.atoms(sp.Symbol, sp.Indexed)):
+        return (5, 0)
+    if any(_role_of(s) == "t" for s in f.atoms(sp.Symbol, sp.Indexed)):
+        return (4, 0)
+    return (2, 1)
 
 
 def vector(role: str, layer: int, rows: int, cols: int = 1) -> sp.MatrixSymbol:

@@ -12,7 +12,7 @@ import sympy as sp
 
 from derive.core import activations, calculus, naming
 from derive.core.model import Derivation, Layer, Parameter
-from derive.render.latex.context import SMALL_WIDTH, STEP_DERIVATIVE, Context, shown_units
+from derive.render.latex.context import SMALL_WIDTH, STEP_DERIVATIVE, Printing, shown_units
 
 #: A δ line whose sum has more than this many terms is printed on two lines.
 SPLIT_TERMS = 3
@@ -39,14 +39,14 @@ def _input_factor(p: Parameter) -> sp.Expr:
     return p.gradient.as_independent(p.delta)[0]
 
 
-def shown_sum(c: Context, terms: list[sp.Expr], gap: bool) -> str:
+def shown_sum(c: Printing, terms: list[sp.Expr], gap: bool) -> str:
     """The sum of ``terms`` (one per shown unit); with ``gap`` an ellipsis stands before the last term."""
     if not gap:
         return c.tex(sp.Add(*terms))
     return r"%s + \cdots + %s" % (c.tex(sp.Add(*terms[:-1])), c.tex(terms[-1]))
 
 
-def _softmax(c: Context, out: dict) -> None:
+def _softmax(c: Printing, out: dict) -> None:
     """The softmax Jacobian column of unit 1, the products with ∂E/∂y, their sum and its collected form."""
     d, layer = c.d, c.d.layers[-1]
     a1 = layer.a[0]
@@ -78,7 +78,7 @@ def _softmax(c: Context, out: dict) -> None:
     out["long"] = len(column) > PRODUCTS  # the sum and its collected form on lines of their own
 
 
-def output_chain(c: Context) -> dict:
+def output_chain(c: Printing) -> dict:
     """The chain rule for one output weight, factor by factor."""
     d, layer = c.d, c.d.layers[-1]
     w = layer.weights[0][0]
@@ -112,7 +112,7 @@ def output_chain(c: Context) -> dict:
     return out
 
 
-def hidden_chain(c: Context, layer: Layer) -> dict:
+def hidden_chain(c: Printing, layer: Layer) -> dict:
     """The chain rule for one weight of a hidden layer, through the layer above."""
     upper = c.d.layers[layer.index]
     w = layer.weights[0][0]

@@ -31,8 +31,8 @@ ELIDED_PIECES = ELIDED_HEAD + 2
 ROW_TERMS = 10
 
 
-class Context:
-    """Printing helpers bound to one derivation and notation."""
+class Printing:
+    """How this document prints: the notation preset and its printer for one derivation (elision on wide nets)."""
 
     def __init__(self, d: Derivation, notation: str = "bishop"):
         self.d = d
@@ -78,7 +78,7 @@ def _in_role(layer: Layer) -> tuple[str, int]:
     return ("x", 0) if layer.index == 1 else ("z", layer.index - 1)
 
 
-def layer_info(c: Context, layer: Layer) -> dict:
+def layer_info(c: Printing, layer: Layer) -> dict:
     """Generic symbols, letters and forward equations of one layer."""
     l, small = layer.index, max(c.d.spec.sizes) <= SMALL_WIDTH
     in_role, in_layer = _in_role(layer)
@@ -129,7 +129,7 @@ def layer_info(c: Context, layer: Layer) -> dict:
     }
 
 
-def how_tex(layer: Layer, c: Context) -> str:
+def how_tex(layer: Layer, c: Printing) -> str:
     """How the derivative was written in the unit's output, as a LaTeX phrase (the record's text is plain)."""
     if layer.activation == "softmax":
         return (
@@ -146,7 +146,7 @@ def how_tex(layer: Layer, c: Context) -> str:
     return rf"$f'(a) = {c.printer.doprint(calc.fprime.xreplace({calculus.A: a}))}$ is not a function of $f(a)$"
 
 
-def symbol_rows(c: Context, infos: list[dict]) -> list[dict]:
+def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
     """The symbol table: symbol, meaning, shape."""
     rows = [{"sym": c.family("x", 0, 0), "what": "input unit", "shape": f"{c.d.spec.sizes[0]} inputs"}]
     for info in infos:
@@ -187,7 +187,7 @@ def expanded_deltas(d: Derivation) -> dict[sp.Symbol, sp.Expr]:
     return full
 
 
-def gradient_rows(c: Context) -> list[dict]:
+def gradient_rows(c: Printing) -> list[dict]:
     """One row per parameter: δ form and (where short enough) the form in unit values."""
     full = expanded_deltas(c.d)
     rows = []

@@ -51,6 +51,30 @@ class Edge:
     pos: float
 
 
+#: a weight label's box (cm): labels whose centres are closer than this in both directions overlap
+LABEL_BOX = (0.95, 0.42)
+#: where along an edge (from its source) a label may sit, in order of preference: near the unit it feeds
+LABEL_POSITIONS = (0.74, 0.82, 0.64, 0.56, 0.88, 0.48, 0.4)
+
+
+def label_point(source: tuple[float, float], target: tuple[float, float], pos: float) -> tuple[float, float]:
+    return (source[0] + pos * (target[0] - source[0]), source[1] + pos * (target[1] - source[1]))
+
+
+def overlaps(p: tuple[float, float], q: tuple[float, float]) -> bool:
+    return abs(p[0] - q[0]) < LABEL_BOX[0] and abs(p[1] - q[1]) < LABEL_BOX[1]
+
+
+def place_label(source: tuple[float, float], target: tuple[float, float], placed: list[tuple[float, float]]) -> float:
+    """The first position along the edge whose label box overlaps no label placed so far (records it)."""
+    for pos in LABEL_POSITIONS:
+        point = label_point(source, target, pos)
+        if not any(overlaps(point, q) for q in placed):
+            placed.append(point)
+            return pos
+    raise ValueError("no free place for a weight label")  # the LABEL_WEIGHTS limit keeps nets far from this
+
+
 def _shown(n: int) -> list[int]:
     """0-based units drawn for a layer of n units (-1 marks the gap)."""
     if n <= MAX_DRAWN:
@@ -84,13 +108,18 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
         captions.append({"x": col * column, "y": round(-(tallest / 2) * ROW_CM - 0.2, 3), "what": what, "act": act})
     n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)
     label = n_weights <= LABEL_WEIGHTS and max(d.spec.sizes) <= LABEL_WIDTH
-    edges = []
+    where = {n.name: (n.x, n.y) for n in nodes}
+    edges, placed_labels = [], []
     for layer in d.layers:
         below, above = names[layer.index - 1], names[layer.index]
+        first_j, first_i = min(above), min(below)
         for j, target in above.items():
             for i, source in below.items():
-                text = printer.doprint(layer.weights[j][i]) if label else ""
-                edges.append(Edge(source, target, text, 0.74))
+                # every weight is labelled on small nets; otherwise one representative edge per layer is
+                show = label or (j == first_j and i == first_i)
+                text = printer.doprint(layer.weights[j][i]) if show else ""
+                pos = place_label(where[source], where[target], placed_labels) if text else 0.74
+                edges.append(Edge(source, target, text, pos))
     last = len(columns) - 1
     targets = []
     for k, name in names[-1].items():
@@ -107,3 +136,26 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
         "labelled": label,
         "clipped": any(len(c) > MAX_DRAWN for c in columns),
     }
+
+
+def backward(d: Derivation, printer: NotationLatexPrinter) -> dict:
+    """The same picture run backwards: each unit labelled with its δ, arrows from each layer to the one below.
+
+    One representative edge per layer carries its weight, the factor the error signal is multiplied by on the way down.
+    """
+    forward = diagram(d, printer)
+    deltas = {
+        f"n{layer.index}u{j + 1}": printer.doprint(layer.delta[j]) for layer in d.layers for j in range(layer.n_out)
+    }
+    nodes = [Node(n.name, n.x, n.y, deltas.get(n.name, n.label), n.kind) for n in forward["nodes"]]
+    where = {n.name: (n.x, n.y) for n in nodes}
+    edges, placed = [], []
+    for e in forward["edges"]:
+        representative = e.source.endswith("u1") and e.target.endswith("u1")
+        text = ""
+        if representative:
+            layer = d.layers[int(e.target[1 : e.target.index("u")]) - 1]
+            text = printer.doprint(layer.weights[0][0])
+        pos = place_label(where[e.target], where[e.source], placed) if text else 0.5
+        edges.append(Edge(e.target, e.source, text, pos))
+    return {**forward, "nodes": nodes, "edges": edges}

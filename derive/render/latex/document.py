@@ -13,10 +13,10 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
-from derive.core import naming
+from derive.core import evaluate, naming
 from derive.core.model import Derivation
 from derive.render import notations, templates
-from derive.render.latex import chain, diagram, proofs, rules
+from derive.render.latex import chain, diagram, hand, proofs, rules, why
 from derive.render.latex import context as lc
 from derive.render.latex import example as example_mod
 from derive.render.printer import NotationLatexPrinter, vector
@@ -155,7 +155,17 @@ def _mapping(d: Derivation, notation: str) -> list[dict]:
     return [{"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys]}] + rows
 
 
-def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
+#: the worked example's error is plotted over this many gradient steps on its one sample
+CURVE_STEPS = 200
+
+
+def _curve(d: Derivation, ex: example_mod.Example) -> str:
+    """pgfplots coordinates of the error over CURVE_STEPS steps (numbers from the core's evaluator)."""
+    errors = evaluate.descent(d, ex.params, ex.x, ex.t, ex.lr, CURVE_STEPS)
+    return " ".join(f"({n},{e:.6g})" for n, e in enumerate(errors) if n % 2 == 0 or n == len(errors) - 1)
+
+
+def _example(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
     shown = []  # the parameters of the units the tables show, each checked by a finite difference
     for layer in d.layers:
         for j in lc.shown_units(layer.n_out):
@@ -205,12 +215,37 @@ def _example(d: Derivation, c: lc.Context, ex: example_mod.Example) -> dict:
         "error": step.error,
         "error_after": step.error_after,
         "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
+        "curve": _curve(d, ex),
+        "curve_steps": CURVE_STEPS,
+        "hand_output": hand.unit(d, c, step, d.layers[-1]),
+        "hand_hidden": hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None,
+        "hand_layers": (d.spec.n_layers, d.spec.n_layers - 1),
     }
 
 
-def context(d: Derivation, ex: example_mod.Example, notation: str = "bishop") -> dict:
+#: how the appendix names the proof of one step (derive.prove.steps)
+STEP_PROOFS = {"identical": "as written", "simplify": "simplify"}
+
+
+def shown_steps(d: Derivation, c: lc.Printing) -> dict[str, dict]:
+    """The proved derivations shown line by line, keyed by id, printed (their first line as d/da of the definition)."""
+    out = {}
+    for s in d.steps:
+        a = s.lines[0].variables[0]
+        out[s.id] = {
+            "lhs": c.tex(sp.Derivative(s.output, a)),
+            "first": r"\frac{\partial}{\partial %s} \left(%s\right)" % (c.tex(a), c.tex(s.definition)),
+            "lines": [c.tex(line) for line in s.lines[1:]],
+            "activation": s.activation,
+            "layer": s.layer,
+            "proofs": [STEP_PROOFS[p] for p in s.proofs],
+        }
+    return out
+
+
+def template_values(d: Derivation, ex: example_mod.Example, notation: str = "bishop") -> dict:
     """Every value the templates use."""
-    c = lc.Context(d, notation)
+    c = lc.Printing(d, notation)
     infos = [lc.layer_info(c, layer) for layer in d.layers]
     small = max(d.spec.sizes) <= lc.SMALL_WIDTH
     letters = c.nota.index_letters
@@ -262,6 +297,8 @@ def context(d: Derivation, ex: example_mod.Example, notation: str = "bishop") ->
         "proof_summary": d.proof_summary,
         "mapping": _mapping(d, notation),
         "g": rules.section(d, c),
+        "why": why.section(d, c),
+        "steps": shown_steps(d, c),
     }
 
 
@@ -277,4 +314,4 @@ def render(d: Derivation, example_path: Path | None = None, notation: str = "bis
         The LaTeX source, deterministic for the same inputs.
     """
     ex = example_mod.load(example_path, d.spec) if example_path else example_mod.seeded(d.spec)
-    return environment().get_template("main.tex.j2").render(**context(d, ex, notation))
+    return environment().get_template("main.tex.j2").render(**template_values(d, ex, notation))

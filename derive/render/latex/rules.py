@@ -8,7 +8,7 @@ from derive.prove import general as proof
 from derive.render.latex import context as lc
 
 
-def section(d: Derivation, c: lc.Context) -> dict:
+def section(d: Derivation, c: lc.Printing) -> dict:
     """The printed symbols of the general section, its matrix rules with their shapes, and what each rule gave."""
     l, L = general.LAYER, general.TOP
     i, j, k = (general.index(o) for o in (-1, 0, 1))

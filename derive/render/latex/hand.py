@@ -1,0 +1,52 @@
+"""The worked example's hand calculation: one output unit and one hidden unit, formula, numbers, result.
+
+Each shown line is a formula of the Derivation with the example's values put in
+its symbols as they stand (SymPy does not multiply them out), so a reader can
+redo every product with a calculator; the results are the evaluator's numbers.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.core.model import Derivation, Layer
+from derive.render.latex import context as lc
+from derive.render.latex import example as example_mod
+
+#: a layer with more inputs than this is not written out by hand (its sum would not fit a line)
+HAND_WIDTH = 4
+
+
+def _value(step: example_mod.Step, sym: sp.Symbol) -> float:
+    return step.values[sym] if sym in step.values else step.at(step.params, sym)
+
+
+def with_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
+    """``expr`` with every symbol replaced by its value to six decimals, kept unevaluated."""
+    return expr.xreplace({s: sp.UnevaluatedExpr(sp.Float(f"{_value(step, s):.6f}")) for s in expr.free_symbols})
+
+
+def _line(c: lc.Printing, step: example_mod.Step, lhs: sp.Expr, formula: sp.Expr, result: float) -> dict:
+    return {
+        "lhs": c.tex(lhs),
+        "formula": c.tex(formula),
+        "numbers": c.tex(with_numbers(formula, step)),
+        "result": f"{result:.6f}",
+    }
+
+
+def unit(d: Derivation, c: lc.Printing, step: example_mod.Step, layer: Layer) -> list[dict] | None:
+    """Pre-activation, output, error signal and one weight's gradient of unit 1 of ``layer``, or None if too wide."""
+    if layer.n_in > HAND_WIDTH or (layer.activation == "softmax" and layer.n_out > HAND_WIDTH):
+        return None
+    a, out, delta, w = layer.a[0], layer.out[0], layer.delta[0], layer.weights[0][0]
+    grad = sp.Derivative(sp.Symbol("E"), w)
+    lines = [
+        _line(c, step, a, layer.pre[0], step.values[a]),
+        _line(c, step, out, layer.act[0], step.values[out]),
+    ]
+    form = layer.delta_forms[0]
+    if layer.is_output or sum(1 for s in form.free_symbols if s.name.startswith("delta_")) <= HAND_WIDTH:
+        lines.append(_line(c, step, delta, form, step.values[delta]))
+    lines.append(_line(c, step, grad, delta * layer.inputs[0], step.at(step.grads, w)))
+    return lines
