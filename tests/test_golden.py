@@ -46,7 +46,8 @@ def test_hidden_delta_is_derivative_times_weighted_sum_of_upper_deltas():
     upper = S("delta_2_1") * S("w_2_1_2") + S("delta_2_2") * S("w_2_2_2")
     assert sp.expand(d.layers[0].delta_forms[1] - (1 - z**2) * upper) == 0
     assert latex(d.equation("delta-1").rhs) == (
-        r"\left(1 - {z^{(1)}_{j}}^{2}\right) \sum_{k=1}^{2} {\delta^{(2)}_{k}} {w^{(2)}_{kj}}"
+        # Bishop's (5.56): h' first, then the sum of w_kj δ_k; the square of a superscripted symbol in brackets
+        r"\left(1 - \left(z^{(1)}_{j}\right)^{2}\right) \sum_{k=1}^{2} {w^{(2)}_{kj}} {\delta^{(2)}_{k}}"
     )
 
 

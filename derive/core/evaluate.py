@@ -148,14 +148,21 @@ class Evaluator:
 
 
 def descent(d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps: int) -> list[float]:
-    """The error of one sample before each of ``steps`` gradient steps and after the last (derived equations)."""
+    """The error of one sample before each of ``steps`` gradient steps and after the last (derived equations).
+
+    Stops early, leaving the list shorter, if the error stops being a finite number (an example far from where
+    the activations are tame can overflow).
+    """
     ev = Evaluator(d)
     params = {k: np.array(v, float) for k, v in params.items()}
-    errors = []
-    for _ in range(steps):
-        values = dict(zip(d.inputs, x)) | dict(zip(d.targets, t))
-        errors.append(ev.run_forward(params, x, t, values))
-        grads = ev.run_backward(params, values)
-        params = {k: params[k] - lr * grads[k] for k in params}
-    errors.append(ev.run_forward(params, x, t))
-    return errors
+    errors: list[float] = []
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            values = dict(zip(d.inputs, x)) | dict(zip(d.targets, t))
+            errors.append(ev.run_forward(params, x, t, values))
+            if not np.isfinite(errors[-1]):
+                return errors[:-1]
+            grads = ev.run_backward(params, values)
+            params = {k: params[k] - lr * grads[k] for k in params}
+        last = ev.run_forward(params, x, t)
+    return errors + [last] if np.isfinite(last) else errors

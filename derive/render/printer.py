@@ -288,6 +288,8 @@ def _factor_rank(f: sp.Expr, factors: list[sp.Expr]) -> tuple[int, int]:
     with the bare output first (y_k (1 - y_k)); then the error factor (y_k - t_k); then sums; then inputs; logs last.
     """
     role = _role_of(f)
+    if role is None and isinstance(f, sp.Symbol) and not f.name.startswith(("idx", "gidx_")):
+        return (-1, 0)  # a constant such as the learning rate or the momentum factor leads: α Δw, η δ
     if role == "w":
         return (0, 0)
     if role == "delta":

@@ -162,7 +162,9 @@ CURVE_STEPS = 200
 def _curve(d: Derivation, ex: example_mod.Example) -> str:
     """pgfplots coordinates of the error over CURVE_STEPS steps (numbers from the core's evaluator)."""
     errors = evaluate.descent(d, ex.params, ex.x, ex.t, ex.lr, CURVE_STEPS)
-    return " ".join(f"({n},{e:.6g})" for n, e in enumerate(errors) if n % 2 == 0 or n == len(errors) - 1)
+    points = [(n, e) for n, e in enumerate(errors) if e > 0 and (n % 2 == 0 or n == len(errors) - 1)]
+    # a logarithmic axis needs positive errors, and a curve at least two of them
+    return " ".join(f"({n},{e:.6g})" for n, e in points) if len(points) > 1 else ""
 
 
 def _example(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:

@@ -15,6 +15,8 @@ from derive.render.latex import example as example_mod
 
 #: a layer with more inputs than this is not written out by hand (its sum would not fit a line)
 HAND_WIDTH = 4
+#: a hand calculation writes numbers with six decimals; larger ones are left to the tables
+HAND_LARGEST = 1e4
 
 
 def _value(step: example_mod.Step, sym: sp.Symbol) -> float:
@@ -23,7 +25,11 @@ def _value(step: example_mod.Step, sym: sp.Symbol) -> float:
 
 def with_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
     """``expr`` with every symbol replaced by its value to six decimals, kept unevaluated."""
-    return expr.xreplace({s: sp.UnevaluatedExpr(sp.Float(f"{_value(step, s):.6f}")) for s in expr.free_symbols})
+    numbers = {s: sp.Float(f"{_value(step, s):.6f}") for s in expr.free_symbols}
+    try:
+        return expr.xreplace({s: sp.UnevaluatedExpr(v) for s, v in numbers.items()})
+    except (TypeError, ValueError):  # max(0, a) must compare its arguments: it takes the number itself
+        return expr.xreplace(numbers)
 
 
 def _line(c: lc.Printing, step: example_mod.Step, lhs: sp.Expr, formula: sp.Expr, result: float) -> dict:
@@ -40,6 +46,9 @@ def unit(d: Derivation, c: lc.Printing, step: example_mod.Step, layer: Layer) ->
     if layer.n_in > HAND_WIDTH or (layer.activation == "softmax" and layer.n_out > HAND_WIDTH):
         return None
     a, out, delta, w = layer.a[0], layer.out[0], layer.delta[0], layer.weights[0][0]
+    used = set(layer.pre[0].free_symbols) | set(layer.delta_forms[0].free_symbols) | {a, out, delta}
+    if any(not abs(_value(step, s)) < HAND_LARGEST for s in used):
+        return None  # numbers this large are not done by hand (the tables print them in scientific form)
     grad = sp.Derivative(sp.Symbol("E"), w)
     lines = [
         _line(c, step, a, layer.pre[0], step.values[a]),
