@@ -30,7 +30,8 @@ LOSS = {
     "mse": lambda y, t: np.mean((t - y) ** 2),
     "ce": lambda y, t: -np.sum(t * np.log(y)),
 }
-ROW = re.compile(r"^(\S.*?) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6})\\\\$", re.M)
+#: a table row; ``\\*`` ends the row before the last (no page break there)
+ROW = re.compile(r"^(\S.*?) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6})\\\\\*?$", re.M)
 HALF_ULP = 0.5e-6 + 1e-8  # printed to six decimals; the finite difference is good to ~1e-9
 
 

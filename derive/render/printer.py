@@ -214,7 +214,7 @@ class NotationLatexPrinter(LatexPrinter):
         """Factors in a textbook's order: the activation derivative, then the error factor, then sums and inputs."""
         if not isinstance(expr, sp.Mul):  # SymPy prints a negative power as a quotient through here
             return super()._print_Mul(expr)
-        if any(isinstance(f, sp.UnevaluatedExpr) for f in expr.args):  # a product shown as written, factor by factor
+        if expr.has(sp.UnevaluatedExpr):  # a product shown as written (numbers put in by hand), factor by factor
             return self._shown_product(expr)
         factors = expr.as_ordered_factors()
         if expr.could_extract_minus_sign() or any(f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors):
@@ -229,15 +229,19 @@ class NotationLatexPrinter(LatexPrinter):
         return " ".join(pieces)
 
     def _shown_product(self, expr: sp.Mul) -> str:
-        sign, pieces = "", []
+        sign, pieces, below = "", [], []
         for f in expr.args:
             if f == -1:
                 sign = "- "
                 continue
+            if isinstance(f, sp.Pow) and f.exp == -1:  # a divisor: the product is written as a fraction
+                below.append(self._print(f.base))
+                continue
             inner = f.args[0] if isinstance(f, sp.UnevaluatedExpr) else f
             text = self._print(f)
             pieces.append(r"\left(%s\right)" % text if inner.is_Add else text)
-        return sign + r" \cdot ".join(pieces)
+        top = r" \cdot ".join(pieces) or "1"
+        return sign + (r"\frac{%s}{%s}" % (top, r" \cdot ".join(below)) if below else top)
 
     def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
         # a number put into a formula by hand: a negative one in brackets, as on paper
