@@ -120,8 +120,11 @@ class _Namer:
             # SymPy writes exp(w*log(X)) as X**w in some places and not in others
             return self.exp(e.exp * sp.log(e.base))
         if isinstance(e, sp.Function):
-            # unevaluated: the key only names the application, and Max's evaluation costs seconds per call
-            return self.fresh(e.func(*[self(a) for a in e.args], evaluate=False))
+            return self.fresh(e.func(*[self(a) for a in e.args]))
+        if isinstance(e, (sp.Max, sp.Min)):
+            # rebuilt unevaluated: Max's evaluation compares its arguments pairwise (seconds per call on a
+            # relu layer's sums); an unevaluated Max with renamed arguments is the same function of them
+            return e.func(*[self(a) for a in e.args], evaluate=False)
         return e.func(*[self(a) for a in e.args])
 
 
