@@ -92,7 +92,7 @@ def test_delta_equations_carry_the_derivations_numbers(built):
 
 
 #: the output δ of each net as pdftotext -raw prints it (spaces removed): the textbook forms
-OUTPUT_DELTA = {"2-3-2": "(1−yk)(yk−tk)yk", "2-2-2-1-nobias": "ym−tm", "3-4-3-ce": "yk−tk"}
+OUTPUT_DELTA = {"2-3-2": "yk(1−yk)(yk−tk)", "2-2-2-1-nobias": "ym−tm", "3-4-3-ce": "yk−tk"}
 
 
 def raw_text(data: bytes, tmp: Path) -> str:
@@ -116,7 +116,7 @@ def test_pdf_shows_every_delta_equation_with_its_number(built, tmp_path):
         if l == d.spec.n_layers:
             assert body == next(v for k, v in OUTPUT_DELTA.items() if d.spec.arch in k), body
         else:  # the recursion: this layer's h' times the sum of the upper δs through the weights
-            assert f"δ({l + 1}){letters[l + 1]}w({l + 1}){letters[l + 1]}{letters[l]}" in body, body
+            assert f"w({l + 1}){letters[l + 1]}{letters[l]}δ({l + 1}){letters[l + 1]}" in body, body
             assert (f"Ha({l}){letters[l]}" if d.spec.activations[l - 1] == "relu" else f"z({l}){letters[l]}") in body
 
 

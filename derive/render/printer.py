@@ -289,7 +289,8 @@ def _factor_rank(f: sp.Expr, factors: list[sp.Expr]) -> tuple[int, int]:
     """Where a factor goes in a printed product (a stable sort keeps SymPy's order within a rank).
 
     w before δ (Σ w_kj δ_k); a bare δ before everything else (δ_j z_i); then the unit's activation derivative
-    with the bare output first (y_k (1 - y_k)); then the error factor (y_k - t_k); then sums; then inputs; logs last.
+    with the bare output first (y_k (1 - y_k)); then other bare symbols; then the error factor (y_k - t_k);
+    then sums; logs last.
     """
     role = _role_of(f)
     if role is None and isinstance(f, sp.Symbol) and not f.name.startswith(("idx", "gidx_")):
@@ -300,7 +301,7 @@ def _factor_rank(f: sp.Expr, factors: list[sp.Expr]) -> tuple[int, int]:
         return (1, 0)
     if isinstance(f, (sp.Symbol, sp.Indexed)):
         inside = any(f in g.free_symbols or f in g.atoms(sp.Indexed) for g in factors if g is not f)
-        return (2, 0) if inside else (6, 0)
+        return (2, 0) if inside else (3, 0)  # y (t_1 + ... + t_K), t log y, δ_j z_i
     if isinstance(f, sp.log):
         return (7, 0)
     if isinstance(f, sp.Sum) or any(_role_of(s) in ("w", "delta") for s in f.atoms(sp.Symbol, sp.Indexed)):
