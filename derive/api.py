@@ -23,10 +23,10 @@ from derive.core.model import Derivation, ParameterGroup
 from derive.diff import report
 from derive.display import DiffResult, Formula, Formulas
 from derive.output import write_all
+from derive.render import example as example_mod
 from derive.render import formulas as formulas_json
 from derive.render.html import page
 from derive.render.latex import document, pdf
-from derive.render.latex import example as example_mod
 from derive.render.trainer import render as trainer_render
 from derive.render.trainer.load import load_trainer
 from derive.spec import SpecError, check_style, make_spec
@@ -119,9 +119,9 @@ class Derived:
         path = _example(example, self.derivation)
         return document.render(self.derivation, path, self.notation)
 
-    def html(self) -> str:
+    def html(self, example: str | Path | None = None) -> str:
         """The text of derivation.html: the document as one web page, maths in MathML, no scripts."""
-        return page.render(self.derivation, self.notation)
+        return page.render(self.derivation, self.notation, _example(example, self.derivation))
 
     def pdf(self, example: str | Path | None = None) -> bytes:
         """derivation.pdf as bytes (needs TeX; raises RuntimeError with TeX's first error otherwise)."""

@@ -16,8 +16,8 @@ from pathlib import Path
 from derive import pipeline as build_stage
 from derive.output import check_target, write_all
 from derive.render import notations
+from derive.render.example import load as load_example
 from derive.render.latex import pdf
-from derive.render.latex.example import load as load_example
 from derive.spec import LOSSES, OPTIMIZERS, STYLES, SpecError, check_diff_size, check_style, make_spec
 
 #: Options that take a value; their value may start with '-' (``--arch -2-3``).

@@ -81,5 +81,5 @@ def render_files(d: Derivation, options: BuildOptions) -> dict[str, bytes]:
     if options.tex or options.pdf:
         files["derivation.tex"] = document.render(d, options.example, options.notation).encode()
     if options.html:
-        files["derivation.html"] = page.render(d, options.notation).encode()
+        files["derivation.html"] = page.render(d, options.notation, options.example).encode()
     return files

@@ -6,7 +6,8 @@ import pytest
 
 from derive.core import evaluate
 from derive.pipeline import derivation
-from derive.render.latex import document, example, hand
+from derive.render import example
+from derive.render.latex import document, hand
 from derive.render.latex.context import Printing
 from derive.spec import make_spec
 

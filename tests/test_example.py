@@ -14,7 +14,8 @@ import pytest
 from derive.core import symbolic
 from derive.core.lazy import RuleForms
 from derive.pipeline import derivation
-from derive.render.latex import document, example
+from derive.render import example
+from derive.render.latex import document
 from derive.render.printer import latex
 from derive.spec import SpecError, make_spec
 

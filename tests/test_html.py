@@ -133,3 +133,35 @@ def test_every_equation_the_trainer_cites_has_an_anchor(d, style):
     ids = set(Page(d.html()).ids)
     assert {f"eq-{n}" for n in cited} <= ids
     assert "derivation.html#eq-" in d.trainer_source(style)
+
+
+def _value(cell: str) -> float:
+    """A number as the page prints it (six digits, Unicode minus, powers of ten as × 10<sup>n</sup>)."""
+    text = cell.replace("−", "-")
+    m = re.fullmatch(r"(\S+) × 10<sup>(-?\d+)</sup>", text)
+    return float(m.group(1)) * 10 ** int(m.group(2)) if m else float(text)
+
+
+@pytest.mark.parametrize("arch,act,loss", [("2-3-2", "sigmoid", "sse"), ("2-3-3", "tanh,softmax", "ce")])
+def test_worked_example_gradients_match_an_independent_finite_difference(arch, act, loss):
+    """The page's gradient table against central differences of an error written with numpy (test_example.py)."""
+    import numpy as np
+    from test_example import finite_differences
+
+    from derive.render import example
+
+    d = derive.derivation(arch, act=act, loss=loss)
+    ex = example.seeded(d.spec)
+    page = d.html()
+    table = page.split('id="tab-example-gradients"')[1].split("</table>")[0]
+    rows = re.findall(
+        r"<tr><td>(<math.*?</math>)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table
+    )
+    assert len(rows) == d.spec.n_parameters
+    want = finite_differences(ex.params, ex.x, ex.t, d.spec.activations, loss)
+    for p, (_, before, grad, _, after) in zip(d.parameters, rows):
+        w, g = float(np.asarray(ex.params[p.key], float)[p.index]), want[p.key][p.index]
+        assert abs(_value(before) - w) <= 5e-6 * max(abs(w), 1e-3)
+        assert abs(_value(grad) - g) <= 5e-6 * abs(g) + 1e-8, (p.name, grad, g)
+        new = w - ex.lr * g
+        assert abs(_value(after) - new) <= 5e-6 * max(abs(new), 1e-3) + 1e-8

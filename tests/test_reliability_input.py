@@ -12,7 +12,8 @@ import pytest
 
 from derive import cli
 from derive.core.symbolic import derive
-from derive.render.latex import document, example, pdf
+from derive.render import example
+from derive.render.latex import document, pdf
 from derive.spec import MAX_SCALAR_PARAMETERS, SpecError, make_spec
 
 REPO = Path(__file__).resolve().parents[1]

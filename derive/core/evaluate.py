@@ -1,7 +1,7 @@
 """Numbers from the Derivation's expressions: the forward pass, the error, every δ and gradient of one sample.
 
 The one numeric walker of the δ recursion: the worked example
-(:mod:`derive.render.latex.example`) and the directional proof
+(:mod:`derive.render.example`) and the directional proof
 (:mod:`derive.prove.directional`, in extended precision) both evaluate the
 Derivation's δ forms and gradient forms here. Pre-activations
 are the sums a = W z + b evaluated as matrix products so that wide layers stay

@@ -13,8 +13,9 @@ from markupsafe import Markup
 
 from derive.core import activations, naming
 from derive.core.model import Derivation, Layer
+from derive.render import example as example_mod
 from derive.render import notations
-from derive.render.html import svg
+from derive.render.html import example, svg
 from derive.render.mathml import NotationMathMLPrinter
 from derive.render.printer import vector
 
@@ -214,9 +215,10 @@ def _mapping(d: Derivation, notation: str) -> dict:
     return {"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys], "rows": rows}
 
 
-def context(d: Derivation, notation: str = "bishop") -> dict:
-    """Every value the page templates use."""
+def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | None = None) -> dict:
+    """Every value the page templates use; ``ex`` is the worked example (the seeded one by default)."""
     m = Maths(d, notation)
+    ex = ex if ex is not None else example_mod.seeded(d.spec)
     layers = [_layer(m, layer) for layer in d.layers]
     eq = _equations(d, m)
     placed = {f"{p}-{lay['index']}" for lay in layers for p in ("forward-a", "forward-z", "fprime", "delta")}
@@ -246,4 +248,5 @@ def context(d: Derivation, notation: str = "bishop") -> dict:
         "proof_summary": d.proof_summary,
         "rule_check": d.rule_check,
         "mapping": _mapping(d, notation),
+        "example": example.section(d, m.inline, shown_units, ex, TABLE_PARAMETERS),
     }

@@ -7,9 +7,12 @@ reads offline and its bytes depend only on the Derivation and the notation.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jinja2
 
 from derive.core.model import Derivation
+from derive.render import example as example_mod
 from derive.render import templates
 from derive.render.html.context import context
 
@@ -27,13 +30,16 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render(d: Derivation, notation: str = "bishop") -> str:
+def render(d: Derivation, notation: str = "bishop", example_path: Path | None = None) -> str:
     """derivation.html for a verified Derivation.
 
     Args:
         d: the verified Derivation.
         notation: the symbol preset (:data:`derive.render.notations.NOTATIONS`).
+        example_path: a worked-example JSON file (validated by :func:`derive.render.example.load`),
+            or None for the seeded one (the same example as the PDF's).
     Returns:
         The page, deterministic for the same inputs.
     """
-    return environment().get_template("page.html.j2").render(**context(d, notation))
+    ex = example_mod.load(example_path, d.spec) if example_path else None
+    return environment().get_template("page.html.j2").render(**context(d, notation, ex))

@@ -15,10 +15,10 @@ import sympy as sp
 
 from derive.core import evaluate, naming
 from derive.core.model import Derivation
+from derive.render import example as example_mod
 from derive.render import notations, templates
 from derive.render.latex import chain, diagram, hand, proofs, rules, why
 from derive.render.latex import context as lc
-from derive.render.latex import example as example_mod
 from derive.render.printer import NotationLatexPrinter, vector
 
 TEMPLATES = templates.directory("doc")
@@ -310,7 +310,7 @@ def render(d: Derivation, example_path: Path | None = None, notation: str = "bis
     Args:
         d: the verified Derivation.
         example_path: a worked-example JSON file (validated by
-            :func:`derive.render.latex.example.load`), or None for the seeded one.
+            :func:`derive.render.example.load`), or None for the seeded one.
         notation: the symbol preset of the document (:data:`derive.render.notations.NOTATIONS`).
     Returns:
         The LaTeX source, deterministic for the same inputs.

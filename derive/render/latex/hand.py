@@ -10,8 +10,8 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.core.model import Derivation, Layer
+from derive.render import example as example_mod
 from derive.render.latex import context as lc
-from derive.render.latex import example as example_mod
 
 #: a layer with more inputs than this is not written out by hand (its sum would not fit a line)
 HAND_WIDTH = 4

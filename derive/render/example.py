@@ -1,4 +1,4 @@
-"""The worked example: one SGD step of the derived formulas on concrete numbers.
+"""The worked example: one SGD step of the derived formulas on concrete numbers (shared by the PDF and the web page).
 
 Evaluation only. The forward values come from the Derivation's definitions
 (``pre``, ``act``, ``loss``), the δs and gradients from its derived forms, and

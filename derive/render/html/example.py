@@ -1,0 +1,93 @@
+"""The worked example of the web page: one SGD step on numbers, as tables of MathML symbols and values.
+
+The numbers come from :mod:`derive.render.example`, the same step the PDF shows:
+forward values from the Derivation's definitions, δs and gradients from its
+derived forms, each gradient beside its central finite difference.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from markupsafe import Markup
+
+from derive.core import naming
+from derive.core.model import Derivation
+from derive.render import example as example_mod
+
+
+def number(value: float) -> str:
+    """A value as the tables print it: six significant digits, powers of ten written out."""
+    text = f"{value:.6g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa} × 10<sup>{int(exponent)}</sup>"
+    return text.replace("-", "−")
+
+
+def _symbol(key: str, index: tuple[int, ...]) -> sp.Symbol:
+    role, layer = ("w" if key[0] == "W" else "b"), int(key[1:])
+    return naming.symbol(role, layer, *(k + 1 for k in index))
+
+
+def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: int) -> dict:
+    """The example's tables: inputs and targets, each layer's values, the gradients, the error after the step.
+
+    Args:
+        d: the verified Derivation.
+        inline: prints one SymPy expression as inline MathML.
+        shown_units: the unit numbers (0-based) a layer of a given width shows.
+        ex: the example (seeded or the user's file).
+        small: print every gradient up to this many parameters, else the sampled ones.
+    """
+    step = example_mod.run(d, ex)
+    v = step.values
+
+    def rows(symbols) -> list[dict]:
+        return [{"sym": Markup(inline(s)), "value": Markup(number(v[s]))} for s in symbols]
+
+    io = rows([d.inputs[k] for k in shown_units(len(d.inputs))])
+    io += rows([d.targets[k] for k in shown_units(len(d.targets))])
+    layers = []
+    for layer in d.layers:
+        units = shown_units(layer.n_out)
+        layers.append(
+            {
+                "index": layer.index,
+                "units": [
+                    {
+                        "a": Markup(inline(layer.a[k])),
+                        "a_value": Markup(number(v[layer.a[k]])),
+                        "out": Markup(inline(layer.out[k])),
+                        "out_value": Markup(number(v[layer.out[k]])),
+                        "delta": Markup(inline(layer.delta[k])),
+                        "delta_value": Markup(number(v[layer.delta[k]])),
+                    }
+                    for k in units
+                ],
+            }
+        )
+    if d.spec.n_parameters <= small:
+        positions = [(p.key, p.index) for p in d.parameters]
+    else:
+        positions = sorted(step.fd)
+    grads = []
+    for key, index in positions:
+        grads.append(
+            {
+                "sym": Markup(inline(_symbol(key, index))),
+                "before": Markup(number(float(step.params[key][index]))),
+                "grad": Markup(number(float(step.grads[key][index]))),
+                "fd": Markup(number(step.fd[(key, index)])) if (key, index) in step.fd else "",
+                "after": Markup(number(float(step.updated[key][index]))),
+            }
+        )
+    return {
+        "source": ex.source,
+        "lr": Markup(number(ex.lr)),
+        "io": io,
+        "layers": layers,
+        "gradients": grads,
+        "all": d.spec.n_parameters <= small,
+        "error": Markup(number(step.error)),
+        "error_after": Markup(number(step.error_after)),
+    }
