@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -81,23 +82,52 @@ def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
             "-quiet",
             "derivation.tex",
         ]
-        try:
-            done = subprocess.run(
-                cmd, cwd=work, env=env, capture_output=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired:
-            raise TeXError(f"TeX did not finish within {TIMEOUT_S} s") from None
+        returncode = _run_tex(cmd, work, env)
         log_path = Path(work) / "derivation.log"
         log = log_path.read_text(encoding="latin-1") if log_path.exists() else ""
         if keep_log is not None:
             keep_log.write_text(log, encoding="latin-1")
         pdf = Path(work) / "derivation.pdf"
         error = first_error(log)
-        if error or done.returncode != 0 or not pdf.exists():
-            raise TeXError(error or f"latexmk exited with status {done.returncode} and no error line in the log")
+        if error or returncode != 0 or not pdf.exists():
+            raise TeXError(error or f"latexmk exited with status {returncode} and no error line in the log")
         data = pdf.read_bytes()
         check_readable(data, pdf)
         return data
+
+
+def _run_tex(cmd: list[str], work: str, env: dict[str, str]) -> int:
+    """Run latexmk in ``work`` in a process group of its own; its exit status.
+
+    latexmk starts pdflatex as a child of its own. On a timeout, Ctrl-C or SIGTERM the
+    whole group is killed and waited for before the caller removes ``work``: a pdflatex
+    left running would write into the folder while it is being deleted and leave it behind.
+    """
+    proc = subprocess.Popen(
+        cmd,
+        cwd=work,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        return proc.wait(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise TeXError(f"TeX did not finish within {TIMEOUT_S} s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # already gone
+        pass
+    proc.wait()
 
 
 def check_readable(data: bytes, path: Path) -> None:
