@@ -8,6 +8,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 #: The Debian packages that provide everything the document uses.
@@ -69,7 +72,7 @@ def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
     """
     if not available():
         raise TeXMissing(f"TeX is missing: run 'sudo apt-get install --no-install-recommends {TEX_PACKAGES}'")
-    with tempfile.TemporaryDirectory(prefix="backprop-derive-tex.") as work:
+    with _workdir() as work:
         src = Path(work) / "derivation.tex"
         src.write_text(tex, encoding="utf-8")
         env = dict(os.environ, SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH, FORCE_SOURCE_DATE="1", openin_any="p")
@@ -94,6 +97,34 @@ def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
         data = pdf.read_bytes()
         check_readable(data, pdf)
         return data
+
+
+@contextmanager
+def _workdir() -> Iterator[str]:
+    """A temporary folder for TeX, created and removed with SIGTERM and SIGINT held back.
+
+    A signal that arrives meanwhile is delivered right after, so the folder is never
+    left half created or half removed by the exception the signal raises.
+    """
+    with _signals_held():
+        work = tempfile.mkdtemp(prefix="backprop-derive-tex.")
+    try:
+        yield work
+    finally:
+        with _signals_held():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _run_tex(cmd: list[str], work: str, env: dict[str, str]) -> int:
