@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from derive.render.latex import pdf
@@ -23,13 +21,13 @@ def test_a_good_document_compiles_and_is_readable():
 
 
 def test_latexmk_failing_without_an_error_line_is_an_error(monkeypatch):
-    real = subprocess.run
+    real = pdf._run_tex
 
-    def failing(cmd, *a, **k):
-        done = real(cmd, *a, **k)
-        return subprocess.CompletedProcess(done.args, 12, done.stdout, done.stderr)
+    def failing(*a, **k):
+        real(*a, **k)  # TeX runs and writes a good PDF, but latexmk's status says it failed
+        return 12
 
-    monkeypatch.setattr(pdf.subprocess, "run", failing)
+    monkeypatch.setattr(pdf, "_run_tex", failing)
     with pytest.raises(pdf.TeXError, match="status 12"):
         pdf.compile_pdf(MINIMAL % "Hello.")
 
