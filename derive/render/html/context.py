@@ -13,8 +13,8 @@ from markupsafe import Markup
 
 from derive.core import activations, naming
 from derive.core.model import Derivation, Layer
+from derive.render import correspondence, notations
 from derive.render import example as example_mod
-from derive.render import notations
 from derive.render.html import example, svg
 from derive.render.mathml import NotationMathMLPrinter
 from derive.render.printer import vector
@@ -196,22 +196,9 @@ def _proofs(d: Derivation) -> list[dict]:
 
 
 def _mapping(d: Derivation, notation: str) -> dict:
-    L = d.spec.n_layers
-    keys = [notation] + [k for k in ("bishop", "nielsen") if k != notation]
-    printers = [NotationMathMLPrinter(k, L) for k in keys]
-    h = 1 if L > 1 else L
-    concepts = [
-        ("input", naming.indexed("x", 0)[naming.index(0)]),
-        (f"pre-activation, layer {h}", naming.indexed("a", h)[naming.index(h)]),
-        ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[naming.index(h)]),
-        ("output", naming.indexed("y", L)[naming.index(L)]),
-        ("target", naming.indexed("t", L)[naming.index(L)]),
-        (f"weight, layer {L}", naming.indexed("w", L)[naming.index(L), naming.index(L - 1)]),
-        (f"error signal, layer {L}", naming.indexed("delta", L)[naming.index(L)]),
-        ("error", sp.Symbol("E")),
-        ("weight matrix", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1])),
-    ]
-    rows = [{"what": what, "cells": [Markup(p.math(e)) for p in printers]} for what, e in concepts]
+    keys = correspondence.presets(notation)
+    printers = [NotationMathMLPrinter(k, d.spec.n_layers) for k in keys]
+    rows = [{"what": what, "cells": [Markup(p.math(e)) for p in printers]} for what, e in correspondence.concepts(d)]
     return {"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys], "rows": rows}
 
 

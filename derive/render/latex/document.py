@@ -13,10 +13,10 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
-from derive.core import evaluate, naming
+from derive.core import evaluate
 from derive.core.model import Derivation
+from derive.render import correspondence, notations, templates
 from derive.render import example as example_mod
-from derive.render import notations, templates
 from derive.render.latex import chain, diagram, hand, proofs, rules, why
 from derive.render.latex import context as lc
 from derive.render.printer import NotationLatexPrinter, vector
@@ -134,23 +134,9 @@ def environment() -> jinja2.Environment:
 
 def _mapping(d: Derivation, notation: str) -> list[dict]:
     """Generic symbols of this notation beside Bishop's and Nielsen's."""
-    L = d.spec.n_layers
-    keys = [notation] + [k for k in ("bishop", "nielsen") if k != notation]
-    printers = [NotationLatexPrinter(k, L) for k in keys]
-    h = 1 if L > 1 else L
-    concepts = [
-        ("input", naming.indexed("x", 0)[naming.index(0)]),
-        (f"pre-activation, layer {h}", naming.indexed("a", h)[naming.index(h)]),
-        ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[naming.index(h)]),
-        ("output", naming.indexed("y", L)[naming.index(L)]),
-        ("target", naming.indexed("t", L)[naming.index(L)]),
-        (f"weight, layer {L}", naming.indexed("w", L)[naming.index(L), naming.index(L - 1)]),
-        (f"bias, layer {L}", naming.indexed("b", L)[naming.index(L)]),
-        (f"error signal, layer {L}", naming.indexed("delta", L)[naming.index(L)]),
-        ("error", sp.Symbol("E")),
-        ("weight matrix", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1])),
-    ]
-    rows = [{"what": what, "cells": [p.doprint(e) for p in printers]} for what, e in concepts]
+    keys = correspondence.presets(notation)
+    printers = [NotationLatexPrinter(k, d.spec.n_layers) for k in keys]
+    rows = [{"what": what, "cells": [p.doprint(e) for p in printers]} for what, e in correspondence.concepts(d)]
     rows.append({"what": "learning rate", "cells": [notations.NOTATIONS[k].rate for k in keys]})
     return [{"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys]}] + rows
 
