@@ -16,9 +16,11 @@ export BD_EXAMPLE := $(value EXAMPLE)
 export BD_BIAS := $(value BIAS)
 export BD_MEAN := $(value MEAN)
 export BD_OPTIMIZER := $(value OPTIMIZER)
+export BD_WEIGHT_DECAY := $(value WEIGHT_DECAY)
+export BD_DECAY_BIASES := $(value DECAY_BIASES)
 export BD_AGAINST := $(value AGAINST)
 # the raw values above are all the recipes see: exporting the variables themselves would expand them
-unexport ARCH ACT LOSS NOTATION OUT STYLE EXAMPLE BIAS MEAN OPTIMIZER AGAINST
+unexport ARCH ACT LOSS NOTATION OUT STYLE EXAMPLE BIAS MEAN OPTIMIZER WEIGHT_DECAY DECAY_BIASES AGAINST
 
 BROWSER_PACKAGES := chromium chromium-driver
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
@@ -71,7 +73,7 @@ browser:
 	fi
 
 need-arch:
-	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [OPTIMIZER=sgd|momentum] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
+	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [OPTIMIZER=sgd|momentum] [WEIGHT_DECAY=1 [DECAY_BIASES=1]] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
 
 # need-arch comes first so that a missing ARCH is reported before any installing
 derive: need-arch $(STAMP) tex
@@ -85,6 +87,8 @@ derive: need-arch $(STAMP) tex
 	case "$$BD_BIAS" in off|no|0|false) set -- "$$@" --no-bias;; esac; \
 	case "$$BD_MEAN" in 1|yes|on|true) set -- "$$@" --mean;; esac; \
 	[ -z "$$BD_OPTIMIZER" ] || set -- "$$@" --optimizer "$$BD_OPTIMIZER"; \
+	case "$$BD_WEIGHT_DECAY" in 1|yes|on|true) set -- "$$@" --weight-decay;; esac; \
+	case "$$BD_DECAY_BIASES" in 1|yes|on|true) set -- "$$@" --decay-biases;; esac; \
 	rc=0; $(BIN)/backprop-derive "$$@" || rc=$$?; \
 	if [ $$rc = 3 ]; then exit 0; fi; exit $$rc  # 3: no TeX; the .tex is written and one line said how to install it
 

@@ -112,6 +112,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--no-bias", action="store_true", help="no bias terms")
     b.add_argument("--mean", action="store_true", help="error is the mean over a batch (default: sum)")
     b.add_argument("--optimizer", default="sgd", help=f"update rule: {', '.join(OPTIMIZERS)} (default: sgd)")
+    b.add_argument(
+        "--weight-decay",
+        action="store_true",
+        help="L2 weight decay: add the penalty (λ/2) Σ w² to the error of each step (weights only)",
+    )
+    b.add_argument("--decay-biases", action="store_true", help="with --weight-decay: decay the biases too")
     b.add_argument("--notation", default="bishop", help="notation preset of the document (listed below)")
     b.add_argument("--style", default=None, help=f"trainer code style: {', '.join(STYLES)} (default: by size)")
     b.add_argument("--example", default=None, help="worked example JSON (keys x, t, lr, W1, b1, ...)")
@@ -151,7 +157,16 @@ def _example_path(text: str | None) -> Path | None:
 
 def build(args: argparse.Namespace) -> int:
     # every input is checked before the derivation starts: the spec, OUT, then the options and the example
-    spec = make_spec(args.arch, args.act, args.loss, bias=not args.no_bias, mean=args.mean, optimizer=args.optimizer)
+    spec = make_spec(
+        args.arch,
+        args.act,
+        args.loss,
+        bias=not args.no_bias,
+        mean=args.mean,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
+        decay_biases=args.decay_biases,
+    )
     notation = build_stage.check_notation(args.notation)
     out = Path(args.out) if args.out else Path("generated") / build_stage.output_name(spec, notation)
     formats = build_stage.check_formats(args.format)

@@ -45,6 +45,10 @@ class NetworkSpec:
     bias: bool = True
     mean: bool = False
     optimizer: str = "sgd"
+    #: L2 weight decay: the penalty (λ/2) Σ w² is added to the error of each step (batch or sample)
+    weight_decay: bool = False
+    #: the penalty includes the biases too (by default only the weights are decayed)
+    decay_biases: bool = False
 
     @property
     def arch(self) -> str:
@@ -67,6 +71,8 @@ class NetworkSpec:
         '2-3-2'
         >>> NetworkSpec((2, 3, 2), ("tanh", "softmax"), loss="ce").name
         '2-3-2-tanh-softmax-ce'
+        >>> NetworkSpec((2, 3, 2), ("sigmoid", "sigmoid"), optimizer="momentum", weight_decay=True).name
+        '2-3-2-momentum-decay'
         """
         parts = [self.arch]
         acts = self.activations
@@ -83,6 +89,8 @@ class NetworkSpec:
             parts.append("mean")
         if self.optimizer != "sgd":
             parts.append(self.optimizer)
+        if self.weight_decay:
+            parts.append("decay-all" if self.decay_biases else "decay")
         return "-".join(parts)
 
 
@@ -162,6 +170,8 @@ def make_spec(
     bias: bool = True,
     mean: bool = False,
     optimizer: str = "sgd",
+    weight_decay: bool = False,
+    decay_biases: bool = False,
 ) -> NetworkSpec:
     """Validate every option together and return the spec (raises SpecError).
 
@@ -186,7 +196,11 @@ def make_spec(
         raise SpecError(f"loss 'bce' needs sigmoid outputs, not {out_act}")
     if optimizer not in OPTIMIZERS:
         raise SpecError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
-    return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean), optimizer)
+    if decay_biases and not weight_decay:
+        raise SpecError("--decay-biases (make: DECAY_BIASES=1) needs --weight-decay (make: WEIGHT_DECAY=1)")
+    if decay_biases and not bias:
+        raise SpecError("--decay-biases has no biases to decay in a network built with --no-bias (make: BIAS=off)")
+    return NetworkSpec(sizes, acts, loss, bool(bias), bool(mean), optimizer, bool(weight_decay), bool(decay_biases))
 
 
 def check_style(style: str | None, spec: NetworkSpec) -> str | None:

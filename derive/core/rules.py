@@ -16,7 +16,7 @@ import itertools
 import sympy as sp
 
 from derive import progress
-from derive.core import activations, general, naming, update
+from derive.core import activations, decay, general, naming, update
 from derive.core.calculus import A, Y
 from derive.core.model import Derivation, Equation, Layer
 
@@ -195,7 +195,44 @@ def equations(d: Derivation, check_units: bool = True) -> list[Equation]:
             )
     eqs = in_reading_order(b.eqs)
     eqs += general.equations(d.spec.bias, d.layers[-1].activation == "softmax", first=len(eqs) + 1)
-    return eqs + update.equations(d.spec, first=len(eqs) + 1)
+    eqs += penalty_equations(d, first=len(eqs) + 1)
+    penalties = {e.lhs.variables[0]: e.rhs for e in eqs if e.id.startswith("grad-penalty-")}
+    return eqs + update.equations(d.spec, first=len(eqs) + 1, penalties=penalties)
+
+
+def penalty_equations(d: Derivation, first: int) -> list[Equation]:
+    """With weight decay: Ω (:func:`derive.core.decay.penalty`), and ∂Ω/∂θ of each decayed layer by ``sympy.diff``.
+
+    The penalty is a sum over summation indices; differentiating it by w_ji leaves a Piecewise
+    on the index range, which :func:`in_range` resolves, and the Kronecker deltas of a one-unit
+    layer, which :func:`single_units` writes back as the index letter. Nothing is assumed about
+    the result: whatever SymPy gives is the rule the trainer prints and the proof checks.
+    """
+    spec = d.spec
+    if not spec.weight_decay:
+        return []
+    b = _Builder(d)
+    b.add("penalty", "weight-decay penalty", decay.OMEGA, decay.penalty(spec, display=True))
+    omega = decay.penalty(spec)
+    for layer in reversed(d.layers):
+        l, j, i = layer.index, naming.index(layer.index), naming.index(layer.index - 1)
+        for kind, theta in (("weight", b.family(layer, "w")[j, i]), ("bias", b.family(layer, "b")[j])):
+            if decay.decays(spec, kind):
+                rhs = in_range(sp.diff(omega, theta).doit(), b.ranges(l - 1, l))
+                what = f"penalty gradient, {kind}s of layer {l}"
+                b.add(f"grad-penalty-{kind[0]}-{l}", what, sp.Derivative(decay.OMEGA, theta), rhs)
+    return [dataclasses.replace(e, number=first + n) for n, e in enumerate(b.eqs)]
+
+
+def penalty_gradient(d: Derivation, symbol: sp.Symbol) -> sp.Expr:
+    """∂Ω/∂θ of one concrete parameter: its layer's derived penalty rule at its units (0 when not decayed)."""
+    info = naming.info(symbol, d.spec.n_layers)
+    try:
+        rule = d.equation(f"grad-penalty-{info.role}-{info.layer}").rhs
+    except KeyError:
+        return sp.Integer(0)
+    units = dict(zip((naming.index(info.layer), naming.index(info.layer - 1)), info.indices))
+    return concretize(rule.xreplace(units), d.spec.n_layers)
 
 
 def in_reading_order(eqs: list[Equation]) -> list[Equation]:

@@ -7,6 +7,12 @@ prints whatever update equations the Derivation carries (its algorithm
 section is not written for one optimiser), and the generated trainer cites
 their numbers on its update lines. Another optimiser adds its own equations
 here, as a function of the spec returning :class:`~derive.core.model.Equation`.
+
+With weight decay every optimiser descends on J = E + Ω instead of E: the
+gradient ∂E/∂θ in its equations becomes ∂E/∂θ + ∂Ω/∂θ, with ∂Ω/∂θ the term
+:func:`derive.core.rules.penalty_equations` derived (λθ), so
+Δw = −η (∂E/∂w + λ w) (Goodfellow et al. 2016, eq. 7.5) and momentum adds
+α Δw(t−1) to that.
 """
 
 from __future__ import annotations
@@ -33,12 +39,21 @@ class Increment(sp.Function):
     nargs = (1, 2)
 
 
-def gradient_descent(spec: NetworkSpec, first: int = 1) -> list[Equation]:
+Penalties = dict[sp.Expr, sp.Expr]
+
+
+def objective_gradient(theta: sp.Expr, penalties: Penalties | None = None) -> sp.Expr:
+    """∂E/∂θ, plus the derived penalty gradient ∂Ω/∂θ when θ's layer and kind are decayed."""
+    return sp.Derivative(ERROR, theta) + (penalties or {}).get(theta, 0)
+
+
+def gradient_descent(spec: NetworkSpec, first: int = 1, penalties: Penalties | None = None) -> list[Equation]:
     """The update equations of plain gradient descent, numbered from ``first``.
 
     For each weight layer l (from the output down, the order the document
     lists the gradients in): Δw^(l)_ji = −η ∂E/∂w^(l)_ji and, with biases,
-    Δb^(l)_j = −η ∂E/∂b^(l)_j.
+    Δb^(l)_j = −η ∂E/∂b^(l)_j. ``penalties`` maps a generic parameter to its derived ∂Ω/∂θ
+    (weight decay), which joins ∂E/∂θ inside the bracket.
 
     >>> from derive.spec import make_spec
     >>> [e.id for e in gradient_descent(make_spec("2-3-2"), first=10)]
@@ -51,14 +66,16 @@ def gradient_descent(spec: NetworkSpec, first: int = 1) -> list[Equation]:
     for l in range(spec.n_layers, 0, -1):
         j, i = naming.index(l), naming.index(l - 1)
         w = naming.indexed("w", l)[j, i]
-        found.append((f"update-w-{l}", f"weight update, layer {l}", Increment(w), -ETA * sp.Derivative(ERROR, w)))
+        grad = objective_gradient(w, penalties)
+        found.append((f"update-w-{l}", f"weight update, layer {l}", Increment(w), -ETA * grad))
         if spec.bias:
             b = naming.indexed("b", l)[j]
-            found.append((f"update-b-{l}", f"bias update, layer {l}", Increment(b), -ETA * sp.Derivative(ERROR, b)))
+            grad = objective_gradient(b, penalties)
+            found.append((f"update-b-{l}", f"bias update, layer {l}", Increment(b), -ETA * grad))
     return [Equation(eq_id, first + n, title, lhs, rhs) for n, (eq_id, title, lhs, rhs) in enumerate(found)]
 
 
-def momentum(spec: NetworkSpec, first: int = 1) -> list[Equation]:
+def momentum(spec: NetworkSpec, first: int = 1, penalties: Penalties | None = None) -> list[Equation]:
     """Gradient descent with momentum, Rumelhart, Hinton and Williams (1986), eq. 9, numbered from ``first``.
 
     Δw(t) = −η ∂E/∂w(t) + α Δw(t−1): each step is the gradient step plus the
@@ -72,7 +89,7 @@ def momentum(spec: NetworkSpec, first: int = 1) -> list[Equation]:
     (Increment(w_2[idx2, idx1], t), alpha*Increment(w_2[idx2, idx1], t - 1) - eta*Derivative(E, w_2[idx2, idx1]))
     """
     found = []
-    for eq in gradient_descent(spec, first):
+    for eq in gradient_descent(spec, first, penalties):
         theta = parameter(eq)
         lhs = Increment(theta, STEP)
         found.append(Equation(eq.id, eq.number, eq.title, lhs, eq.rhs + ALPHA * Increment(theta, STEP - 1)))
@@ -83,9 +100,9 @@ def momentum(spec: NetworkSpec, first: int = 1) -> list[Equation]:
 RULES = {"sgd": gradient_descent, "momentum": momentum}
 
 
-def equations(spec: NetworkSpec, first: int = 1) -> list[Equation]:
-    """The update equations of the spec's optimiser, numbered from ``first``."""
-    return RULES[spec.optimizer](spec, first)
+def equations(spec: NetworkSpec, first: int = 1, penalties: Penalties | None = None) -> list[Equation]:
+    """The update equations of the spec's optimiser, numbered from ``first`` (``penalties``: weight decay)."""
+    return RULES[spec.optimizer](spec, first, penalties)
 
 
 def parameter(eq: Equation) -> sp.Expr:

@@ -23,6 +23,10 @@ J - G = -Σ_θ v_θ e_θ + (rounding). Fix every k but one, k_θ with |e_θ| = �
 the pass region is an interval of length at most 4TN/η in k_θ, so the chance
 of passing is at most 2T/η + 1/(2N + 1). The points are independent, so a
 form that is wrong at every point escapes with at most the product of these.
+With weight decay the identity is ∂(E + Ω)/∂θ = δ form + ∂Ω/∂θ: the raw side adds
+the derivative of Ω = (λ/2) Σ θ² along v (``sympy.diff`` of (λ/2) θ², on the parameter
+values), the δ side each decayed layer's penalty rule as the core derived it.
+
 What no finite test bounds: a wrong form that happens to agree with the raw
 derivative at every point drawn (a non-zero analytic difference vanishes only
 on a set of measure zero, but the points are finite-precision draws).
@@ -38,7 +42,7 @@ import zlib
 import numpy as np
 import sympy as sp
 
-from derive.core import activations, calculus, naming
+from derive.core import activations, calculus, decay, naming
 from derive.core.evaluate import delta_values, gradient_values
 from derive.core.indexed import evaluate
 from derive.core.model import Derivation, ParameterGroup, Proof
@@ -94,6 +98,8 @@ class _Definitions:
         term = activations.loss_term(d.spec.loss, Y, T)
         self.dterm = sp.diff(term, Y)
         self.scale = activations.loss_scale(d.spec.loss, d.layers[-1].n_out)
+        #: dΩ/dθ for one parameter θ, by sympy.diff of its share (λ/2) θ² of the penalty
+        self.dpenalty = sp.diff(decay.LAMBDA / 2 * A**2, A)
 
     def act(self, layer, a: np.ndarray, a_dot: np.ndarray | None = None):
         f, fp = self.f[layer.index]
@@ -127,7 +133,12 @@ class _Definitions:
                 a_dot = vals[naming.family("w", m)] @ z_dot
             z_dot = self.act(layer, vals[naming.family("a", m)], a_dot)[1]
         dterm = evaluate(self.dterm, {self.Y: vals["y"], self.T: vals["t"]}, dtype=DTYPE)[0]
-        return DTYPE(int(self.scale.p)) / DTYPE(int(self.scale.q)) * np.sum(dterm * z_dot)
+        J = DTYPE(int(self.scale.p)) / DTYPE(int(self.scale.q)) * np.sum(dterm * z_dot)
+        for kind, role, direction in (("weight", "w", V), ("bias", "b", c)):
+            if decay.decays(self.d.spec, kind) and direction is not None:
+                at = {self.A: vals[naming.family(role, l)], decay.LAMBDA: vals[decay.LAMBDA]}
+                J += np.sum(evaluate(self.dpenalty, at, dtype=DTYPE)[0] * direction)
+        return J
 
 
 def _layer_groups(d: Derivation, l: int) -> tuple[ParameterGroup, ParameterGroup | None]:
@@ -188,6 +199,8 @@ def check(d: Derivation, progress: Progress | None = None) -> dict[int, list[tup
         defs.forward(vals)
         delta_values(d, vals, DTYPE)
         grads = gradient_values(d, vals, DTYPE)
+        if d.spec.weight_decay:
+            _add_penalty(d, vals, grads, n)
         for layer in reversed(d.layers):  # output first: a wrong δ is named where it starts
             lc = _LayerCheck(defs, vals, grads, layer.index, base + 1000 * n + layer.index)
             r = lc.residual(0, lc.g.size)
@@ -201,6 +214,18 @@ def check(d: Derivation, progress: Progress | None = None) -> dict[int, list[tup
             if progress:
                 progress.update(layer.index, lc.g.size)
     return seen
+
+
+def _add_penalty(d: Derivation, vals: dict, grads: dict, n: int) -> None:
+    """Set λ for point ``n`` (0.25, 0.75, ...) and add each decayed layer's derived penalty rule ∂Ω/∂θ to its δ forms."""
+    vals[decay.LAMBDA] = DTYPE(0.25 + 0.5 * n)
+    for g in d.parameter_groups:
+        try:
+            rule = d.equation(f"grad-penalty-{g.kind[0]}-{g.layer}").rhs
+        except KeyError:
+            continue
+        labels = (naming.index(g.layer), naming.index(g.layer - 1))[: len(g.shape)]
+        grads[g.key] = grads[g.key] + evaluate(rule, vals, labels=labels, dtype=DTYPE)[0]
 
 
 def proofs(d: Derivation, seen: dict[int, list[tuple[float, float, float]]]) -> dict[int, Proof]:

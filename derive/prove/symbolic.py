@@ -31,7 +31,7 @@ import random
 import mpmath
 import sympy as sp
 
-from derive.core import calculus
+from derive.core import calculus, decay, rules
 from derive.core.model import Derivation, Layer, Proof
 from derive.progress import Progress
 
@@ -211,11 +211,20 @@ _DETAILS = {
 }
 
 
+#: what a proof with weight decay compared, added to its detail
+DECAY_DETAIL = (
+    "with weight decay E is E + Ω, Ω = (λ/2) Σ θ² over the decayed parameters' symbols, "
+    "and the δ form carries the penalty gradient derived from the generic Ω"
+)
+
+
 def prove_parameters(d: Derivation) -> dict[str, int]:
     """Prove every parameter of a unit-by-unit derivation; set ``proof`` and ``expanded``; count the methods."""
     abstract = d.spec.n_layers > CONCRETE_MAX_LAYERS
     full = expansions(d, abstract_hidden=abstract)
-    E_full = d.loss.xreplace(full)
+    # with weight decay the objective is J = E + Ω: its raw derivative is compared with the δ form plus
+    # the penalty gradient the core derived from the generic Ω (here Ω is summed over the concrete symbols)
+    E_full = d.loss.xreplace(full) + decay.concrete_penalty(d.spec, d.parameters)
     constraint: dict[sp.Symbol, sp.Expr] = {}
     if d.assumptions:  # the targets sum to one: eliminate the last target
         *rest, last = d.targets
@@ -228,7 +237,7 @@ def prove_parameters(d: Derivation) -> dict[str, int]:
         if abstract:
             raw = lemma_rewrite(raw, d)
         p.expanded = raw
-        diff = (raw - p.gradient.xreplace(full)).xreplace(constraint)
+        diff = (raw - (p.gradient + rules.penalty_gradient(d, p.symbol)).xreplace(full)).xreplace(constraint)
         method = prove_symbolic(diff, functions)
         if method == "symbolic" and abstract:
             method = "symbolic-lemma"
@@ -236,6 +245,8 @@ def prove_parameters(d: Derivation) -> dict[str, int]:
             method, detail = "random-points", random_points(diff, seed=n, functions=functions)
         else:
             detail = _DETAILS[method]
+        if d.spec.weight_decay:
+            detail += f"; {DECAY_DETAIL}"
         p.proof = Proof(method, detail, tuple(d.assumptions))
         counts[method] = counts.get(method, 0) + 1
         progress.update(p.layer, 1)
