@@ -217,7 +217,7 @@ def check(d: Derivation, progress: Progress | None = None) -> dict[int, list[tup
 
 
 def _add_penalty(d: Derivation, vals: dict, grads: dict, n: int) -> None:
-    """Set λ for point ``n`` (0.25, 0.75, ...) and add each decayed layer's derived penalty rule ∂Ω/∂θ to its δ forms."""
+    """Set λ for point ``n`` (0.25, 0.75, ...); add each decayed layer's derived penalty rule ∂Ω/∂θ to its δ forms."""
     vals[decay.LAMBDA] = DTYPE(0.25 + 0.5 * n)
     for g in d.parameter_groups:
         try:
