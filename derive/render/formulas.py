@@ -16,6 +16,7 @@ import json
 
 import sympy as sp
 
+from derive.core import decay, rules
 from derive.core.model import Derivation, ParameterGroup, Proof
 from derive.render.printer import latex
 
@@ -79,6 +80,30 @@ def _rule(d: Derivation, eq_id: str, nota: str) -> dict[str, str] | None:
     return _expr(eq.rhs, nota, d.spec.n_layers)
 
 
+#: where the penalty enters the objective of one step; written into formulas.json
+PENALTY_PLACEMENT = (
+    "J = E + Omega for every step: Omega is added once to the error of the step (the sum of the sample "
+    "errors of a batch, or their mean with --mean), not once per sample and not divided by the batch size"
+)
+
+
+def _weight_decay(d: Derivation, nota: str) -> dict:
+    """What the update descends on: E alone, or E + Ω with the penalty, its gradients and their equations."""
+    spec = d.spec
+    if not spec.weight_decay:
+        return {"enabled": False}
+    grads = [e for e in d.equations if e.id.startswith("grad-penalty-")]
+    return {
+        "enabled": True,
+        "decay_biases": spec.decay_biases,
+        "coefficient": decay.LAMBDA.name,
+        "penalty": _rule(d, "penalty", nota),
+        "penalty_equation": d.equation("penalty").number,
+        "placement": PENALTY_PLACEMENT,
+        "gradients": {e.id: {"number": e.number, **_rule(d, e.id, nota)} for e in grads},
+    }
+
+
 def to_dict(d: Derivation, nota: str = "bishop") -> dict:
     """The JSON-ready record of a derivation; ``nota`` is the notation of the LaTeX fields."""
     spec, L = d.spec, d.spec.n_layers
@@ -98,6 +123,10 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
                 "delta_form": _expr(p.gradient, nota, L),
                 "expanded_gradient": _expr(p.expanded, nota, L) if expanded else None,
                 "delta_chain": [s.name for s in p.chain],
+                # with weight decay: ∂Ω/∂θ, which the update adds to the δ form (null when θ is not decayed)
+                "penalty_gradient": _expr(rules.penalty_gradient(d, p.symbol), nota, L)
+                if decay.decays(spec, p.kind)
+                else None,
                 "proof": _proof(p.proof),
             }
         )
@@ -143,6 +172,7 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
         "parameter_index": PARAMETER_INDEX,
         "parameter_groups": [_group(d, g, nota) for g in d.parameter_groups],
         "rule_check": d.rule_check,
+        "weight_decay": _weight_decay(d, nota),
         "proof_summary": d.proof_summary,
     }
     if not d.per_layer:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 from markupsafe import Markup
 
-from derive.core import activations, naming
+from derive.core import activations, naming, update
 from derive.core.model import Derivation, Layer
 from derive.render import correspondence, notations
 from derive.render import example as example_mod
@@ -210,13 +210,14 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
     eq = _equations(d, m)
     placed = {f"{p}-{lay['index']}" for lay in layers for p in ("forward-a", "forward-z", "fprime", "delta")}
     placed |= {f"{p}-{lay['index']}" for lay in layers for p in ("grad-w", "grad-b", "update-w", "update-b")}
-    placed |= {"error", "dE-dy"}
+    placed |= {"error", "dE-dy", "penalty"} | {e.id for e in d.equations if e.id.startswith("grad-penalty-")}
     return {
         "spec": d.spec,
         "arch": d.spec.arch,
         "L": d.spec.n_layers,
         "nota": notations.NOTATIONS[notation],
         "E": m.inline(sp.Symbol("E")),
+        "rate": m.inline(update.ETA),
         "eq": eq,
         "other": [e for e in eq.values() if e["id"] not in placed],
         "layers": layers,

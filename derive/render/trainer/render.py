@@ -18,7 +18,7 @@ from __future__ import annotations
 import jinja2
 import sympy as sp
 
-from derive.core import update
+from derive.core import decay, update
 from derive.core.model import Derivation
 from derive.render import templates
 from derive.render.trainer.common import cite, keys
@@ -70,11 +70,12 @@ def _span(d: Derivation, first: str, last: str) -> str:
 def _update_context(d: Derivation) -> dict:
     """The update equations printed with the trainer's names: one line serves every parameter array."""
     eqs = [e for e in d.equations if e.id.startswith("update-")]
+    penalties = _penalties(d)
     lines = set()
     for e in eqs:
         theta = update.parameter(e)
-        names = {
-            sp.Derivative(update.ERROR, theta): sp.Symbol("grad"),
+        names = {  # grad: the gradient of the step's objective, with the penalty's term when there is one
+            update.objective_gradient(theta, penalties): sp.Symbol("grad"),
             update.Increment(theta, update.STEP - 1): sp.Symbol("velocity[key]"),
             update.ETA: sp.Symbol("lr"),
             update.ALPHA: sp.Symbol("momentum"),
@@ -88,6 +89,36 @@ def _update_context(d: Derivation) -> dict:
         "update_rhs": TrainerPrinter().doprint(rhs),
         "update_lines": _in_place(rhs),
         "update_eqs": _span(d, eqs[0].id, eqs[-1].id) if len(eqs) > 1 else cite(d, eqs[0].id),
+    }
+
+
+def _penalties(d: Derivation) -> dict[sp.Expr, sp.Expr]:
+    """∂Ω/∂θ of each decayed generic parameter θ, as the core derived it (empty without weight decay)."""
+    return {e.lhs.variables[0]: e.rhs for e in d.equations if e.id.startswith("grad-penalty-")}
+
+
+#: the trainer's default weight_decay (λ): a common small value; 0.0 turns the decay off
+DECAY_DEFAULT = "1e-4"
+
+
+def _decay_context(d: Derivation) -> dict:
+    """The penalty's gradient as one trainer line for every decayed array, and which arrays those are."""
+    if not d.spec.weight_decay:
+        return {"decay": False, "wd_param": "", "wd_arg": ""}
+    eqs = [e for e in d.equations if e.id.startswith("grad-penalty-")]
+    names = {decay.LAMBDA: sp.Symbol("weight_decay")}
+    lines = {e.rhs.xreplace({**names, e.lhs.variables[0]: sp.Symbol("params[key]")}) for e in eqs}
+    if len(lines) != 1:
+        raise ValueError(f"the penalty gradients differ between parameters: {sorted(map(str, lines))}")
+    decayed = [f"{'W' if e.id[len('grad-penalty-')] == 'w' else 'b'}{e.id.rsplit('-', 1)[1]}" for e in eqs]
+    return {
+        "decay": True,
+        "wd_param": f", weight_decay={DECAY_DEFAULT}",
+        "wd_arg": ", weight_decay",
+        "decay_default": DECAY_DEFAULT,
+        "decay_rhs": TrainerPrinter().doprint(lines.pop()),
+        "decayed": literal(tuple(k for k in keys(d) if k in decayed)),
+        "decay_eqs": _span(d, eqs[0].id, eqs[-1].id) if len(eqs) > 1 else cite(d, eqs[0].id),
     }
 
 
@@ -148,6 +179,7 @@ def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
         "one_sample_extra": {"ce": ", a probability vector", "bce": ", targets in [0, 1]"}.get(spec.loss, ""),
         "classes": spec.activations[-1] == "softmax",
         **_update_context(d),
+        **_decay_context(d),
         "arch": literal(spec.arch),
         "name": spec.name,
         "sizes": literal(tuple(spec.sizes)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive.core import decay, rules
 from derive.core.model import Derivation, Parameter
 from derive.render.trainer.common import cite, keys, log_args_in, reduce_batch
 from derive.render.trainer.printer import FloatPrinter, TrainerPrinter, batch_sum, cse_lines, float_sum
@@ -62,7 +63,11 @@ def scalar_blocks(d: Derivation, one: bool = False) -> dict[str, list[Line] | st
         rhs = reduce(total(p.gradient, pr), d)
         if one:  # θ - lr·dE/dθ, in the order numpy's params - lr * grads rounds it
             grads.append(Line(f"dE_d{p.symbol.name}", rhs, ref))
-            grad = rhs if rhs.isidentifier() else f"({rhs})"
+            penalty = rules.penalty_gradient(d, p.symbol).xreplace({decay.LAMBDA: sp.Symbol("weight_decay")})
+            if penalty != 0:  # weight decay: θ - lr·(dE/dθ + ∂Ω/∂θ), as numpy adds the penalty to grads first
+                grad = f"({rhs} + {pr.doprint(penalty)})"
+            else:
+                grad = rhs if rhs.isidentifier() else f"({rhs})"
             updates.append(Line(f"{p.symbol.name}_new", f"{p.symbol.name} - lr*{grad}", ref))
         else:
             grads.append(Line(f"dE_d{p.key}[{', '.join(map(str, p.index))}]", rhs, ref))
