@@ -20,12 +20,14 @@ import math
 import mpmath
 import sympy as sp
 
+from derive.core import naming
 from derive.core.model import Derivation
 from derive.diff.catalog.sources import Algorithm, Source
 from derive.diff.compare import ReferenceNet
 from derive.diff.instantiate import ETA, NotApplicable, Undefined, _Builder, layer_number
 from derive.diff.notation import SourceNames, form_text
-from derive.diff.numbers import DIGITS, close, short
+from derive.diff.numbers import DIGITS, close, evaluate, short
+from derive.diff.truth import penalty_term
 
 #: Unit-steps (one step on one unit or weight) one run of an algorithm may take on a network.
 MAX_UNIT_STEPS = 50_000
@@ -196,9 +198,15 @@ def gradient_rule(d: Derivation):
 
 
 def correct_step(ctx: ReferenceNet, pt: dict, env: dict) -> dict[sp.Symbol, mpmath.mpf]:
-    """w - η ∂E/∂w for every parameter, all from the pre-update weights (the Derivation's δ forms)."""
+    """w - η ∂E/∂w for every parameter, all from the pre-update weights (the Derivation's δ forms);
+    with weight decay ∂E/∂w is that of E + Ω, the δ form plus the derived penalty term λw."""
     out = {}
     with mpmath.workdps(DIGITS):
         for sym, delta, source in gradient_rule(ctx.d):
-            out[sym] = pt[sym] - pt[ETA] * env[delta] * (1 if source is None else env[source])
+            g = env[delta] * (1 if source is None else env[source])
+            if ctx.d.spec.weight_decay:
+                info = naming.info(sym, ctx.d.spec.n_layers)
+                term = penalty_term(ctx, f"grad_{info.role}", info.layer, info.indices)
+                g += evaluate(term, pt) if term != 0 else 0
+            out[sym] = pt[sym] - pt[ETA] * g
     return out

@@ -13,7 +13,7 @@ from derive.core import calculus, naming
 from derive.diff.instantiate import ETA, layer_number
 from derive.diff.notation import SourceNames, expr_text
 from derive.diff.numbers import close, evaluate, scaled, short
-from derive.diff.truth import truth
+from derive.diff.truth import penalty_term, truth
 
 
 def names_for(form, l: int, L: int) -> SourceNames:
@@ -36,6 +36,7 @@ def derived_expr(ctx, target: str, l: int, units: tuple, c, names: SourceNames, 
         expr = layer.fprime_out.subs(calculus.Y, layer.out[j - 1])
     elif target in ("grad_w", "update_w", "grad_b", "update_b"):
         expr = layer.delta[j - 1] * (layer.inputs[units[1] - 1] if target.endswith("_w") else 1)
+        expr += penalty_term(ctx, target, l, units)
         expr = -ETA * expr if target.startswith("update") else expr
     else:
         expr = truth(ctx, target, l, units, free=free)

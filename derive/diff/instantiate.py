@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.core import activations, calculus, naming
+from derive.core.decay import LAMBDA
 from derive.core.model import Derivation
 from derive.diff.catalog.sources import Form, SymbolSpec
 
@@ -142,6 +143,8 @@ class _Builder:
         spec: SymbolSpec = self.form.symbols[name]
         if spec.kind == "rate":
             return ETA
+        if spec.kind == "decay":
+            return LAMBDA
         if spec.kind == "free":
             return sp.Symbol(f"free_{name}", real=True)
         fixed = self.declared(name, spec)

@@ -166,9 +166,10 @@ class SourceNames:
     def text(self, sym: sp.Symbol) -> str:
         if sym.name.startswith("free_"):
             return symbol_text(sym.name.removeprefix("free_"))
-        if sym.name == "eta":
-            rate = next((n for n, s in self.symbols.items() if s.kind == "rate"), "eta")
-            return symbol_text(rate)
+        if sym.name in ("eta", "lambda"):  # the learning rate, the decay coefficient: the source's own letters
+            kind = "rate" if sym.name == "eta" else "decay"
+            mine = next((n for n, s in self.symbols.items() if s.kind == kind), sym.name)
+            return symbol_text(mine)
         try:
             info = naming.info(sym, self.L)
         except KeyError:

@@ -17,7 +17,7 @@ import mpmath
 import sympy as sp
 
 from derive.core.model import Derivation
-from derive.diff.instantiate import ETA
+from derive.diff.instantiate import ETA, LAMBDA
 
 DIGITS = 30
 N_POINTS = 3
@@ -40,6 +40,8 @@ def points(d: Derivation, seed: str, extra: set[sp.Symbol], constrained: bool) -
             if constrained:  # the derivation assumes the targets sum to one
                 pt[d.targets[-1]] = 1 - sum(pt[t] for t in d.targets[:-1])
             pt[ETA] = mpmath.mpf(rng.randint(100, 900)) / 1000
+            if d.spec.weight_decay:  # the decay coefficient λ
+                pt[LAMBDA] = mpmath.mpf(rng.randint(100, 900)) / 1000
             for s in sorted(extra, key=str):
                 pt[s] = mpmath.mpf(rng.randint(-1500, 1500)) / 1000
             out.append(pt)

@@ -75,7 +75,8 @@ def _nothing(chosen: list[Source], arch: str) -> str:
 
 
 def compare_source(source: Source, arch: str, act: str | None, loss: str | None, skipped=None) -> list[dict]:
-    ctx = compare.reference_net(arch, compare.source_act(source, arch, act), loss or source.loss, source.bias)
+    act = compare.source_act(source, arch, act)
+    ctx = compare.reference_net(arch, act, loss or source.loss, source.bias, source.weight_decay, source.decay_biases)
     assumed = f"{source.act}, {source.loss}"
     override = (act and act != source.act) or (loss and loss != source.loss)
     out = []

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.core import activations, calculus, naming
-from derive.diff.instantiate import ETA
+from derive.core import activations, calculus, naming, rules
+from derive.diff.instantiate import ETA, LAMBDA
 from derive.diff.numbers import Env, evaluate
 
 # --------------------------------------------------------------------------
@@ -39,8 +39,19 @@ def chain(ctx, F, env: Env) -> Env:
     return out
 
 
-def truth(ctx, target: str, l: int, units: tuple, F=None, free=None) -> sp.Expr:
-    """The quantity a form claims to be, at layer l and units ``units``, in canonical symbols."""
+def penalty_term(ctx, target: str, l: int, units: tuple) -> sp.Expr:
+    """∂Ω/∂θ of the parameter a gradient or update form is about: the derived λθ, or 0 without decay."""
+    theta = naming.symbol("w" if target.endswith("_w") else "b", l, *units)
+    return rules.penalty_gradient(ctx.d, theta)
+
+
+def truth(ctx, target: str, l: int, units: tuple, F=None, free=None, decay=1, bias_decay=False) -> sp.Expr:
+    """The quantity a form claims to be, at layer l and units ``units``, in canonical symbols.
+
+    With weight decay a gradient is that of E + Ω, and an update descends on it; ``decay``
+    scales the penalty's term (a mistake model: 0 leaves it out, -1 flips it); ``bias_decay``
+    adds to an undecayed bias the term its square in the penalty would give (another mistake model).
+    """
     d = ctx.d
     layer = d.layers[l - 1]
     j = units[0] if units else None
@@ -56,6 +67,10 @@ def truth(ctx, target: str, l: int, units: tuple, F=None, free=None) -> sp.Expr:
     if target == "delta":
         return layer.delta[j - 1]
     grad = layer.delta[j - 1] * (layer.inputs[units[1] - 1] if target in ("grad_w", "update_w") else 1)
+    grad += decay * penalty_term(ctx, target, l, units)
+    if bias_decay and target.endswith("_b"):
+        b = naming.symbol("b", l, *units)
+        grad += sp.diff(LAMBDA / 2 * b**2, b)
     return -ETA * grad if target.startswith("update") else grad
 
 

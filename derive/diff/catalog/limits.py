@@ -24,6 +24,8 @@ KEYS = {
         "act",
         "loss",
         "bias",
+        "weight_decay",
+        "decay_biases",
         "conventions",
         "functions",
         "aliases",

@@ -115,9 +115,9 @@ def load_source(path: Path) -> Source:
     where = str(path)
     limits.plain(data, where)
     limits.unknown_keys(data, "source", where)
-    bias = data.get("bias", True)
-    if not isinstance(bias, bool):
-        raise CatalogError(f"{where}: 'bias' must be true or false (a TOML boolean), not {bias!r}")
+    bias, weight_decay, decay_biases = (_bool(data, key, where, default) for key, default in _SWITCHES)
+    if decay_biases and not (weight_decay and bias):
+        raise CatalogError(f"{where}: 'decay_biases' needs 'weight_decay = true' and 'bias = true'")
     act = _str(data, "act", where, "sigmoid")
     acts = [a.strip() for a in act.split(",")]
     if len(acts) > 2 or any(a not in limits.ACTIVATIONS for a in acts):
@@ -142,6 +142,8 @@ def load_source(path: Path) -> Source:
         conventions=conventions,
         functions=functions,
         aliases=tuple(_list(data, "aliases", where, str)),
+        weight_decay=weight_decay,
+        decay_biases=decay_biases,
     )
     forms, algos = data.get("forms", []), data.get("algorithms", [])
     if not isinstance(forms, list) or not isinstance(algos, list) or len(forms) + len(algos) > MAX_FORMS:
@@ -152,6 +154,17 @@ def load_source(path: Path) -> Source:
     for entry in algos:
         src.algorithms.append(_algorithm(entry, base, functions, text, where))
     return src
+
+
+#: the source's true/false switches and their defaults
+_SWITCHES = (("bias", True), ("weight_decay", False), ("decay_biases", False))
+
+
+def _bool(data: dict, key: str, where: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise CatalogError(f"{where}: '{key}' must be true or false (a TOML boolean), not {value!r}")
+    return value
 
 
 def _list(entry: dict, key: str, where: str, *types) -> list:

@@ -13,7 +13,8 @@ from pathlib import Path
 from derive.spec import SpecError
 
 #: What a source symbol may stand for in the Derivation.
-KINDS = ("input", "preact", "act", "output", "target", "weight", "bias", "delta", "rate", "free")
+#: ("decay" is the weight-decay coefficient λ of a source with ``weight_decay = true``)
+KINDS = ("input", "preact", "act", "output", "target", "weight", "bias", "delta", "rate", "decay", "free")
 #: What a source function may stand for.
 FUNCTION_KINDS = ("act", "act_prime", "sigmoid", "sigmoid_prime", "exp", "log", "tanh")
 #: What a form may claim to equal.
@@ -80,3 +81,6 @@ class Source:
     forms: list[Form] = field(default_factory=list)
     algorithms: list[Algorithm] = field(default_factory=list)
     aliases: tuple[str, ...] = ()
+    #: the source trains with L2 weight decay (λ/2) Σ w² (on the biases too with ``decay_biases``)
+    weight_decay: bool = False
+    decay_biases: bool = False
