@@ -201,6 +201,8 @@ def derivation(
     mean: bool = False,
     notation: str = "bishop",
     optimizer: str = "sgd",
+    weight_decay: bool = False,
+    decay_biases: bool = False,
 ) -> Derived:
     """Derive and prove backpropagation for one network, as ``backprop-derive build`` does.
 
@@ -211,13 +213,16 @@ def derivation(
         bias: with bias terms.
         mean: the error of a batch is the mean over its samples (default: the sum).
         notation: the notation preset of every printed formula (see ``backprop-derive build --help``).
-        optimizer: the update rule the document and trainer use (as ``build --optimizer``).
         optimizer: the update rule, ``sgd`` or ``momentum`` (as ``build --optimizer``).
+        weight_decay: train on E + (λ/2) Σ w² (as ``build --weight-decay``).
+        decay_biases: with weight decay, penalise the biases too (as ``build --decay-biases``).
     Returns:
         The verified derivation with its outputs as methods.
     Raises:
         SpecError: bad input, with the command line's one-line message.
     """
-    spec = make_spec(arch, act, loss, bias=bias, mean=mean, optimizer=optimizer)
+    spec = make_spec(
+        arch, act, loss, bias=bias, mean=mean, optimizer=optimizer, weight_decay=weight_decay, decay_biases=decay_biases
+    )
     pipeline.check_notation(notation)
     return Derived(pipeline.derivation(spec), notation)

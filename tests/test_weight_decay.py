@@ -315,3 +315,112 @@ def test_make_passes_weight_decay_through_the_environment(tmp_path):
     assert run.returncode == 0, run.stderr[-500:]
     wd = json.loads((out / "formulas.json").read_text())["weight_decay"]
     assert wd["enabled"] and wd["decay_biases"]
+
+
+# --------------------------------------------------------------------------
+# The textbook diff
+# --------------------------------------------------------------------------
+
+WRONG_FORMS = """
+id = "decay-slips"
+source = "weight decay with slips"
+weight_decay = true
+
+[symbols]
+h = "act"
+W = "weight"
+b = "bias"
+g = "delta"
+epsilon = "rate"
+alpha = "decay"
+
+[[forms]]
+id = "right"
+target = "update_w"
+at = ["i", "j"]
+layer = "all"
+indices = { i = "l", j = "l-1" }
+expr = "-epsilon * (g[i] * h[j] + alpha * W[i, j])"
+
+[[forms]]
+id = "flipped"
+target = "update_w"
+at = ["i", "j"]
+layer = "all"
+indices = { i = "l", j = "l-1" }
+expr = "-epsilon * (g[i] * h[j] - alpha * W[i, j])"
+
+[[forms]]
+id = "halved"
+target = "update_w"
+at = ["i", "j"]
+layer = "all"
+indices = { i = "l", j = "l-1" }
+expr = "-epsilon * (g[i] * h[j] + alpha / 2 * W[i, j])"
+
+[[forms]]
+id = "missing"
+target = "grad_w"
+at = ["i", "j"]
+layer = "all"
+indices = { i = "l", j = "l-1" }
+expr = "g[i] * h[j]"
+
+[[forms]]
+id = "biases"
+target = "update_b"
+at = ["i"]
+layer = "all"
+indices = { i = "l" }
+expr = "-epsilon * (g[i] + alpha * b[i])"
+"""
+
+
+def _diff(capsys, *args) -> tuple[int, dict]:
+    rc = main(["diff", *args, "--json"])
+    return rc, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("arch", ["2-3-2", "3-2"])
+def test_goodfellow_weight_decay_is_equal_to_the_derivation(capsys, arch):
+    rc, out = _diff(capsys, "--arch", arch, "--against", "goodfellow-decay")
+    records = out["records"]
+    assert rc == 0 and records and all(r["verdict"] == "equal" for r in records), records
+    assert all("weight decay" in r["network"] for r in records)
+    assert {r["formula"] for r in records} >= {"7.3-grad-W", "7.4-update-W", "7.5-update-W", "7.1-update-b"}
+
+
+def test_wrong_decay_forms_are_different_with_a_named_mistake(tmp_path, capsys):
+    forms = tmp_path / "slips.toml"
+    forms.write_text(WRONG_FORMS)
+    rc, out = _diff(capsys, "--arch", "2-3-2", "--forms", str(forms))
+    got = {r["formula"]: (r["verdict"], r["mistake"]) for r in out["records"]}
+    assert rc == 1
+    assert got == {
+        "right": ("equal", None),
+        "flipped": ("different", "decay_sign_flipped"),
+        "halved": ("different", "decay_halved"),
+        "missing": ("different", "decay_missing"),
+        "biases": ("different", "decayed_biases"),
+    }
+    # the same file with the biases in the penalty: now the bias form is the right one
+    forms.write_text(WRONG_FORMS.replace("weight_decay = true", "weight_decay = true\ndecay_biases = true"))
+    rc, out = _diff(capsys, "--arch", "2-3-2", "--forms", str(forms))
+    assert {r["formula"]: r["verdict"] for r in out["records"]}["biases"] == "equal"
+
+
+def test_a_decay_symbol_without_decay_is_a_catalog_error(tmp_path, capsys):
+    forms = tmp_path / "bad.toml"
+    forms.write_text(WRONG_FORMS.replace("weight_decay = true", "decay_biases = true"))
+    assert main(["diff", "--arch", "2-3-2", "--forms", str(forms)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'decay_biases' needs 'weight_decay = true'" in err
+
+
+def test_python_api_takes_the_decay_options():
+    import derive
+
+    d = derive.derivation("2-2-1", weight_decay=True, decay_biases=True)
+    assert d.spec.name == "2-2-1-decay-all"
+    with pytest.raises(derive.SpecError, match="needs --weight-decay"):
+        derive.derivation("2-2-1", decay_biases=True)
