@@ -30,7 +30,7 @@ from derive.diff.catalog.sources import Form, Source
 from derive.diff.counterexample import counterexample, layer_name
 from derive.diff.notation import claim_text, form_text
 from derive.diff.numbers import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled
-from derive.diff.truth import chain, truth, variants
+from derive.diff.truth import DECAY_MISTAKES, chain, truth, variants
 from derive.prove.symbolic import expansions, prove_symbolic
 from derive.spec import ACTIVATIONS, make_spec
 
@@ -55,17 +55,8 @@ MISTAKES = {
     "output where the input belongs).",
     "new_weight_for_step": "The form is the new weight w + Δw, but the target update_w means the change Δw; "
     "write the change, or compare w_new − w.",
-    "decay_sign_flipped": "The weight-decay term has the wrong sign: descent on E + (λ/2) Σ w² subtracts ηλw "
-    "from each weight, and this form adds it, so the weights grow.",
-    "decay_halved": "The weight-decay term is (λ/2) w: the ½ of the penalty (λ/2) w² is left in, but the "
-    "derivative of (λ/2) w² is λw (the 2 of the square cancels it).",
-    "decay_missing": "The weight-decay term λw is missing: this is the gradient of E alone, not of E + (λ/2) Σ w².",
-    "decayed_biases": "The bias is decayed too (its step has a term λb), but the penalty (λ/2) Σ w² here holds "
-    "the weights only, as is usual; a bias only shifts a unit's operating point.",
+    **{name: text for name, (_, text) in DECAY_MISTAKES.items()},
 }
-
-#: (factor of the derived decay term, mistake) for the decay mistakes the diff names
-DECAY_MISTAKES = ((-1, "decay_sign_flipped"), (sp.Rational(1, 2), "decay_halved"), (0, "decay_missing"))
 
 
 @dataclass
@@ -160,17 +151,17 @@ class _Rows:
     target: str
     z: sp.Symbol | None
 
-    def matches(self, c, F=None, Fz=None, side_name="expr", decay=1, bias_decay=False) -> bool:
-        """Every defined instance equals c times the truth (under a mistake model F, or with the
-        weight-decay term times ``decay``) at every point."""
+    def matches(self, c, F=None, Fz=None, side_name="expr", decay=None) -> bool:
+        """Every defined instance equals c times the truth (under a mistake model F, or ``decay``
+        of :data:`~derive.diff.truth.DECAY_MISTAKES`) at every point."""
         seen = False
         for inst, tru in zip(self.insts, self.truths):
             side = side_name(inst) if callable(side_name) else getattr(inst, side_name)
             if side is None:
                 continue
             seen = True
-            if F is not None or Fz is not None or decay != 1 or bias_decay:
-                tru = truth(self.ctx, self.target, inst.layer, inst.units, F or Fz, self.z, decay, bias_decay)
+            if F is not None or Fz is not None or decay is not None:
+                tru = truth(self.ctx, self.target, inst.layer, inst.units, F or Fz, self.z, decay)
             for env in self.envs:
                 want_env = chain(self.ctx, F, env) if F is not None else env
                 if not close(evaluate(side, env), scaled(c, evaluate(tru, want_env))):
@@ -277,12 +268,9 @@ def classify(form: Form, rows: _Rows, c) -> tuple[str | None, str | None]:
             return "transposed_index", "The form equals the derived one once the weight's two indices are swapped."
         return "transposed_index", "The weight's indices are swapped (and something else differs too)."
     if rows.ctx.d.spec.weight_decay and form.target in ("grad_w", "grad_b", "update_w", "update_b"):
-        for scale, name in DECAY_MISTAKES:
-            if rows.matches(c, decay=scale):
-                return name, MISTAKES[name]
-        if form.target in ("grad_b", "update_b") and not rows.ctx.d.spec.decay_biases:
-            if rows.matches(c, bias_decay=True):
-                return "decayed_biases", MISTAKES["decayed_biases"]
+        for name, (model, text) in DECAY_MISTAKES.items():
+            if rows.matches(c, decay=model):
+                return name, text
     if c != 1 and rows.matches(sp.Integer(1)):
         name = {-1: "dropped_sign", 2: "dropped_half", sp.Rational(1, 2): "dropped_half"}.get(c)
         return name, "The form equals the derived +∂E quantity, not the one the source's own convention defines."

@@ -39,18 +39,43 @@ def chain(ctx, F, env: Env) -> Env:
     return out
 
 
+#: The weight-decay mistakes the diff names: (factor of the derived penalty term, whether an undecayed
+#: bias gets the term its square would give) and what the mistake is.
+DECAY_MISTAKES = {
+    "decay_sign_flipped": (
+        (-1, False),
+        "The weight-decay term has the wrong sign: descent on E + (λ/2) Σ w² subtracts ηλw from each weight, "
+        "and this form adds it, so the weights grow.",
+    ),
+    "decay_halved": (
+        (sp.Rational(1, 2), False),
+        "The weight-decay term is (λ/2) w: the ½ of the penalty (λ/2) w² is left in, but the derivative of "
+        "(λ/2) w² is λw (the 2 of the square cancels it).",
+    ),
+    "decay_missing": (
+        (0, False),
+        "The weight-decay term λw is missing: this is the gradient of E alone, not of E + (λ/2) Σ w².",
+    ),
+    "decayed_biases": (
+        (1, True),
+        "The bias is decayed too (its step has a term λb), but the penalty (λ/2) Σ w² here holds the weights "
+        "only, as is usual; a bias only shifts a unit's operating point.",
+    ),
+}
+
+
 def penalty_term(ctx, target: str, l: int, units: tuple) -> sp.Expr:
     """∂Ω/∂θ of the parameter a gradient or update form is about: the derived λθ, or 0 without decay."""
     theta = naming.symbol("w" if target.endswith("_w") else "b", l, *units)
     return rules.penalty_gradient(ctx.d, theta)
 
 
-def truth(ctx, target: str, l: int, units: tuple, F=None, free=None, decay=1, bias_decay=False) -> sp.Expr:
+def truth(ctx, target: str, l: int, units: tuple, F=None, free=None, decay=None) -> sp.Expr:
     """The quantity a form claims to be, at layer l and units ``units``, in canonical symbols.
 
-    With weight decay a gradient is that of E + Ω, and an update descends on it; ``decay``
-    scales the penalty's term (a mistake model: 0 leaves it out, -1 flips it); ``bias_decay``
-    adds to an undecayed bias the term its square in the penalty would give (another mistake model).
+    With weight decay a gradient is that of E + Ω, and an update descends on it. ``decay`` is a
+    mistake model of :data:`DECAY_MISTAKES`: (factor of the penalty's term, whether an undecayed
+    bias gets the term its square in the penalty would give).
     """
     d = ctx.d
     layer = d.layers[l - 1]
@@ -67,8 +92,10 @@ def truth(ctx, target: str, l: int, units: tuple, F=None, free=None, decay=1, bi
     if target == "delta":
         return layer.delta[j - 1]
     grad = layer.delta[j - 1] * (layer.inputs[units[1] - 1] if target in ("grad_w", "update_w") else 1)
-    grad += decay * penalty_term(ctx, target, l, units)
-    if bias_decay and target.endswith("_b"):
+    scale, bias_decay = decay or (1, False)
+    term = penalty_term(ctx, target, l, units)
+    grad += scale * term
+    if bias_decay and target.endswith("_b") and term == 0:
         b = naming.symbol("b", l, *units)
         grad += sp.diff(LAMBDA / 2 * b**2, b)
     return -ETA * grad if target.startswith("update") else grad
