@@ -424,3 +424,16 @@ def test_python_api_takes_the_decay_options():
     assert d.spec.name == "2-2-1-decay-all"
     with pytest.raises(derive.SpecError, match="needs --weight-decay"):
         derive.derivation("2-2-1", decay_biases=True)
+
+
+def test_decay_trainer_sources_pass_ruff(trainers):
+    import sys
+
+    paths = [module.__file__ for module in trainers.values()]
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run(
+        [str(ruff), "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), *paths],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
