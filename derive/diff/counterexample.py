@@ -11,7 +11,7 @@ import sympy as sp
 
 from derive.core import calculus, naming
 from derive.diff.instantiate import ETA, layer_number
-from derive.diff.notation import SourceNames, expr_text
+from derive.diff.notation import SourceNames, expr_text, gradient_of
 from derive.diff.numbers import close, evaluate, scaled, short
 from derive.diff.truth import penalty_term, truth
 
@@ -64,10 +64,10 @@ def target_text(target: str, names: SourceNames, l: int, units: tuple) -> str:
         return "σ′(z)"
     if target in ("grad_w", "update_w"):
         w = names.text(naming.symbol("w", l, *units))
-        return f"Δ{w}" if target == "update_w" else f"∂E/∂{w}"
+        return f"Δ{w}" if target == "update_w" else f"{gradient_of(names.symbols)}{w}"
     if target in ("grad_b", "update_b"):
         b = names.text(naming.symbol("b", l, *units))
-        return f"Δ{b}" if target == "update_b" else f"∂E/∂{b}"
+        return f"Δ{b}" if target == "update_b" else f"{gradient_of(names.symbols)}{b}"
     L = names.L
     if target == "delta":
         return names.text(naming.symbol("delta", l, *units))

@@ -235,6 +235,11 @@ def _refs(node: tuple):
                     yield from _refs(p)
 
 
+def gradient_of(symbols: dict) -> str:
+    """``∂E/∂``, or ``∂(E + Ω)/∂`` in the notation of a source with a weight-decay coefficient (kind decay)."""
+    return "∂(E + Ω)/∂" if any(s.kind == "decay" for s in symbols.values()) else "∂E/∂"
+
+
 def claim_text(form) -> str:
     """The left-hand side a form claims to be, in its notation: δⱼ, Δwⱼᵢ, ∂E/∂wⱼᵢ, f′(aⱼ), σ′(z)."""
     at = [str(a) for a in form.at]
@@ -248,9 +253,9 @@ def claim_text(form) -> str:
         w = _named(form, ("weight",), "w")
         spec = form.symbols.get(w)
         order = at if spec is None or spec.order == "to_from" else at[::-1]
-        return ("Δ" if t == "update_w" else "∂E/∂") + indexed_text(w, order)
+        return ("Δ" if t == "update_w" else gradient_of(form.symbols)) + indexed_text(w, order)
     if t in ("grad_b", "update_b"):
-        return ("Δ" if t == "update_b" else "∂E/∂") + indexed_text(_named(form, ("bias",), "b"), at)
+        return ("Δ" if t == "update_b" else gradient_of(form.symbols)) + indexed_text(_named(form, ("bias",), "b"), at)
     if t == "fprime":
         return f"f′({indexed_text(_named(form, ('preact',), 'a'), at)})"
     return "∂E/∂" + indexed_text(_named(form, ("act", "output"), "y"), at)
