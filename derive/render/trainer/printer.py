@@ -111,6 +111,23 @@ class TrainerPrinter(NumPyPrinter):
         return "%s(%s, axis=1, keepdims=True)" % (self._module_format("numpy.sum"), self._print(body))
 
 
+class ArrayPrinter(TrainerPrinter):
+    """The vector style's printer: whole (batch, units) arrays, where one ufunc pass costs more than a call.
+
+    σ is printed as the trainer's ``_logistic`` (1/(1 + e^(-u)) computed in place, see the template),
+    since numpy's float64 ``tanh`` runs element by element and takes several times as long as ``exp``
+    on a layer of a batch. ``helpers`` names the trainer functions the printed lines call.
+    """
+
+    def __init__(self, names: dict[sp.Symbol, str] | None = None, arrays: dict[str, str] | None = None):
+        super().__init__(names, arrays)
+        self.helpers: set[str] = set()
+
+    def _print_Logistic(self, expr: Logistic) -> str:
+        self.helpers.add("_logistic")
+        return "_logistic(%s)" % self._print(expr.args[0])
+
+
 class FloatPrinter(TrainerPrinter):
     """Source for one sample held in Python floats: ``math`` and the trainer's float helpers.
 

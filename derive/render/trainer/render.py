@@ -124,7 +124,8 @@ def _decay_context(d: Derivation) -> dict:
 
 def _in_place(rhs: sp.Expr) -> list[str]:
     """``change = rhs`` for arrays, term by term with one new array: the gradient term scales ``grad``
-    in place (the gradients are fresh arrays), the other term is one multiplication, then one sum."""
+    in place (the gradients are fresh arrays) and becomes the change; the other term is one multiplication
+    into ``new``, the array that then receives the new parameters."""
     grad = sp.Symbol("grad")
     pr = TrainerPrinter()
     lines, others = [], []
@@ -132,14 +133,14 @@ def _in_place(rhs: sp.Expr) -> list[str]:
         coeff, array = (term / grad, "grad") if term.has(grad) else (None, None)
         if array is None:
             (array,) = [f for f in sp.Mul.make_args(term) if f.name.startswith("velocity")]
-            others.append(f"np.multiply({pr.doprint(array)}, {pr.doprint(term / array)})")
+            others.append(f"np.multiply({pr.doprint(array)}, {pr.doprint(term / array)}, dtype=grad.dtype)")
         else:
             lines.append(f"grad *= {pr.doprint(coeff)}")
     if len(lines) != 1 or len(others) > 1:
         raise NotImplementedError(f"no in-place form for the update {rhs}")
     if not others:  # plain gradient descent: the scaled gradient is the change
-        return [*lines, "change = grad"]
-    return [*lines, f"change = {others[0]}", "change += grad"]
+        return [*lines, "change, new = grad, None"]
+    return [*lines, f"new = {others[0]}", "grad += new", "change = grad"]
 
 
 def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
@@ -178,6 +179,7 @@ def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
         "unit_targets": spec.loss == "bce",
         "one_sample_extra": {"ce": ", a probability vector", "bce": ", targets in [0, 1]"}.get(spec.loss, ""),
         "classes": spec.activations[-1] == "softmax",
+        "logistic": "_logistic" in b.get("helpers", ()),
         **_update_context(d),
         **_decay_context(d),
         "arch": literal(spec.arch),

@@ -12,7 +12,7 @@ import sympy as sp
 from derive.core import naming
 from derive.core.model import Derivation
 from derive.render.trainer.common import cite, log_args_in, reduce_batch
-from derive.render.trainer.printer import TrainerPrinter, batch_outer, cse_lines
+from derive.render.trainer.printer import ArrayPrinter, batch_outer, cse_lines
 from derive.render.trainer.source import Line, tuple_text
 from derive.render.trainer.stable import stabilize
 
@@ -34,7 +34,7 @@ def _strip_unit_sum(expr: sp.Expr, k: sp.Symbol) -> sp.Expr:
 
 def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
     """The vector style's lines: forward pass, error, δs and gradients, one matrix line each."""
-    pr = TrainerPrinter(arrays=_arrays(d))
+    pr = ArrayPrinter(arrays=_arrays(d))
     fwd: list[Line] = []
     for layer in d.layers:
         l = layer.index
@@ -55,7 +55,7 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
             eq = d.equation(f"delta-{l}")
             deltas.append(Line(f"delta_{l}", pr.doprint(stabilize(eq.rhs)), cite(d, eq.id)))
         except KeyError:
-            deltas.append(_stacked_deltas(d, layer.index))
+            deltas.append(_stacked_deltas(d, layer.index, pr.helpers))
     grads = []
     for layer in d.layers:
         l = layer.index
@@ -65,15 +65,17 @@ def vector_blocks(d: Derivation) -> dict[str, list[Line] | str]:
             except KeyError:
                 continue
             grads.append(Line(f"dE_d{key}", reduce_batch(batch_outer(eq.rhs, pr), d), cite(d, eq.id)))
-    return {"inputs": [], "targets": [], "forward": fwd, "output": "Y", "loss": loss, "deltas": deltas, "grads": grads}
+    blocks = {"inputs": [], "targets": [], "forward": fwd, "output": "Y", "loss": loss, "deltas": deltas}
+    return {**blocks, "grads": grads, "helpers": sorted(pr.helpers)}
 
 
-def _stacked_deltas(d: Derivation, l: int) -> Line:
+def _stacked_deltas(d: Derivation, l: int, helpers: set[str]) -> Line:
     """A layer whose δ has no single generic form (softmax without ce): its unit forms as columns."""
     layer = d.layers[l - 1]
     names = {}
     for role_syms, arr in ((d.targets, "T"), (layer.out, "Y" if layer.is_output else f"Z{l}"), (layer.a, f"A{l}")):
         names.update({s: f"{arr}[:, {m}]" for m, s in enumerate(role_syms)})
-    pr = TrainerPrinter(names)
+    pr = ArrayPrinter(names)
     cols = tuple_text([pr.doprint(stabilize(f)) for f in layer.delta_forms])
+    helpers |= pr.helpers
     return Line(f"delta_{l}", f"np.stack({cols}, axis=1)", cite(d, f"delta-{l}", "dE-dy", "error"))
