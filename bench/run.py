@@ -240,7 +240,16 @@ def environment() -> list[str]:
         lines.append("- threadpoolctl not installed")
     core = os.environ.get("OPENBLAS_CORETYPE")
     lines.append(f"- OPENBLAS_CORETYPE: {'set to ' + core if core else 'not set'}")
+    lines.append(f"- load average at the start (1, 5, 15 min): {load()}")
     return lines
+
+
+def load() -> str:
+    """The machine's load average: timings taken beside other work are slower, PyTorch's threads most."""
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def main() -> int:
@@ -255,6 +264,7 @@ def main() -> int:
         parts += momentum_rows(Path(tmp))
         parts += ["", "## Mini-batch training by style (same process, same data)", ""]
         parts += minibatch_rows(Path(tmp))
+    parts += ["", f"Load average at the end (1, 5, 15 min): {load()}; {os.cpu_count()} CPUs."]
     parts += [
         "",
         "default: the trainer a build writes without --style (2-3-2: vector lines plus the one-sample float",

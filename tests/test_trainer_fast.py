@@ -114,3 +114,16 @@ def test_momentum_step_leaves_its_inputs_and_keeps_the_dtype(momentum, dtype):
         np.testing.assert_allclose(new_v[key], change, **tol)
         np.testing.assert_allclose(new_p[key], before[key] + change, **tol)
         assert not np.shares_memory(new_p[key], new_v[key])
+
+
+def test_one_sample_with_big_endian_parameters_takes_the_checked_path(tmp_path):
+    """A dtype that is not the native float64 object (here big-endian) is not the float path's: same numbers."""
+    small = build(tmp_path, "2-3-2")
+    params = small.init_params(0)
+    swapped = {k: v.astype(v.dtype.newbyteorder(">")) for k, v in params.items()}
+    x, t = np.array([0.3, -0.7]), np.array([0.2, 0.9])
+    want = small.sgd_step(params, x, t, 0.5)
+    got = small.sgd_step(swapped, x, t, 0.5)
+    for key in want:
+        assert got[key].dtype == swapped[key].dtype
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-13, atol=1e-15)
