@@ -18,7 +18,7 @@ import sympy as sp
 
 from derive.core import decay, rules
 from derive.core.model import Derivation, ParameterGroup, Proof
-from derive.render.printer import latex
+from derive.render.printer import LexStrPrinter, NotationLatexPrinter
 
 #: Above this many parameters the fully expanded gradients are left out (they grow quadratically).
 EXPANDED_LIMIT = 200
@@ -35,10 +35,17 @@ PARAMETER_INDEX = (
 )
 
 
-def _expr(e: sp.Expr | None, notation: str, n_layers: int) -> dict[str, str] | None:
-    if e is None:
-        return None
-    return {"sympy": sp.sstr(e, order="lex"), "latex": latex(e, notation, n_layers)}
+class _Printers:
+    """The two printers of one file; each prints a subexpression shared by many fields once."""
+
+    def __init__(self, notation: str, n_layers: int):
+        self.sympy = LexStrPrinter()
+        self.latex = NotationLatexPrinter(notation, n_layers)
+
+    def __call__(self, e: sp.Expr | None) -> dict[str, str] | None:
+        if e is None:
+            return None
+        return {"sympy": self.sympy.doprint(e), "latex": self.latex.doprint(e)}
 
 
 def _proof(q: Proof | None) -> dict | None:
@@ -50,8 +57,7 @@ def _proof(q: Proof | None) -> dict | None:
     return out
 
 
-def _group(d: Derivation, g: ParameterGroup, nota: str) -> dict:
-    L = d.spec.n_layers
+def _group(d: Derivation, g: ParameterGroup, pr: _Printers) -> dict:
     eq = d.equation(g.equation)
     return {
         "key": g.key,
@@ -63,7 +69,7 @@ def _group(d: Derivation, g: ParameterGroup, nota: str) -> dict:
         "trainer_index": "[j-1, i-1]" if g.kind == "weight" else "[j-1]",
         "delta_form": {
             "sympy": g.gradient_pattern,
-            "latex": latex(g.rule, nota, L),
+            "latex": pr.latex.doprint(g.rule),
             "equation": eq.id,
             "number": eq.number,
         },
@@ -72,12 +78,12 @@ def _group(d: Derivation, g: ParameterGroup, nota: str) -> dict:
     }
 
 
-def _rule(d: Derivation, eq_id: str, nota: str) -> dict[str, str] | None:
+def _rule(d: Derivation, eq_id: str, pr: _Printers) -> dict[str, str] | None:
     try:
         eq = d.equation(eq_id)
     except KeyError:
         return None
-    return _expr(eq.rhs, nota, d.spec.n_layers)
+    return pr(eq.rhs)
 
 
 #: where the penalty enters the objective of one step; written into formulas.json
@@ -106,7 +112,8 @@ def _weight_decay(d: Derivation, nota: str) -> dict:
 
 def to_dict(d: Derivation, nota: str = "bishop") -> dict:
     """The JSON-ready record of a derivation; ``nota`` is the notation of the LaTeX fields."""
-    spec, L = d.spec, d.spec.n_layers
+    spec = d.spec
+    pr = _Printers(nota, spec.n_layers)
     expanded = spec.n_parameters <= EXPANDED_LIMIT
     params = []
     for p in [] if d.per_layer else d.parameters:
@@ -119,9 +126,9 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
                 "source": p.source,
                 "trainer_key": p.key,
                 "trainer_index": list(p.index),
-                "latex_symbol": latex(p.symbol, nota, L),
-                "delta_form": _expr(p.gradient, nota, L),
-                "expanded_gradient": _expr(p.expanded, nota, L) if expanded else None,
+                "latex_symbol": pr.latex.doprint(p.symbol),
+                "delta_form": pr(p.gradient),
+                "expanded_gradient": pr(p.expanded) if expanded else None,
                 "delta_chain": [s.name for s in p.chain],
                 # with weight decay: ∂Ω/∂θ, which the update adds to the δ form (null when θ is not decayed)
                 "penalty_gradient": _expr(rules.penalty_gradient(d, p.symbol), nota, L)
@@ -137,14 +144,14 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
                 "layer": layer.index,
                 "units": layer.n_out,
                 "activation": layer.activation,
-                "activation_derivative": _expr(layer.fprime, nota, L) if layer.activation != "softmax" else None,
-                "activation_derivative_in_output": _expr(layer.fprime_out, nota, L),
+                "activation_derivative": pr(layer.fprime) if layer.activation != "softmax" else None,
+                "activation_derivative_in_output": pr(layer.fprime_out),
                 "how_output_form_was_found": layer.fprime_how,
-                "delta_rule": _rule(d, f"delta-{layer.index}", nota),
+                "delta_rule": _rule(d, f"delta-{layer.index}", pr),
                 # a large net's hidden δs are instances of delta_rule, not listed one by one
                 "deltas": None
                 if d.per_layer and not layer.is_output
-                else {dj.name: _expr(form, nota, L) for dj, form in zip(layer.delta, layer.delta_forms)},
+                else {dj.name: pr(form) for dj, form in zip(layer.delta, layer.delta_forms)},
             }
         )
     out = {
@@ -156,21 +163,21 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
         "notation": nota,
         "n_parameters": spec.n_parameters,
         "assumptions": d.assumptions,
-        "error": _expr(d.loss, nota, L),
+        "error": pr(d.loss),
         "equations": [
             {
                 "id": e.id,
                 "number": e.number,
                 "title": e.title,
-                "lhs": _expr(e.lhs, nota, L),
-                "rhs": _expr(e.rhs, nota, L),
+                "lhs": pr(e.lhs),
+                "rhs": pr(e.rhs),
             }
             for e in d.equations
         ],
         "layers": layers,
         "parameter_layout": "per-layer" if d.per_layer else "per-parameter",
         "parameter_index": PARAMETER_INDEX,
-        "parameter_groups": [_group(d, g, nota) for g in d.parameter_groups],
+        "parameter_groups": [_group(d, g, pr) for g in d.parameter_groups],
         "rule_check": d.rule_check,
         "weight_decay": _weight_decay(d, nota),
         "proof_summary": d.proof_summary,

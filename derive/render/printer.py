@@ -24,6 +24,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
 
 from derive.core import general, naming, update
 from derive.render import notations
@@ -66,8 +67,39 @@ def _unpadded(sym: sp.Symbol) -> sp.Symbol:
     return sp.Symbol(_DIGITS_RE.sub(lambda m: str(int(m.group())), sym.name), **sym.assumptions0)
 
 
-class NotationLatexPrinter(LatexPrinter):
-    """LaTeX in one notation preset, for one network depth."""
+class Memo:
+    """A printer mixin that prints each distinct subexpression once per printer.
+
+    Expanded gradients repeat the same sums (a unit's input, a softmax denominator) many
+    times within one expression and across the parameters of a net; the printed text of a
+    subexpression depends only on it, the keyword arguments of the call and whether it is
+    printed at the top (SymPy strips a Float's trailing zeros only inside an expression).
+    The key carries the class as well as the expression: ``Float(1) == Integer(1)``.
+    """
+
+    def _print(self, expr, **kwargs) -> str:
+        if not isinstance(expr, sp.Basic) or expr.is_Atom:
+            return super()._print(expr, **kwargs)
+        try:
+            key = (type(expr), expr, tuple(sorted(kwargs.items())), self._print_level == 0)
+            hash(key)
+        except TypeError:  # an unhashable keyword value
+            return super()._print(expr, **kwargs)
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = super()._print(expr, **kwargs)
+        return memo[key]
+
+
+class LexStrPrinter(Memo, StrPrinter):
+    """``sympy.sstr(expr, order="lex")``, each distinct subexpression printed once per printer."""
+
+    def __init__(self) -> None:
+        super().__init__({"order": "lex"})
+
+
+class NotationLatexPrinter(Memo, LatexPrinter):
+    """LaTeX in one notation preset, for one network depth (each subexpression printed once per printer)."""
 
     def __init__(self, notation: str = "bishop", n_layers: int = 2, elide: int | None = None, **settings):
         super().__init__(settings)
