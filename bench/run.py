@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +47,41 @@ def _derive_and_emit(arch: str) -> tuple[int, float]:
     formulas.render(d)
     render.render(d, "vector")
     return d.spec.n_parameters, time.perf_counter() - t
+
+
+#: `make derive` for nets of up to 50 parameters, the PDF included (target: 5 s warm)
+BUILDS = [
+    ["2-3-2"],
+    ["2-2-1", "--no-bias"],
+    ["2-3-3-2", "--act", "tanh,tanh,softmax", "--loss", "ce"],
+    ["3-4-3", "--act", "relu,softmax", "--loss", "ce"],
+    ["4-5-5"],
+]
+
+
+def build_rows(tmp: Path) -> list[str]:
+    """Wall seconds of `backprop-derive build` in a fresh process (best of two: the second is warm)."""
+    rows = ["| build | parameters | wall s (PDF included) |", "|---|---:|---:|"]
+    for n, args in enumerate(BUILDS):
+        spec = make_spec(args[0], *_flag(args, "--act", "sigmoid", "--loss", "sse"), bias="--no-bias" not in args)
+        times = []
+        for k in range(2):
+            out = tmp / f"build{n}-{k}"
+            t = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "derive", "build", "--arch", *args, "--out", str(out)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            times.append(time.perf_counter() - t)
+        rows.append(f"| {' '.join(args)} | {spec.n_parameters} | {min(times):.1f} |")
+    return rows
+
+
+def _flag(args: list[str], *pairs: str) -> list[str]:
+    """The values of --act and --loss in ``args`` (defaults from ``pairs``: flag, default, flag, default)."""
+    return [args[args.index(f) + 1] if f in args else default for f, default in zip(pairs[::2], pairs[1::2])]
 
 
 def derivation_rows(series: list[str]) -> list[str]:
@@ -254,7 +290,9 @@ def load() -> str:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        parts = ["# make bench", "", *environment(), "", "## Derivation cost (doubling series)", ""]
+        parts = ["# make bench", "", *environment(), "", "## Build time of small nets (PDF included)", ""]
+        parts += build_rows(Path(tmp))
+        parts += ["", "## Derivation cost (doubling series)", ""]
         parts += derivation_rows(SERIES)
         parts += ["", "## Derivation cost by output width (linear: one pattern per output unit)", ""]
         parts += derivation_rows(WIDTHS)

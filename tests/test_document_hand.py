@@ -21,7 +21,7 @@ NETS = {
 @pytest.fixture(scope="module", params=sorted(NETS))
 def worked(request):
     d = derivation(make_spec(**NETS[request.param]))
-    ex = example.seeded(d.spec)
+    ex = example.default(d)
     return d, ex, example.run(d, ex)
 
 

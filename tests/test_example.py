@@ -95,7 +95,7 @@ def check_document(tex: str, d, ex: dict, acts, loss) -> int:
 )
 def test_seeded_example_numbers_match_finite_differences(arch, act, loss, bias):
     d = derivation(make_spec(arch, act, loss, bias=bias))
-    ex = example.seeded(d.spec)
+    ex = example.default(d)
     data = {"x": ex.x, "t": ex.t, "lr": ex.lr, **ex.params}
     assert check_document(document.render(d), d, data, d.spec.activations, loss) == len(d.parameters)
 

@@ -101,6 +101,7 @@ class Evaluator:
                 assert first.xreplace({layer.a[0]: layer.a[-1]}) == last, "activation differs between units"
                 self.act.append(("unit", sp.lambdify([layer.a[0]], first, modules="numpy")))
         self.loss = _compiled([d.loss], list(d.outputs) + list(d.targets))
+        self.backward = None if isinstance(d.parameters, LazyParameters) else _Backward(d)
 
     def run_forward(self, params: dict[str, np.ndarray], x, t, values: dict | None = None) -> float:
         """The error of the sample; with ``values``, also record every a, z and y."""
@@ -117,6 +118,8 @@ class Evaluator:
     def run_backward(self, params: dict[str, np.ndarray], values: dict) -> dict[str, np.ndarray]:
         """Fill in every δ from the derived forms (``values`` as left by :meth:`run_forward` with the
         sample's targets under their symbols); return every parameter's gradient from its δ form."""
+        if self.backward is not None:
+            return self.backward(params, values)
         vals = self._families(params, values)
         delta_values(self.d, vals)
         for layer in self.d.layers:
@@ -147,13 +150,36 @@ class Evaluator:
         return vals
 
 
+#: the Evaluators of the last few derivations, by identity: one build compiles each network's forms once
+_RECENT: list[tuple[Derivation, tuple, Evaluator]] = []
+_RECENT_SIZE = 4
+
+
+def evaluator(d: Derivation) -> Evaluator:
+    """The Evaluator of ``d``, compiled on first use and kept for the next few calls (the example, its
+    learning rate and its error curve all evaluate the same network)."""
+    forms = _forms(d)
+    for known, seen, ev in _RECENT:
+        if known is d and all(a is b for a, b in zip(seen, forms)):
+            return ev
+    ev = Evaluator(d)
+    _RECENT.insert(0, (d, forms, ev))
+    del _RECENT[_RECENT_SIZE:]
+    return ev
+
+
+def _forms(d: Derivation) -> tuple:
+    """The form lists an Evaluator compiles, compared by identity (a derivation given new forms gets a new one)."""
+    return (d.parameters, *(layer.delta_forms for layer in d.layers), *(layer.act for layer in d.layers))
+
+
 def descent(d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps: int) -> list[float]:
     """The error of one sample before each of ``steps`` gradient steps and after the last (derived equations).
 
     Stops early, leaving the list shorter, if the error stops being a finite number (an example far from where
     the activations are tame can overflow).
     """
-    ev = Evaluator(d)
+    ev = evaluator(d)
     params = {k: np.array(v, float) for k, v in params.items()}
     errors: list[float] = []
     with np.errstate(all="ignore"):
@@ -166,3 +192,39 @@ def descent(d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps
             params = {k: params[k] - lr * grads[k] for k in params}
         last = ev.run_forward(params, x, t)
     return errors + [last] if np.isfinite(last) else errors
+
+
+class _Backward:
+    """A unit-by-unit net's δ forms (layer by layer) and gradient forms, each set compiled once with lambdify.
+
+    The same expressions :func:`delta_values` and :func:`gradient_values` walk node by node, as one numpy
+    function per set: a descent of many steps evaluates them many times.
+    """
+
+    def __init__(self, d: Derivation):
+        self.d = d
+        self.layers = []
+        for layer in reversed(d.layers):
+            args = sorted(set().union(*(f.free_symbols for f in layer.delta_forms)), key=sp.default_sort_key)
+            self.layers.append((layer, args, _compiled(list(layer.delta_forms), args, cse=True)))
+        grads = [p.gradient for p in d.parameters]
+        self.args = sorted(set().union(*(g.free_symbols for g in grads)), key=sp.default_sort_key)
+        self.grads = _compiled(grads, self.args, cse=True)
+
+    def __call__(self, params: dict[str, np.ndarray], values: dict) -> dict[str, np.ndarray]:
+        known = dict(values)
+
+        def value(sym: sp.Symbol) -> float:
+            if sym not in known:  # a weight or bias: read from its array
+                key, index = array_position(sym)
+                known[sym] = float(params[key][index])
+            return known[sym]
+
+        for layer, args, fn in self.layers:
+            found = [float(v) for v in fn(*[value(s) for s in args])]
+            known.update(zip(layer.delta, found))
+            values.update(zip(layer.delta, found))
+        out = {g.key: np.zeros(g.shape) for g in self.d.parameter_groups}
+        for p, g in zip(self.d.parameters, self.grads(*[value(s) for s in self.args])):
+            out[p.key][p.index] = g
+        return out

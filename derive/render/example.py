@@ -8,6 +8,7 @@ before anything is printed; a mismatch is a bug and raises.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -18,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from derive.core.evaluate import Evaluator, array_position
+from derive.core.evaluate import Evaluator, array_position, evaluator  # noqa: F401 (Evaluator: tests patch it here)
 from derive.core.model import Derivation
+from derive.render import seeding
 from derive.spec import NetworkSpec, SpecError
 
 SEED = 4
@@ -195,7 +197,11 @@ def load(path: Path, spec: NetworkSpec) -> Example:
 
 
 def seeded(spec: NetworkSpec, seed: int = SEED) -> Example:
-    """Small round numbers a student can follow by hand; targets suit the output activation and loss."""
+    """Small round numbers a student can follow by hand; targets suit the output activation and loss.
+
+    No hidden unit is dead (:func:`derive.render.seeding.revive`); the learning rate is 0.5
+    (:func:`default` chooses one for the network).
+    """
     rng = random.Random(seed)
 
     def draw(scale: float = 1.0) -> float:
@@ -218,7 +224,15 @@ def seeded(spec: NetworkSpec, seed: int = SEED) -> Example:
         params[f"W{l}"] = [[draw(scale) for _ in range(spec.sizes[l - 1])] for _ in range(spec.sizes[l])]
         if spec.bias:
             params[f"b{l}"] = [draw(0.5) for _ in range(spec.sizes[l])]
+    seeding.revive(spec, x, params)
     return Example(x, t, 0.5, params)
+
+
+def default(d: Derivation) -> Example:
+    """The example of a build without ``--example``: :func:`seeded`, with the learning rate of
+    :func:`derive.render.seeding.learning_rate` (one step lowers the error without wiping it out)."""
+    ex = seeded(d.spec)
+    return dataclasses.replace(ex, lr=seeding.learning_rate(d, ex.x, ex.t, ex.params))
 
 
 def sampled_positions(params: dict[str, np.ndarray]) -> list[tuple[str, tuple[int, ...]]]:
@@ -263,7 +277,7 @@ def _finite(ex: Example, what: str, *values) -> None:
 
 
 def _step(d: Derivation, ex: Example, shown: Sequence[sp.Symbol]) -> Step:
-    ev = Evaluator(d)
+    ev = evaluator(d)
     params = {k: np.asarray(v, float) for k, v in ex.params.items()}
     values = dict(zip(d.inputs, ex.x)) | dict(zip(d.targets, ex.t))
     error = ev.run_forward(params, ex.x, ex.t, values)

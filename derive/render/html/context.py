@@ -205,7 +205,7 @@ def _mapping(d: Derivation, notation: str) -> dict:
 def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | None = None) -> dict:
     """Every value the page templates use; ``ex`` is the worked example (the seeded one by default)."""
     m = Maths(d, notation)
-    ex = ex if ex is not None else example_mod.seeded(d.spec)
+    ex = ex if ex is not None else example_mod.default(d)
     layers = [_layer(m, layer) for layer in d.layers]
     eq = _equations(d, m)
     placed = {f"{p}-{lay['index']}" for lay in layers for p in ("forward-a", "forward-z", "fprime", "delta")}

@@ -11,11 +11,12 @@ import math
 from pathlib import Path
 
 import jinja2
+import numpy as np
 import sympy as sp
 
 from derive.core import evaluate
 from derive.core.model import Derivation
-from derive.render import correspondence, notations, templates
+from derive.render import correspondence, notations, seeding, templates
 from derive.render import example as example_mod
 from derive.render.latex import chain, diagram, hand, proofs, rules, why
 from derive.render.latex import context as lc
@@ -160,6 +161,10 @@ def _example(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
             shown += [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
             shown += [layer.biases[j]] if layer.biases else []
     step = example_mod.run(d, ex, shown)
+    norms = [
+        (layer.index, math.sqrt(sum(float(np.sum(g**2)) for k, g in step.grads.items() if int(k[1:]) == layer.index)))
+        for layer in d.layers
+    ]
     layers = []
     for layer in d.layers:
         units = [
@@ -204,11 +209,28 @@ def _example(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "error_after": step.error_after,
         "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
         "curve": _curve(d, ex),
+        # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
+        "slice": f"units 1, 2 and the last of each layer wider than {lc.SMALL_WIDTH} (every unit of a narrower one)",
+        "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
+        "norms": " ".join(f"({l},{v:.6g})" for l, v in norms),
+        "zeros": _zeros(d, step, shown),
         "curve_steps": CURVE_STEPS,
         "hand_output": hand.unit(d, c, step, d.layers[-1]),
         "hand_hidden": hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None,
         "hand_layers": (d.spec.n_layers, d.spec.n_layers - 1),
     }
+
+
+def _zeros(d: Derivation, step: example_mod.Step, shown: list[sp.Symbol]) -> list[str]:
+    """Why a listed gradient is zero, once per reason: its input is zero, or its unit's δ is."""
+    inputs = {w: layer.inputs[i] for layer in d.layers for row in layer.weights for i, w in enumerate(row)}
+    reasons = set()
+    for sym in shown:
+        if step.at(step.grads, sym) != 0:
+            continue
+        source = inputs.get(sym)
+        reasons.add("input" if source is not None and step.values[source] == 0 else "delta")
+    return sorted(reasons)
 
 
 #: how the appendix names the proof of one step (derive.prove.steps)
@@ -301,5 +323,5 @@ def render(d: Derivation, example_path: Path | None = None, notation: str = "bis
     Returns:
         The LaTeX source, deterministic for the same inputs.
     """
-    ex = example_mod.load(example_path, d.spec) if example_path else example_mod.seeded(d.spec)
+    ex = example_mod.load(example_path, d.spec) if example_path else example_mod.default(d)
     return environment().get_template("main.tex.j2").render(**template_values(d, ex, notation))
