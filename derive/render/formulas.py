@@ -131,9 +131,7 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
                 "expanded_gradient": pr(p.expanded) if expanded else None,
                 "delta_chain": [s.name for s in p.chain],
                 # with weight decay: ∂Ω/∂θ, which the update adds to the δ form (null when θ is not decayed)
-                "penalty_gradient": _expr(rules.penalty_gradient(d, p.symbol), nota, L)
-                if decay.decays(spec, p.kind)
-                else None,
+                "penalty_gradient": pr(rules.penalty_gradient(d, p.symbol)) if decay.decays(spec, p.kind) else None,
                 "proof": _proof(p.proof),
             }
         )
