@@ -93,7 +93,7 @@ PENALTY_PLACEMENT = (
 )
 
 
-def _weight_decay(d: Derivation, nota: str) -> dict:
+def _weight_decay(d: Derivation, pr: _Printers) -> dict:
     """What the update descends on: E alone, or E + Ω with the penalty, its gradients and their equations."""
     spec = d.spec
     if not spec.weight_decay:
@@ -103,10 +103,10 @@ def _weight_decay(d: Derivation, nota: str) -> dict:
         "enabled": True,
         "decay_biases": spec.decay_biases,
         "coefficient": decay.LAMBDA.name,
-        "penalty": _rule(d, "penalty", nota),
+        "penalty": _rule(d, "penalty", pr),
         "penalty_equation": d.equation("penalty").number,
         "placement": PENALTY_PLACEMENT,
-        "gradients": {e.id: {"number": e.number, **_rule(d, e.id, nota)} for e in grads},
+        "gradients": {e.id: {"number": e.number, **_rule(d, e.id, pr)} for e in grads},
     }
 
 
@@ -177,7 +177,7 @@ def to_dict(d: Derivation, nota: str = "bishop") -> dict:
         "parameter_index": PARAMETER_INDEX,
         "parameter_groups": [_group(d, g, pr) for g in d.parameter_groups],
         "rule_check": d.rule_check,
-        "weight_decay": _weight_decay(d, nota),
+        "weight_decay": _weight_decay(d, pr),
         "proof_summary": d.proof_summary,
     }
     if not d.per_layer:
