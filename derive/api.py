@@ -114,18 +114,20 @@ class Derived:
         return start + (j - 1) * block + (i - 1 if i is not None else lay.n_in)
 
     # -- outputs -----------------------------------------------------------------------------
-    def latex(self, example: str | Path | None = None) -> str:
-        """The text of derivation.tex (``example``: a worked-example JSON file, as ``--example``)."""
+    def latex(self, example: str | Path | None = None, style: str | None = None) -> str:
+        """The text of derivation.tex (``example``: a worked-example JSON file, as ``--example``;
+        ``style``: the style of the trainer whose lines it shows, as ``--style``)."""
         path = _example(example, self.derivation)
-        return document.render(self.derivation, path, self.notation)
+        return document.render(self.derivation, path, self.notation, self.trainer_source(style))
 
-    def html(self, example: str | Path | None = None) -> str:
+    def html(self, example: str | Path | None = None, style: str | None = None) -> str:
         """The text of derivation.html: the document as one web page, maths in MathML, no scripts."""
-        return page.render(self.derivation, self.notation, _example(example, self.derivation))
+        path = _example(example, self.derivation)
+        return page.render(self.derivation, self.notation, path, self.trainer_source(style))
 
-    def pdf(self, example: str | Path | None = None) -> bytes:
+    def pdf(self, example: str | Path | None = None, style: str | None = None) -> bytes:
         """derivation.pdf as bytes (needs TeX; raises RuntimeError with TeX's first error otherwise)."""
-        return pdf.compile_pdf(self.latex(example))
+        return pdf.compile_pdf(self.latex(example, style))
 
     def formulas(self) -> dict:
         """The content of formulas.json."""

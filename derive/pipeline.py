@@ -77,9 +77,10 @@ def render_files(d: Derivation, options: BuildOptions) -> dict[str, bytes]:
     drops it after compiling when only the PDF is wanted.
     """
     files = {"formulas.json": formulas.render(d, options.notation).encode()}
-    files["trainer.py"] = render.render(d, options.style).encode()
+    trainer = render.render(d, options.style)  # the documents show its lines beside the equations
+    files["trainer.py"] = trainer.encode()
     if options.tex or options.pdf:
-        files["derivation.tex"] = document.render(d, options.example, options.notation).encode()
+        files["derivation.tex"] = document.render(d, options.example, options.notation, trainer).encode()
     if options.html:
-        files["derivation.html"] = page.render(d, options.notation, options.example).encode()
+        files["derivation.html"] = page.render(d, options.notation, options.example, trainer).encode()
     return files

@@ -12,8 +12,8 @@ from pathlib import Path
 import jinja2
 
 from derive.core.model import Derivation
+from derive.render import code, templates
 from derive.render import example as example_mod
-from derive.render import templates
 from derive.render.html.context import context
 
 TEMPLATES = templates.directory("html")
@@ -30,7 +30,9 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render(d: Derivation, notation: str = "bishop", example_path: Path | None = None) -> str:
+def render(
+    d: Derivation, notation: str = "bishop", example_path: Path | None = None, trainer: str | None = None
+) -> str:
     """derivation.html for a verified Derivation.
 
     Args:
@@ -38,8 +40,13 @@ def render(d: Derivation, notation: str = "bishop", example_path: Path | None = 
         notation: the symbol preset (:data:`derive.render.notations.NOTATIONS`).
         example_path: a worked-example JSON file (validated by :func:`derive.render.example.load`),
             or None for the seeded one (the same example as the PDF's).
+        trainer: the text of the trainer.py built with the page, whose lines the section on the
+            code shows beside the equations; None leaves that section out.
     Returns:
         The page, deterministic for the same inputs.
     """
     ex = example_mod.load(example_path, d.spec) if example_path else None
-    return environment().get_template("page.html.j2").render(**context(d, notation, ex))
+    values = context(d, notation, ex)
+    values["code"] = code.section(d, trainer) if trainer is not None else None
+    values["code_shown"] = code.SHOWN
+    return environment().get_template("page.html.j2").render(**values)

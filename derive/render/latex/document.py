@@ -18,7 +18,7 @@ from derive.core import evaluate
 from derive.core.model import Derivation
 from derive.render import correspondence, notations, seeding, templates
 from derive.render import example as example_mod
-from derive.render.latex import chain, diagram, hand, proofs, rules, why
+from derive.render.latex import chain, code, diagram, hand, proofs, rules, why
 from derive.render.latex import context as lc
 from derive.render.printer import NotationLatexPrinter, vector
 
@@ -253,8 +253,10 @@ def shown_steps(d: Derivation, c: lc.Printing) -> dict[str, dict]:
     return out
 
 
-def template_values(d: Derivation, ex: example_mod.Example, notation: str = "bishop") -> dict:
-    """Every value the templates use."""
+def template_values(
+    d: Derivation, ex: example_mod.Example, notation: str = "bishop", trainer: str | None = None
+) -> dict:
+    """Every value the templates use (``trainer``: the text of the trainer.py written beside the document)."""
     c = lc.Printing(d, notation)
     infos = [lc.layer_info(c, layer) for layer in d.layers]
     small = max(d.spec.sizes) <= lc.SMALL_WIDTH
@@ -309,10 +311,13 @@ def template_values(d: Derivation, ex: example_mod.Example, notation: str = "bis
         "g": rules.section(d, c),
         "why": why.section(d, c),
         "steps": shown_steps(d, c),
+        "code": code.section(d, trainer) if trainer is not None else None,
     }
 
 
-def render(d: Derivation, example_path: Path | None = None, notation: str = "bishop") -> str:
+def render(
+    d: Derivation, example_path: Path | None = None, notation: str = "bishop", trainer: str | None = None
+) -> str:
     """derivation.tex for a verified Derivation.
 
     Args:
@@ -320,8 +325,10 @@ def render(d: Derivation, example_path: Path | None = None, notation: str = "bis
         example_path: a worked-example JSON file (validated by
             :func:`derive.render.example.load`), or None for the seeded one.
         notation: the symbol preset of the document (:data:`derive.render.notations.NOTATIONS`).
+        trainer: the text of the trainer.py built with the document, whose lines the section on the
+            code shows beside the equations; None leaves that section out.
     Returns:
         The LaTeX source, deterministic for the same inputs.
     """
     ex = example_mod.load(example_path, d.spec) if example_path else example_mod.default(d)
-    return environment().get_template("main.tex.j2").render(**template_values(d, ex, notation))
+    return environment().get_template("main.tex.j2").render(**template_values(d, ex, notation, trainer))

@@ -18,6 +18,11 @@ def cite(d: Derivation, *eq_ids: str) -> str:
     raise KeyError(eq_ids)
 
 
+def cite_all(d: Derivation, *eq_ids: str) -> str:
+    """``eqs. (12), (25)``: the numbers of every one of ``eq_ids``."""
+    return "eqs. " + ", ".join(f"({d.equation(eq_id).number})" for eq_id in eq_ids)
+
+
 def log_args_in(expr: sp.Expr, repl: dict) -> sp.Expr:
     """Write the output inside every log in pre-activations, so the log can be taken stably."""
     return expr.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(e.args[0].xreplace(repl)))

@@ -63,8 +63,9 @@ def _pass_names(forward: list[Line]) -> list[str]:
 
 
 def _span(d: Derivation, first: str, last: str) -> str:
-    """``eqs. (1) to (4)``: the numbers of a run of equations."""
-    return f"eqs. ({d.equation(first).number}) to ({d.equation(last).number})"
+    """``eqs. (1) to (4)``: the numbers of a run of equations (``eqs. (1) and (2)`` for two)."""
+    low, high = d.equation(first).number, d.equation(last).number
+    return f"eqs. ({low}) {'and' if high == low + 1 else 'to'} ({high})"
 
 
 def _update_context(d: Derivation) -> dict:

@@ -17,7 +17,7 @@ import sympy as sp
 
 from derive.core import decay, rules
 from derive.core.model import Derivation, Parameter
-from derive.render.trainer.common import cite, keys, log_args_in, reduce_batch
+from derive.render.trainer.common import cite, cite_all, keys, log_args_in, reduce_batch
 from derive.render.trainer.printer import FloatPrinter, TrainerPrinter, batch_sum, cse_lines, float_sum
 from derive.render.trainer.source import Line, literal, tuple_text
 from derive.render.trainer.stable import stabilize
@@ -56,10 +56,12 @@ def scalar_blocks(d: Derivation, one: bool = False) -> dict[str, list[Line] | st
     for layer in reversed(d.layers):
         ref = cite(d, f"delta-{layer.index}", "dE-dy", "error")
         deltas += [Line(s.name, pr.doprint(stabilize(f)), ref) for s, f in zip(layer.delta, layer.delta_forms)]
+    sgd = d.spec.optimizer == "sgd"
     grads = [] if one else [Line(f"dE_d{key}", f'np.empty_like(params["{key}"])') for key in keys(d)]
     updates = []
     for p in flat_order(d):
-        ref = cite(d, f"grad-{'w' if p.kind == 'weight' else 'b'}-{p.layer}")
+        kind = "w" if p.kind == "weight" else "b"
+        ref = cite(d, f"grad-{kind}-{p.layer}")
         rhs = reduce(total(p.gradient, pr), d)
         if one:  # θ - lr·dE/dθ, in the order numpy's params - lr * grads rounds it
             grads.append(Line(f"dE_d{p.symbol.name}", rhs, ref))
@@ -68,7 +70,9 @@ def scalar_blocks(d: Derivation, one: bool = False) -> dict[str, list[Line] | st
                 grad = f"({rhs} + {pr.doprint(penalty)})"
             else:
                 grad = rhs if rhs.isidentifier() else f"({rhs})"
-            updates.append(Line(f"{p.symbol.name}_new", f"{p.symbol.name} - lr*{grad}", ref))
+            # the plain gradient step is the update of plain gradient descent, not of momentum
+            step = cite_all(d, f"grad-{kind}-{p.layer}", f"update-{kind}-{p.layer}") if sgd else ref
+            updates.append(Line(f"{p.symbol.name}_new", f"{p.symbol.name} - lr*{grad}", step))
         else:
             grads.append(Line(f"dE_d{p.key}[{', '.join(map(str, p.index))}]", rhs, ref))
     return {
