@@ -1,7 +1,7 @@
 """The chain-rule walk-throughs of the document: one output weight, then one weight per hidden layer.
 
-Printing only (substitution and SymPy's own algebra on expressions the
-Derivation already holds). A wide layer is shown by the units of
+Printing only: the expressions each step shows come from :mod:`derive.core.walkthrough`.
+A wide layer is shown by the units of
 :func:`derive.render.latex.context.shown_units`, with an ellipsis before the last;
 nothing here reads every unit or every weight of a large layer.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.core import activations, calculus, naming
+from derive.core import activations, naming, walkthrough
 from derive.core.model import Derivation, Layer, Parameter
 from derive.render.latex.context import SMALL_WIDTH, STEP_DERIVATIVE, Printing, shown_units
 
@@ -34,11 +34,6 @@ def parameter_of(d: Derivation, layer: Layer, j: int, i: int | None) -> Paramete
     return p if p.symbol == want else next(q for q in d.parameters if q.symbol == want)
 
 
-def _input_factor(p: Parameter) -> sp.Expr:
-    """da/dθ read off the gradient δ·input (the core wrote it as that product)."""
-    return p.gradient.as_independent(p.delta)[0]
-
-
 def shown_sum(c: Printing, terms: list[sp.Expr], gap: bool) -> str:
     """The sum of ``terms`` (one per shown unit); with ``gap`` an ellipsis stands before the last term."""
     if not gap:
@@ -50,12 +45,13 @@ def _softmax(c: Printing, out: dict) -> None:
     """The softmax Jacobian column of unit 1, the products with ∂E/∂y, their sum and its collected form."""
     d, layer = c.d, c.d.layers[-1]
     a1 = layer.a[0]
-    units = [m for m in shown_units(layer.n_out) if (m, 0) in layer.jacobian]
+    column = walkthrough.softmax_column(layer)
+    units = [m for m in shown_units(layer.n_out) if m in column]
     gap = layer.n_out > SMALL_WIDTH
     out["softmax"] = [
         {
             "dE": c.eq(c.dE(layer.out[m]), d.dE_dy[m]),
-            "dy": c.eq(sp.Derivative(layer.out[m], a1), calculus.tidy(sp.factor(layer.jacobian[m, 0]), set(layer.out))),
+            "dy": c.eq(sp.Derivative(layer.out[m], a1), walkthrough.softmax_entry(layer, m)),
             "gap": gap and m == units[-1],
         }
         for m in units
@@ -65,15 +61,14 @@ def _softmax(c: Printing, out: dict) -> None:
         for t in out["softmax"]
     ]
     out["products"] = [" + ".join(products[k : k + PRODUCTS]) for k in range(0, len(products), PRODUCTS)]
-    column = [m for m in range(layer.n_out) if (m, 0) in layer.jacobian]
-    total = sp.expand(sp.Add(*[d.dE_dy[m] * layer.jacobian[m, 0] for m in column]))
+    total = walkthrough.softmax_sum(d, layer)
     out["sum"] = c.tex(total)
     pieces = c.printer.lines(total, 1)
     out["sum_lines"] = [" ".join(pieces[k : k + SUM_TERMS]) for k in range(0, len(pieces), SUM_TERMS)]
     if len(out["sum_lines"]) == 1:
         out["sum_lines"] = [out["sum"]]
     # with Σt = 1 the collected form shows where the assumption enters
-    out["collected"] = c.tex(sp.collect(total, layer.out[0])) if d.assumptions else None
+    out["collected"] = c.tex(walkthrough.collected(total, layer.out[0])) if d.assumptions else None
     out["wide"] = gap
     out["long"] = len(column) > PRODUCTS  # the sum and its collected form on lines of their own
 
@@ -84,7 +79,7 @@ def output_chain(c: Printing) -> dict:
     w = layer.weights[0][0]
     p = parameter_of(d, layer, 0, 0)
     y1, a1 = layer.out[0], layer.a[0]
-    z = _input_factor(p)
+    z = walkthrough.input_factor(p)
     out = {"w": c.tex(w), "y": c.tex(y1), "a": c.tex(a1), "z": c.tex(z), "delta": c.tex(layer.delta[0])}
     out["dE_dy"] = c.eq(c.dE(y1), d.dE_dy[0])
     out["dz_dw"] = c.eq(sp.Derivative(a1, w), z)
@@ -105,8 +100,9 @@ def output_chain(c: Printing) -> dict:
         _softmax(c, out)
     else:
         out["softmax"] = None
-        out["fprime_a"] = c.tex(layer.fprime.subs(calculus.A, a1))
-        out["fprime_y"] = None if layer.fprime_out is None else c.tex(layer.fprime_out.subs(calculus.Y, y1))
+        out["fprime_a"] = c.tex(walkthrough.fprime_at(layer, a1))
+        fprime_y = walkthrough.fprime_out_at(layer, y1)
+        out["fprime_y"] = None if fprime_y is None else c.tex(fprime_y)
         out["f"] = c.tex(activations.ELEMENTWISE[layer.activation](a1))
         out["step"] = layer.activation in STEP_DERIVATIVE
     return out
@@ -118,26 +114,28 @@ def hidden_chain(c: Printing, layer: Layer) -> dict:
     w = layer.weights[0][0]
     p = parameter_of(c.d, layer, 0, 0)
     z1, a1 = layer.out[0], layer.a[0]
+    fprime_z = walkthrough.fprime_out_at(layer, z1)
     units = shown_units(upper.n_out)
     gap = upper.n_out > SMALL_WIDTH
-    terms = [upper.delta[k] * upper.pre[k].coeff(z1) for k in units]
+    terms = [upper.delta[k] * walkthrough.link(upper, k, z1) for k in units]
     links = [
-        {**c.eq(sp.Derivative(upper.a[k], z1), upper.pre[k].coeff(z1)), "gap": gap and k == units[-1]} for k in units
+        {**c.eq(sp.Derivative(upper.a[k], z1), walkthrough.link(upper, k, z1)), "gap": gap and k == units[-1]}
+        for k in units
     ]
     return {
         "index": layer.index,
         "w": c.tex(w),
         "z": c.tex(z1),
         "a": c.tex(a1),
-        "x": c.tex(_input_factor(p)),
+        "x": c.tex(walkthrough.input_factor(p)),
         "delta": c.tex(layer.delta[0]),
         "upper_a": c.family("a", upper.index, upper.index),
         "upper_delta": c.family("delta", upper.index, upper.index),
         "k": c.tex(naming.index(upper.index)),
         "links": links,
         "sum": shown_sum(c, terms, gap),
-        "fprime_a": c.tex(layer.fprime.subs(calculus.A, a1)),
-        "fprime_z": None if layer.fprime_out is None else c.tex(layer.fprime_out.subs(calculus.Y, z1)),
+        "fprime_a": c.tex(walkthrough.fprime_at(layer, a1)),
+        "fprime_z": None if fprime_z is None else c.tex(fprime_z),
         "form": c.tex(layer.delta_forms[0]),
         "grad": c.eq(c.dE(w), p.gradient),
         "gap": gap,
