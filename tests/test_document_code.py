@@ -90,6 +90,7 @@ def test_vector_lines_are_shown_where_the_trainer_has_them(build):
     L = d.spec.n_layers
     assert f"delta_{L} = " in text and "_1_1" not in text  # matrix lines, not the unit-by-unit floats
     assert "np.subtract(params[key], grad, out=grad)" in text  # the update of every array
+    assert "one line per unit" not in files["derivation.tex"]  # nothing was left out
 
 
 def test_the_code_forms_are_said_where_the_lines_show_them(build):
@@ -159,6 +160,7 @@ def test_scalar_style_shows_the_first_units_and_counts_the_rest():
     ]
     assert occurs(listing, trainer)
     assert f"and {3 * 2 - code.SHOWN} more lines" in entry
+    assert f"one line per unit, the first {code.SHOWN} are shown" in section
 
 
 def test_momentum_update_lines_cite_every_update_equation():

@@ -165,13 +165,14 @@ def _dedent(lines: tuple[str, ...]) -> list[str]:
     return [line[cut:] if line[:cut].isspace() else line.lstrip() for line in lines]
 
 
-def shown(source: str, number: int) -> dict:
-    """The blocks shown for equation ``number``: those of the first function that cites it, batch functions first.
+def shown(found: list[Block], number: int) -> dict:
+    """The lines shown for equation ``number`` among the :func:`blocks` ``found``: those of the first
+    function that cites it, batch functions first.
 
     Returns ``{"function": name, "blocks": [lines, ...], "more": blocks left out}``,
     with ``blocks`` empty when no line of the source cites the equation.
     """
-    citing = [b for b in blocks(source) if number in b.numbers]
+    citing = [b for b in found if number in b.numbers]
     batch = [b for b in citing if not b.function.endswith("_one")]
     citing = batch or citing
     if not citing:
@@ -206,18 +207,20 @@ def rule_ids(d: Derivation, rule: str) -> list[str]:
     return [i for i in ids if i.startswith("update-")]
 
 
-def section(d: Derivation, source: str) -> list[dict]:
+def section(d: Derivation, source: str) -> dict:
     """Each rule with its equations and the trainer lines that compute them.
 
     Equations that the same lines compute (the update of every parameter array) share one entry.
     Each rule also lists the :data:`FORMS` its lines show, so the documents can say how the code's form differs.
+    Returns ``{"rules": [...], "shown": SHOWN, "trimmed": whether some equation has more lines than shown}``.
     """
+    found = blocks(source)
     rules = []
     for key, title in RULES:
         entries: list[dict] = []
         for eq_id in rule_ids(d, key):
             number = d.equation(eq_id).number
-            lines = shown(source, number)
+            lines = shown(found, number)
             same = [e for e in entries if e["blocks"] == lines["blocks"] and lines["blocks"]]
             if same:
                 same[0]["ids"].append(eq_id)
@@ -228,4 +231,5 @@ def section(d: Derivation, source: str) -> list[dict]:
         forms = [form for form, pattern in FORMS if pattern.search(text)]
         if entries:
             rules.append({"key": key, "title": title, "entries": entries, "forms": forms})
-    return rules
+    trimmed = any(e["more"] for rule in rules for e in rule["entries"])
+    return {"rules": rules, "shown": SHOWN, "trimmed": trimmed}

@@ -48,5 +48,4 @@ def render(
     ex = example_mod.load(example_path, d.spec) if example_path else None
     values = context(d, notation, ex)
     values["code"] = code.section(d, trainer) if trainer is not None else None
-    values["code_shown"] = code.SHOWN
     return environment().get_template("page.html.j2").render(**values)

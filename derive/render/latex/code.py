@@ -27,10 +27,9 @@ def listing_safe(line: str) -> str:
 
 
 def section(d: Derivation, trainer: str) -> dict:
-    """The rules of :func:`derive.render.code.section`, every shown line checked by :func:`listing_safe`,
-    and how many lines per equation are shown at most."""
-    rules = code.section(d, trainer)
-    for rule in rules:
+    """:func:`derive.render.code.section`, every shown line checked by :func:`listing_safe`."""
+    values = code.section(d, trainer)
+    for rule in values["rules"]:
         for entry in rule["entries"]:
             entry["blocks"] = [[listing_safe(line) for line in block] for block in entry["blocks"]]
-    return {"rules": rules, "shown": code.SHOWN}
+    return values
