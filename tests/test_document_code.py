@@ -30,7 +30,7 @@ NETS = {
 RULE_IDS = re.compile(r"forward-[az]-\d+|error|delta-\d+|grad-[wb]-\d+|update-[wb]-\d+")
 SECTION = re.compile(r"\\section\{The code beside the maths\}(.*?)\\section\{", re.S)
 ENTRY = re.compile(
-    r"\\noindent((?:\\eqref\{eq:[^}]+\}(?:, )?)+)\\enspace(.*?)(?=\\noindent\\eqref|\\subsection|\Z)", re.S
+    r"\\begin\{minipage\}\{\\linewidth\}\n((?:\\eqref\{eq:[^}]+\}(?:, )?)+)\\enspace(.*?)\\end\{minipage\}", re.S
 )
 LISTING = re.compile(r"\\begin\{lstlisting\}\n(.*?)\n\\end\{lstlisting\}", re.S)
 
@@ -153,7 +153,7 @@ def test_scalar_style_shows_the_first_units_and_counts_the_rest():
     trainer = files["trainer.py"].decode()
     (section,) = SECTION.findall(files["derivation.tex"].decode())
     # eq. (12) is the gradient of the 3 x 2 weights of layer 1: one line each in _gradients
-    entry = section.split(r"\eqref{eq:grad-w-1}")[1].split(r"\noindent\eqref")[0]
+    entry = section.split(r"\eqref{eq:grad-w-1}")[1].split(r"\end{minipage}")[0]
     (listing,) = LISTING.findall(entry)
     assert listing.splitlines() == [
         f"dE_dW1[{j}, {i}] = np.dot(delta_1_{j + 1}, x_{i + 1})  # eq. (12)" for j, i in ((0, 0), (0, 1), (1, 0))

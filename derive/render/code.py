@@ -30,6 +30,8 @@ _ASSIGNED = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)")
 
 #: at most this many statements are shown for one equation (the scalar style has one per unit)
 SHOWN = 3
+#: at most this many uncited assignments are shown with the line that reads them
+TEMPORARIES = 3
 
 #: the rules of the section: key, title, and which equation ids each takes (see :func:`rule_ids`)
 RULES = (
@@ -149,6 +151,8 @@ def blocks(source: str) -> list[Block]:
                 if prev.numbers or prev.leading or prev.indent != s.indent or not m or not _uses(s.code, m.group(1)):
                     break
                 first -= 1
+            if n - first > TEMPORARIES:  # a long run is the unpacking of inputs, not part of this line
+                first = n
             lo = stmts[first].first
             out.append(Block(s.numbers, s.function, lo, tuple(text[lo : s.last + 1])))
         elif s.leading:
