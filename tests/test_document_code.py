@@ -98,8 +98,10 @@ def test_the_code_forms_are_said_where_the_lines_show_them(build):
     (section,) = SECTION.findall(files["derivation.tex"])
     softmax = d.spec.activations[-1] == "softmax"
     listings = "\n".join(LISTING.findall(section))
-    # the sentence on the sigmoid through tanh stands where a shown line takes that form
-    assert (r"\tanh(\tfrac12 a)" in section) == ("tanh(0.5*" in listings)
+    # the sentence on the sigmoid through tanh stands where a shown line takes that form,
+    # and the one on the array function _logistic where a shown line calls it
+    assert ("it never forms $e^{-a}$" in section) == ("tanh(0.5*" in listings)
+    assert (r"\texttt{\_logistic}" in section) == ("_logistic(" in listings)
     assert ("logaddexp" in section) == softmax
     assert (r"\log y_k = a_k - \log \sum_m e^{a_m}" in section) == softmax
 

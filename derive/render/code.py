@@ -45,6 +45,7 @@ RULES = (
 #: forms of the code that differ from the document's, each with a pattern that finds it in a line
 FORMS = (
     ("sigmoid", re.compile(r"tanh\(0\.5\*")),  # σ(a) = ½ tanh(½a) + ½
+    ("logistic", re.compile(r"\b_logistic\(")),  # the trainer's σ of an array: 1/(1 + e^-a), tanh form if small
     ("softplus", re.compile(r"logaddexp\(0, ")),  # log(1 + e^u)
     ("logsumexp", re.compile(r"logaddexp(?!\(0, )")),  # log Σ e^u, of a softmax and its cross-entropy
     ("expm1", re.compile(r"expm1\(")),  # e^u − 1
