@@ -238,18 +238,19 @@ def proofs(d: Derivation, seen: dict[int, list[tuple[float, float, float]]]) -> 
         largest = min(g for _, _, g in seen[layer.index])
         eta = 2 * T / (1e-6 - 1 / (2 * N + 1))
         detail = (
-            f"forward-mode derivative of the fully expanded E along a random direction over the "
-            f"parameters of layer {layer.index} (activation and loss definitions differentiated by "
-            f"sympy.diff, no δ recursion) equals the sum of direction times δ form at {N_POINTS} random points "
+            f"forward-mode derivative of the fully expanded error along a random direction over the "
+            f"parameters of one layer (activation and loss definitions differentiated by "
+            f"sympy.diff, no backward recursion) equals the sum of direction times backpropagated form at "
+            f"{N_POINTS} random points "
             f"(seeds from crc32 of {d.spec.name!r}; x ~ U(-1, 1), w ~ U(±sqrt(3/n_in)), b ~ U(±1/2), targets "
             f"drawn in the loss's domain); direction entries k/2^40, k uniform in [-2^40, 2^40]; "
-            f"{digits}-digit arithmetic; |difference| <= T = {TOLERANCE:.1e} * sum |δ forms| "
-            f"(largest difference seen {worst:.1e} * sum |δ forms|)"
+            f"{digits}-digit arithmetic; |difference| <= T = {TOLERANCE:.1e} * sum |backpropagated forms| "
+            f"(largest difference seen {worst:.1e} * sum |backpropagated forms|)"
         )
         bound = (
-            f"at each point a parameter whose δ form is off by eta escapes with probability "
+            f"at each point a parameter whose backpropagated form is off by eta escapes with probability "
             f"<= 2T/eta + 2^-41 (T <= {T:.1e}): an error >= {eta:.1e} is caught with probability >= 1 - 1e-6 "
-            f"(the largest |δ form| of the layer is >= {largest:.1e} at every point); "
+            f"(the largest |backpropagated form| of the layer is >= {largest:.1e} at every point); "
             f"not bounded: a wrong form that agrees with the raw derivative at every point drawn"
         )
         figures = (("worst", worst), ("T", T), ("eta", eta), ("largest", largest))

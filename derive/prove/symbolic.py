@@ -221,11 +221,13 @@ def random_points(diff: sp.Expr, seed: int, n_points: int = 4, functions: Functi
 CONCRETE_MAX_LAYERS = 2
 
 _DETAILS = {
-    "symbolic": "sympy.diff of the fully expanded E minus the δ form cancels to 0 "
+    # no letters: the documents print these in whichever notation they use
+    "symbolic": "sympy.diff of the fully expanded error minus the backpropagated form cancels to 0 "
     "(exp/log/tanh/Max/Heaviside applications named as symbols)",
-    "symbolic-lemma": "sympy.diff of the expanded E with each hidden activation an undefined "
-    "function h_l, its h_l' replaced by the proved lemma h_l'(a) = g(h_l(a)), minus the δ form cancels to 0",
-    "symbolic-simplify": "sympy.simplify of (sympy.diff of the expanded E minus the δ form) is 0",
+    "symbolic-lemma": "sympy.diff of the expanded error with each hidden activation an undefined "
+    "function, its derivative replaced by the proved lemma that writes it in the activation's own value, "
+    "minus the backpropagated form cancels to 0",
+    "symbolic-simplify": "sympy.simplify of (sympy.diff of the expanded error minus the backpropagated form) is 0",
 }
 
 

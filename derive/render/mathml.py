@@ -27,17 +27,29 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         self.notation = notations.NOTATIONS[notation]
         self.n_layers = n_layers
         self.elide = elide
+        #: the layer the formula being printed is about (names the unit indices of a relative notation)
+        self.focus: int | None = None
 
-    def doprint(self, expr) -> str:
+    def doprint(self, expr, focus: int | None = None) -> str:
+        """MathML of ``expr``; ``focus`` is the layer it is about (by default the layer of its first unit index)."""
+        outer = self.focus
+        self.focus = focus if focus is not None else notations.focus_of(expr)
+        try:
+            text = self._print(natural(expr)).toxml()
+        finally:
+            self.focus = outer
         # Unicode text rather than SymPy's character references; the one named entity becomes its character
-        text = self._print(natural(expr)).toxml()
         text = text.replace("&InvisibleTimes;", "\u2062").replace("&#x2062;", "\u2062")
         return text.replace("<mo>-</mo>", "<mo>−</mo>")  # SymPy's products use the hyphen
 
-    def math(self, expr, display: bool = False) -> str:
+    def math(self, expr, display: bool = False, focus: int | None = None) -> str:
         """A whole ``<math>`` element for ``expr`` (display or inline)."""
         mode = ' display="block"' if display else ""
-        return f"<math{mode}>{self.doprint(expr)}</math>"
+        return f"<math{mode}>{self.doprint(expr, focus)}</math>"
+
+    def letter(self, tex: str) -> str:
+        """An inline ``<math>`` element for one of the notation's letters, given in LaTeX (``\\delta``)."""
+        return f"<math>{self._tex(tex).toxml()}</math>"
 
     def _el(self, tag: str, *children, text: str | None = None, **attrs):
         el = self.dom.createElement(tag)
@@ -63,9 +75,7 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
     def _index_text(self, k: sp.Expr) -> str:
         found = naming.index_level(k)
         if found:
-            level, summation = found
-            letters = self.notation.index_letters
-            return letters[level % len(letters)] + ("'" if summation else "")
+            return self.notation.index_letter(*found, focus=self.focus)
         return str(k)
 
     def _index(self, k: sp.Expr):
@@ -104,7 +114,7 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         role, layer = naming.indexed_info(expr.base, self.n_layers)
         idx = [self._index_text(k) for k in expr.indices]
         sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
-        fields = {**notations.layer_fields(layer, self.n_layers), "j": idx[0]}
+        fields = {**self.notation.layer_fields(layer, self.n_layers), "j": idx[0]}
         if len(idx) == 2:
             fields["i"] = idx[1]
             pair = idx if self.notation.weight_order == "ji" else idx[::-1]
@@ -132,7 +142,7 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
             name = self._tex(self.notation.activation + "'")
             return self._row(name, self._l_paren(), arg, self._r_paren())
         pattern = self.notation.pattern(role, layer, self.n_layers, vector=True)
-        return self._tex(pattern % notations.layer_fields(layer, self.n_layers))
+        return self._tex(pattern % self.notation.layer_fields(layer, self.n_layers))
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct):
         row = self._row()

@@ -61,6 +61,7 @@ def preset(
     return {
         "key": key,
         "title": title,
+        "letters": names,
         "patterns": {**table, **(patterns or {})},
         "vectors": {**vecs, **(vectors or {})},
         **options,
@@ -76,7 +77,7 @@ BISHOP = preset(
 NIELSEN = preset(
     "nielsen",
     "Nielsen, Neural Networks and Deep Learning, chapter 2",
-    letters={"a": "z", "z": "a", "t": "y"},
+    letters={"a": "z", "z": "a", "y": "a", "t": "y"},
     sup="^{%(l)s}",
     font="",
     patterns={"y": "a^{%(L)s}_{%(j)s}"},
@@ -85,6 +86,9 @@ NIELSEN = preset(
     activation=r"\sigma",
     index_letters="kjmnpqrs",
     generic_letters="kjk",
+    # his input layer is layer 1, so his first weights are w^2; his w^l_{jk} runs from unit k of layer l-1 to unit j
+    layer_offset=1,
+    relative_indices=True,
     citation="M. Nielsen (2015), chapter 2",
     note=r"Nielsen's cost $C$ is averaged over a mini-batch of $m$ samples, so his update divides by $m$.",
 )
@@ -100,26 +104,28 @@ GOODFELLOW = preset(
     activation="f",
     citation="I. Goodfellow, Y. Bengio, A. Courville (2016), section 6.5",
     note=r"Goodfellow's $\boldsymbol{a}$ is the pre-activation (Nielsen's $a$ is the activation); "
-    r"the running gradient $\boldsymbol{g}$ of algorithm 6.4 is this document's $\delta$ once it has been "
-    r"multiplied by $f'$.",
+    r"$g^{(k)}_j$ here is $\partial L/\partial a^{(k)}_j$, the running gradient $\boldsymbol{g}$ of algorithm 6.4 "
+    r"just after it has been multiplied by $f'(\boldsymbol{a}^{(k)})$.",
 )
 
 SEED000 = preset(
     "seed000",
     "seed 000, Derivation of Backpropagation (net, a, w_kj, w_ji)",
-    letters={"a": r"\mathrm{net}", "z": "a"},
+    source="the lecture notes “Derivation of Backpropagation”",
+    letters={"a": r"\mathrm{net}", "z": "a", "y": "a"},
     patterns={"y": "a^{(%(L)s)}_{%(j)s}"},
     vectors={"a": r"\mathbf{net}^{(%(l)s)}", "y": r"\mathbf{a}^{(%(L)s)}"},
     rate=r"\varepsilon",
     activation="f",
-    note=r"Seed 000 writes its output error as $(t - a)$, so its $\delta$ is $-\partial E/\partial \mathrm{net}$ "
+    note=r"These notes write their output error as $(t - a)$, so its $\delta$ is $-\partial E/\partial \mathrm{net}$ "
     r"and its update $\Delta w = \varepsilon\,\delta\,a$ adds; here $\delta = +\partial E/\partial \mathrm{net}$ "
-    r"and the update subtracts. The seed tells layers apart by the index letter alone; here a layer superscript does.",
+    r"and the update subtracts. The notes tell layers apart by the index letter alone; here a layer superscript does.",
 )
 
 SEED003 = preset(
     "seed003",
     "seed 003, Van Veen's slides (x, h, d-hat, w, v)",
+    source="the lecture slides “The Backpropagation Algorithm for Training Neural Networks”",
     # the seed names no pre-activation: s hidden, r output
     letters={"a": "s", "z": "h", "y": r"\hat{d}", "t": "d", "delta": r"\gamma"},
     sup="%(sup)s",
@@ -139,14 +145,16 @@ SEED003 = preset(
     rate=r"\alpha",
     activation=r"\sigma",
     index_letters="jmkpqrsu",
-    note=r"Seed 003 has no symbol for a pre-activation ($s$ and $r$ here) and no biases ($b$, $c$ here); "
-    r"its hidden $\gamma$ is written with the already-updated weights $v^{t+1}$, which is wrong (section on the "
-    r"algorithm), and its $\sigma'(z) = 1/(1+e^{-z})^2$ is wrong: $\sigma'(z) = e^{-z}/(1+e^{-z})^2$.",
+    note=r"The slides have no symbol for a pre-activation ($s$ and $r$ here) and no biases ($b$, $c$ here); "
+    r"their hidden $\gamma$ is written with the already-updated weights $v^{t+1}$, which is wrong (section on the "
+    r"algorithm), and their $\sigma'(z) = 1/(1+e^{-z})^2$ is wrong: $\sigma'(z) = e^{-z}/(1+e^{-z})^2$.",
 )
 
 SEED004 = preset(
     "seed004",
     "seed 004, A Peek into the Mathematics of Optimization (row vectors, w_ij, u_ij)",
+    source="the lecture slides “Backpropagation: A Peek into the Mathematics of Optimization”",
+    letters={"z": "h"},
     # the hidden activations and weights carry a superscript only when there are several hidden layers
     patterns={"z": "h%(sup)s_{%(j)s}", "w": "w%(sup)s_{%(ji)s}"},
     vectors={"z": r"\mathbf{h}%(sup)s", "w": r"\mathbf{W}%(sup)s"},
@@ -154,7 +162,7 @@ SEED004 = preset(
     error="L",
     activation=r"\sigma",
     weight_order="ij",
-    note=r"Seed 004 indexes a weight from its source: $w_{ij}$ runs from unit $i$ to unit $j$, and writes "
+    note=r"The slides index a weight from its source: $w_{ij}$ runs from unit $i$ to unit $j$, and write "
     r"layers as row vectors, $a^{(1)} = x w + b^{(1)}$. Its matrix is the transpose of the one used here.",
 )
 
@@ -178,6 +186,8 @@ class Notation:
     key: str
     title: str
     patterns: dict[str, str]
+    #: the bare letter of each role, for sentences ("solving a = σ(z)"); keys as in :data:`LETTERS`
+    letters: dict[str, str] = field(default_factory=lambda: dict(LETTERS))
     error: str = "E"
     rate: str = r"\eta"
     activation: str = "h"  # name of the activation function in generic formulas
@@ -185,13 +195,49 @@ class Notation:
     index_letters: str = "ijkmnpqr"  # generic indices, input layer first; no l, which names layers
     #: the unit indices of layers l-1, l and l+1 in the rules for a general layer l
     generic_letters: str = "ijk"
+    #: the number the source gives the input layer (Nielsen counts it as layer 1, so his first weights are w^2)
+    layer_offset: int = 0
+    #: unit indices named by their place relative to the layer a formula is about (the letters of
+    #: ``generic_letters``: Nielsen's w^l_{jk} for every layer), not by the layer they run over
+    relative_indices: bool = False
     citation: str = ""
+    #: the source as a reader would cite it (the title when empty)
+    source: str = ""
     #: patterns that replace ``patterns`` in the output layer (seed 003 calls those weights v)
     top: dict[str, str] = field(default_factory=dict)
     #: vectors and matrices of one layer (``w`` is the weight matrix), with the fields l, L, sup
     vectors: dict[str, str] = field(default_factory=dict)
     #: how the source's conventions differ from this document's (sign of δ, update rule)
     note: str = ""
+
+    @property
+    def cited(self) -> str:
+        """The source's name in a sentence."""
+        return self.source or self.title
+
+    def layer_name(self, layer: int) -> int:
+        """The number the source gives a layer the derivation numbers ``layer`` (the inputs are 0 there)."""
+        return layer + self.layer_offset
+
+    def layer_fields(self, layer: int, n_layers: int) -> dict[str, str]:
+        """The layer fields of a pattern, in the source's numbering."""
+        return layer_fields(self.layer_name(layer), n_layers, self.layer_offset)
+
+    def index_letter(self, level: int, summation: bool = False, focus: int | None = None) -> str:
+        """The letter of the index over the units of layer ``level`` in a formula about layer ``focus``.
+
+        >>> n = NOTATIONS["nielsen"]
+        >>> n.index_letter(1, focus=2), n.index_letter(2, focus=2), n.index_letter(3, focus=2)
+        ('k', 'j', 'k')
+        >>> NOTATIONS["bishop"].index_letter(1, focus=2), NOTATIONS["bishop"].index_letter(2, True)
+        ('j', "k'")
+        """
+        place = None if focus is None else level - focus + 1
+        if self.relative_indices and place is not None and 0 <= place < len(self.generic_letters):
+            letter = self.generic_letters[place]
+        else:
+            letter = self.index_letters[level % len(self.index_letters)]
+        return letter + ("'" if summation else "")
 
     def pattern(self, role: str, layer: int, n_layers: int, vector: bool = False) -> str:
         """The pattern of a role in one layer (the output layer may have its own)."""
@@ -203,7 +249,7 @@ class Notation:
     def latex(self, sym: sp.Symbol, n_layers: int) -> str:
         """LaTeX for one canonical symbol."""
         meta = naming.info(sym, n_layers)
-        fields = layer_fields(meta.layer, n_layers)
+        fields = self.layer_fields(meta.layer, n_layers)
         idx = [str(k) for k in meta.indices]
         sep = "," if any(len(k) > 1 for k in idx) else ""
         fields["j"] = idx[0]
@@ -214,10 +260,29 @@ class Notation:
         return self.pattern(meta.role, meta.layer, n_layers) % fields
 
 
-def layer_fields(layer: int, n_layers: int) -> dict[str, str]:
-    """The layer fields of a pattern; ``sup`` is a layer superscript only when there are several hidden layers."""
+def layer_fields(layer: int, n_layers: int, offset: int = 0) -> dict[str, str]:
+    """The layer fields of a pattern; ``sup`` is a layer superscript only when there are several hidden layers.
+
+    ``layer`` is already in the source's numbering; ``offset`` is the number of its input layer, so the
+    top layer ``L`` is ``n_layers + offset``.
+    """
     sup = "^{(%d)}" % layer if n_layers > 2 else ""
-    return {"l": str(layer), "L": str(n_layers), "sup": sup}
+    return {"l": str(layer), "L": str(n_layers + offset), "sup": sup}
+
+
+def focus_of(expr: sp.Basic) -> int | None:
+    """The layer a formula is about: the layer of the first unit index of its first indexed symbol.
+
+    In ``δ_j = h'(a_j) Σ_k w_kj δ_k`` (a δ on the left) that is the δ's layer; a formula whose
+    indices all belong to a sum over one layer is about that layer.
+    """
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Indexed):
+            for k in node.indices:
+                found = naming.index_level(k)
+                if found:
+                    return found[0]
+    return None
 
 
 #: All presets by key; each is one table of the data above.

@@ -106,16 +106,22 @@ class NotationLatexPrinter(Memo, LatexPrinter):
         self.notation = notations.NOTATIONS[notation]
         self.n_layers = n_layers
         self.elide = elide
+        #: the layer the formula being printed is about (names the unit indices of a relative notation)
+        self.focus: int | None = None
 
-    def doprint(self, expr) -> str:
-        return super().doprint(natural(expr))
+    def doprint(self, expr, focus: int | None = None) -> str:
+        """LaTeX of ``expr``; ``focus`` is the layer it is about (by default the layer of its first unit index)."""
+        outer = self.focus
+        self.focus = focus if focus is not None else notations.focus_of(expr)
+        try:
+            return super().doprint(natural(expr))
+        finally:
+            self.focus = outer
 
     def _index(self, k: sp.Expr) -> str:
         found = naming.index_level(k)
         if found:
-            level, summation = found
-            letters = self.notation.index_letters
-            return letters[level % len(letters)] + ("'" if summation else "")
+            return self.notation.index_letter(*found, focus=self.focus)
         return self._print(k)
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
@@ -135,6 +141,8 @@ class NotationLatexPrinter(Memo, LatexPrinter):
             return super()._print_Symbol(expr)
 
     def _generic_fields(self, layer: sp.Expr) -> dict[str, str]:
+        if layer.is_Integer:  # a numbered layer (the inputs, 0) in the source's numbering; l and L are its own
+            layer = layer + self.notation.layer_offset
         text = self._print(layer).replace(" ", "")
         return {"l": text, "L": self._print(general.TOP), "sup": "^{(%s)}" % text}
 
@@ -151,7 +159,7 @@ class NotationLatexPrinter(Memo, LatexPrinter):
         role, layer = naming.indexed_info(expr.base, self.n_layers)
         idx = [self._index(k) for k in expr.indices]
         sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
-        fields = {**notations.layer_fields(layer, self.n_layers), "j": idx[0]}
+        fields = {**self.notation.layer_fields(layer, self.n_layers), "j": idx[0]}
         if len(idx) == 2:
             fields["i"] = idx[1]
             pair = idx if self.notation.weight_order == "ji" else idx[::-1]
@@ -176,7 +184,7 @@ class NotationLatexPrinter(Memo, LatexPrinter):
             arg = self._print(vector("a", layer, *expr.shape))
             return r"%s'\!\left(%s\right)" % (self.notation.activation, arg)
         pattern = self.notation.pattern(role, layer, self.n_layers, vector=True)
-        return _group(pattern % notations.layer_fields(layer, self.n_layers))
+        return _group(pattern % self.notation.layer_fields(layer, self.n_layers))
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
         # Nielsen's ⊙ for the elementwise product; products of matrices inside get brackets
@@ -218,10 +226,13 @@ class NotationLatexPrinter(Memo, LatexPrinter):
 
         Every line after the first starts with its sign, as the continuation of a displayed equation.
         """
-        expr = natural(expr)
         if not isinstance(expr, sp.Add):
-            return [self._print(expr)]
-        pieces = self._add_pieces(expr)
+            return [self.doprint(expr)]
+        outer, self.focus = self.focus, notations.focus_of(expr)
+        try:
+            pieces = self._add_pieces(natural(expr))
+        finally:
+            self.focus = outer
         return ["".join(pieces[k : k + per_line]).strip() for k in range(0, len(pieces), per_line)]
 
     def _elided(self, run: list[sp.Expr]) -> list[sp.Expr | None]:

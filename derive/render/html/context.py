@@ -45,15 +45,18 @@ class Maths:
         wide = max(d.spec.sizes) > SMALL_WIDTH
         self.printer = NotationMathMLPrinter(notation, self.L, elide=ELIDE_TERMS if wide else None)
 
-    def inline(self, expr: sp.Expr) -> Markup:
-        return Markup(self.printer.math(expr))
+    def inline(self, expr: sp.Expr, focus: int | None = None) -> Markup:
+        """``expr`` as an inline ``<math>``, about layer ``focus`` (by default the layer of its first unit index)."""
+        return Markup(self.printer.math(expr, focus=focus))
 
     def row(self, lhs: sp.Expr, rhs: sp.Expr, op: str = "=") -> Markup:
-        """``lhs = rhs`` as the content of a display ``<math>``."""
-        return Markup(f"{self.printer.doprint(lhs)}<mo>{op}</mo>{self.printer.doprint(rhs)}")
+        """``lhs = rhs`` as the content of a display ``<math>``, about the layer of its left side (else its right)."""
+        focus = notations.focus_of(lhs)
+        focus = notations.focus_of(rhs) if focus is None else focus
+        return Markup(f"{self.printer.doprint(lhs, focus)}<mo>{op}</mo>{self.printer.doprint(rhs, focus)}")
 
-    def family(self, role: str, layer: int, *levels: int) -> Markup:
-        return self.inline(naming.indexed(role, layer)[tuple(naming.index(k) for k in levels)])
+    def family(self, role: str, layer: int, *levels: int, focus: int | None = None) -> Markup:
+        return self.inline(naming.indexed(role, layer)[tuple(naming.index(k) for k in levels)], focus)
 
     def vec(self, role: str, layer: int) -> sp.MatrixSymbol:
         sizes = self.d.spec.sizes
@@ -76,19 +79,20 @@ def _layer(m: Maths, layer: Layer) -> dict:
     out_role = "y" if layer.is_output else "z"
     return {
         "index": l,
+        "name": m.printer.notation.layer_name(l),
         "n_in": layer.n_in,
         "n_out": layer.n_out,
         "is_output": layer.is_output,
         "activation": activations.DESCRIPTIONS[layer.activation],
         "softmax": layer.activation == "softmax",
         "bias": layer.biases is not None,
-        "a": m.family("a", l, l),
-        "out": m.family(out_role, l, l),
-        "inp": m.family(in_role, in_layer, l - 1),
-        "w": m.family("w", l, l, l - 1),
-        "b": m.family("b", l, l),
-        "delta": m.family("delta", l, l),
-        "j": m.inline(naming.index(l)),
+        "a": m.family("a", l, l, focus=l),
+        "out": m.family(out_role, l, l, focus=l),
+        "inp": m.family(in_role, in_layer, l - 1, focus=l),
+        "w": m.family("w", l, l, l - 1, focus=l),
+        "b": m.family("b", l, l, focus=l),
+        "delta": m.family("delta", l, l, focus=l),
+        "j": m.inline(naming.index(l), l),
         "pre": _units(m, layer.a, layer.pre, layer.n_out),
         "act": _units(m, layer.out, layer.act, layer.n_out),
         "deltas": _units(m, layer.delta, layer.delta_forms, layer.n_out),
@@ -101,10 +105,10 @@ def _equations(d: Derivation, m: Maths) -> dict[str, dict]:
 
 
 def _symbols(m: Maths, layers: list[dict]) -> list[dict]:
-    rows = [{"sym": m.family("x", 0, 0), "what": "input unit", "shape": f"{m.d.spec.sizes[0]}"}]
+    rows = [{"sym": m.family("x", 0, 0, focus=1), "what": "input unit", "shape": f"{m.d.spec.sizes[0]}"}]
     for info in layers:
-        where = "output layer" if info["is_output"] else f"hidden layer {info['index']}"
-        rows.append({"sym": info["w"], "what": f"weight into a unit of layer {info['index']}", "shape": ""})
+        where = "output layer" if info["is_output"] else f"hidden layer {info['name']}"
+        rows.append({"sym": info["w"], "what": f"weight into a unit of layer {info['name']}", "shape": ""})
         rows[-1]["shape"] = f"{info['n_out']} × {info['n_in']}"
         if info["bias"]:
             rows.append({"sym": info["b"], "what": f"bias, {where}", "shape": str(info["n_out"])})
@@ -196,10 +200,10 @@ def _proofs(d: Derivation) -> list[dict]:
 
 
 def _mapping(d: Derivation, notation: str) -> dict:
-    keys = correspondence.presets(notation)
-    printers = [NotationMathMLPrinter(k, d.spec.n_layers) for k in keys]
-    rows = [{"what": what, "cells": [Markup(p.math(e)) for p in printers]} for what, e in correspondence.concepts(d)]
-    return {"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys], "rows": rows}
+    """The symbols of this notation where they differ from the default's (:mod:`derive.render.correspondence`)."""
+    printers = {k: NotationMathMLPrinter(k, d.spec.n_layers) for k in correspondence.presets(notation)}
+    rows = correspondence.rows(d, notation, lambda k, e: Markup(printers[k].math(e)))
+    return {"keys": list(printers), "names": [notations.NOTATIONS[k].cited for k in printers], "rows": rows}
 
 
 def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | None = None) -> dict:
@@ -218,6 +222,10 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "nota": notations.NOTATIONS[notation],
         "E": m.inline(sp.Symbol("E")),
         "rate": m.inline(update.ETA),
+        # the source's number of a layer, and its symbol of the error signal, for sentences
+        "ln": m.printer.notation.layer_name,
+        "D": Markup(m.printer.letter(m.printer.notation.letters["delta"])),
+        "unit_letters": [Markup(m.printer.letter(k)) for k in m.printer.notation.generic_letters],
         "eq": eq,
         "other": [e for e in eq.values() if e["id"] not in placed],
         "layers": layers,

@@ -66,7 +66,11 @@ def diagram(d: Derivation, printer: NotationMathMLPrinter) -> dict:
             labels.append(_label(x, y, Markup(printer.math(nodes[u])), "unit"))
             placed[u] = (x, y)
         centres.append(placed)
-        what = "inputs" if col == 0 else ("outputs" if col == len(columns) - 1 else f"hidden layer {col}")
+        what = (
+            "inputs"
+            if col == 0
+            else ("outputs" if col == len(columns) - 1 else f"hidden layer {printer.notation.layer_name(col)}")
+        )
         act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
         captions.append({"x": x, "y": height - CAPTION + 18, "what": what, "act": act})
     n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)

@@ -43,19 +43,23 @@ class Printing:
         self.elides = max(d.spec.sizes) > SMALL_WIDTH
         self.printer = NotationLatexPrinter(notation, self.L, elide=ELIDE_TERMS if self.elides else None)
 
-    def tex(self, expr: sp.Expr) -> str:
-        return self.printer.doprint(expr)
+    def tex(self, expr: sp.Expr, focus: int | None = None) -> str:
+        """LaTeX of ``expr``, about layer ``focus`` (by default the layer of its first unit index)."""
+        return self.printer.doprint(expr, focus)
 
     def eq(self, lhs: sp.Expr, rhs: sp.Expr) -> dict[str, str]:
-        return {"lhs": self.tex(lhs), "rhs": self.tex(rhs)}
+        """Both sides of an equation, about the layer of its left side (else of its right side)."""
+        focus = notations.focus_of(lhs)
+        focus = notations.focus_of(rhs) if focus is None else focus
+        return {"lhs": self.tex(lhs, focus), "rhs": self.tex(rhs, focus)}
 
     def printed_terms(self, n: int) -> int:
         """How many terms (the ellipsis counted as one) a sum of ``n`` like-signed terms prints."""
         return ELIDED_PIECES if self.elides and n > ELIDE_TERMS else n
 
-    def family(self, role: str, layer: int, *idx: int) -> str:
-        """Generic symbol of a role, indexed with the notation's letters (levels given by ``idx``)."""
-        return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)])
+    def family(self, role: str, layer: int, *idx: int, focus: int | None = None) -> str:
+        """Generic symbol of a role, indexed with the notation's letters (levels given by ``idx``) in a formula about ``focus``."""
+        return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)], focus)
 
     def vec(self, role: str, layer: int) -> str:
         n = self.d.spec.sizes[layer]
@@ -104,14 +108,15 @@ def layer_info(c: Printing, layer: Layer) -> dict:
         "activation": activations.DESCRIPTIONS[layer.activation],
         "softmax": layer.activation == "softmax",
         "is_output": layer.is_output,
-        "a": c.family("a", l, l),
-        "out": c.family(_out_role(layer), l, l),
-        "inp": c.family(in_role, in_layer, l - 1),
-        "w": c.family("w", l, l, l - 1),
-        "b": c.family("b", l, l),
-        "delta": c.family("delta", l, l),
-        "j": c.tex(naming.index(l)),
-        "i": c.tex(naming.index(l - 1)),
+        "name": c.nota.layer_name(l),
+        "a": c.family("a", l, l, focus=l),
+        "out": c.family(_out_role(layer), l, l, focus=l),
+        "inp": c.family(in_role, in_layer, l - 1, focus=l),
+        "w": c.family("w", l, l, l - 1, focus=l),
+        "b": c.family("b", l, l, focus=l),
+        "delta": c.family("delta", l, l, focus=l),
+        "j": c.tex(naming.index(l), l),
+        "i": c.tex(naming.index(l - 1), l),
         "vec": {
             "a": c.vec("a", l),
             "out": c.vec(_out_role(layer), l),
@@ -137,20 +142,26 @@ def how_tex(layer: Layer, c: Printing) -> str:
             "the exponential ($S$ times the output) and substituting in the quotient rule"
         )
     calc = calculus.elementwise(layer.activation)
-    y, a = sp.Symbol("y"), sp.Symbol("a")
+    l = layer.index
+    # the layer's own symbols, in the notation's letters: a unit's output y, its pre-activation a and f
+    y, a = naming.indexed(_out_role(layer), l)[naming.index(l)], naming.indexed("a", l)[naming.index(l)]
+    y_tex, a_tex, f = c.tex(y, l), c.tex(a, l), c.nota.activation
     if calc.inverse is not None:
         inverse = calc.inverse.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(calculus.tidy(e.args[0], {Y})))
-        return rf"solving $y = f(a)$ for $a = {c.printer.doprint(inverse.xreplace({Y: y}))}$ and substituting"
+        return (
+            rf"solving ${y_tex} = {f}({a_tex})$ for ${a_tex} = {c.tex(inverse.xreplace({Y: y}), l)}$ and substituting"
+        )
     if calc.fprime_out is not None:
-        return r"substituting $y$ for $f(a)$ in $f'(a)$"
-    return rf"$f'(a) = {c.printer.doprint(calc.fprime.xreplace({calculus.A: a}))}$ is not a function of $f(a)$"
+        return rf"substituting ${y_tex}$ for ${f}({a_tex})$ in ${f}'({a_tex})$"
+    fprime = c.tex(calc.fprime.xreplace({calculus.A: a}), l)
+    return rf"${f}'({a_tex}) = {fprime}$ is not a function of ${f}({a_tex})$"
 
 
 def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
     """The symbol table: symbol, meaning, shape."""
-    rows = [{"sym": c.family("x", 0, 0), "what": "input unit", "shape": f"{c.d.spec.sizes[0]} inputs"}]
+    rows = [{"sym": c.family("x", 0, 0, focus=1), "what": "input unit", "shape": f"{c.d.spec.sizes[0]} inputs"}]
     for info in infos:
-        l, n = info["index"], info["n_out"]
+        l, n = info["name"], info["n_out"]
         where = "output layer" if info["is_output"] else f"hidden layer {l}"
         rows += [
             {

@@ -103,7 +103,11 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
             nodes.append(Node(name, col * column, y, printer.doprint(units[u]), kind))
             placed[u] = name
         names.append(placed)
-        what = "inputs" if col == 0 else ("outputs" if col == len(columns) - 1 else f"hidden layer {col}")
+        what = (
+            "inputs"
+            if col == 0
+            else ("outputs" if col == len(columns) - 1 else f"hidden layer {printer.notation.layer_name(col)}")
+        )
         act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
         captions.append({"x": col * column, "y": round(-(tallest / 2) * ROW_CM - 0.2, 3), "what": what, "act": act})
     n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)

@@ -41,6 +41,8 @@ _ESCAPES = {
     "δ": r"$\delta$",
     "′": "'",
     "−": "-",
+    "“": "``",
+    "”": "''",
     "Σ": r"$\Sigma$",
     "·": r"$\cdot$",
     "±": r"$\pm$",
@@ -133,13 +135,11 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def _mapping(d: Derivation, notation: str) -> list[dict]:
-    """Generic symbols of this notation beside Bishop's and Nielsen's."""
-    keys = correspondence.presets(notation)
-    printers = [NotationLatexPrinter(k, d.spec.n_layers) for k in keys]
-    rows = [{"what": what, "cells": [p.doprint(e) for p in printers]} for what, e in correspondence.concepts(d)]
-    rows.append({"what": "learning rate", "cells": [notations.NOTATIONS[k].rate for k in keys]})
-    return [{"keys": keys, "titles": [notations.NOTATIONS[k].title for k in keys]}] + rows
+def _mapping(d: Derivation, notation: str) -> dict:
+    """The symbols of this notation where they differ from the default's (:mod:`derive.render.correspondence`)."""
+    printers = {k: NotationLatexPrinter(k, d.spec.n_layers) for k in correspondence.presets(notation)}
+    rows = correspondence.rows(d, notation, lambda k, e: printers[k].doprint(e))
+    return {"keys": list(printers), "names": [notations.NOTATIONS[k].cited for k in printers], "rows": rows}
 
 
 #: the worked example's error is plotted over this many gradient steps on its one sample
@@ -277,6 +277,9 @@ def template_values(
         "small": small,
         "table": d.spec.n_parameters <= lc.TABLE_PARAMETERS,
         "nota": c.nota,
+        # the source's number of a layer, and its symbol of the error signal, for sentences
+        "ln": c.nota.layer_name,
+        "D": c.nota.letters["delta"],
         "E": c.printer.doprint(sp.Symbol("E")),
         "eq": {e.id: {"id": e.id, "number": e.number, **c.eq(e.lhs, e.rhs)} for e in d.equations},
         # the optimiser's equations, whichever the core derived (ids "update-...")

@@ -44,7 +44,12 @@ def section(d: Derivation, c: lc.Printing) -> dict:
         "matrix": matrix,
         "instances": instances,
         "proofs": [
-            {"rule": rule, "ids": list(gave), "layers": ", ".join(map(str, lay)), "entrywise": rule.endswith("-matrix")}
+            {
+                "rule": rule,
+                "ids": list(gave),
+                "layers": ", ".join(str(c.nota.layer_name(n)) for n in lay),
+                "entrywise": rule.endswith("-matrix"),
+            }
             for rule, gave, lay in d.general_proofs
             if all(g in ids for g in gave)
         ],
