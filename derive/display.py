@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from derive.render import notations
 from derive.render.printer import NotationLatexPrinter
 
 
@@ -40,7 +41,8 @@ class Formula:
     def latex(self) -> str:
         """``lhs = rhs`` in LaTeX, in the formula's notation."""
         printer = NotationLatexPrinter(self.notation, self.n_layers)
-        return f"{printer.doprint(self.lhs)} = {printer.doprint(self.rhs)}"
+        focus = notations.equation_focus(self.lhs, self.rhs)
+        return f"{printer.doprint(self.lhs, focus)} = {printer.doprint(self.rhs, focus)}"
 
     def _repr_latex_(self) -> str:
         tag = r" \tag{%d}" % self.number if self.number is not None else ""

@@ -139,18 +139,23 @@ def test_every_notation_changes_every_symbol(tmp_path):
     assert r"\mathrm{net}" in texts["seed000"] and r"\varepsilon" in texts["seed000"]
     assert "u_{" in texts["seed004"] and "{w_{21}}" not in texts["seed004"]
     assert r"\hat{y}" in texts["goodfellow"] and "{h^{(1)}_{1}}" in texts["goodfellow"]
-    # Nielsen's letters: z is the pre-activation, a the activation
-    assert "{z^{1}_{1}} &= " in texts["nielsen"] and "{a^{(1)}_{1}}" not in texts["nielsen"]
+    # Nielsen's letters: z is the pre-activation, a the activation; his input layer is layer 1
+    assert "{z^{2}_{1}} &= " in texts["nielsen"] and "{a^{(1)}_{1}}" not in texts["nielsen"]
     assert len(set(texts.values()) | {default}) == len(texts)
 
 
-@pytest.mark.parametrize("notation", sorted(set(notations.NOTATIONS) - {"bishop"}))
-def test_every_notation_compiles_without_errors(notation, tmp_path):
-    d = derivation(make_spec("2-3-2", "tanh,sigmoid"))
+@pytest.mark.parametrize("notation", sorted(notations.NOTATIONS))
+def test_every_notation_compiles_without_errors_or_overfull_boxes(notation, tmp_path):
+    d = derivation(make_spec("2-3-2"))
     log = tmp_path / "derivation.log"
     text = pdf_text(pdf.compile_pdf(document.render(d, notation=notation), keep_log=log), tmp_path)
-    assert not re.search(r"^!", log.read_text(encoding="latin-1"), re.M)
-    assert "δ recursion" in text and "A worked example" in text
+    log_text = log.read_text(encoding="latin-1")
+    assert not re.search(r"^!", log_text, re.M)
+    assert "undefined" not in log_text.lower()  # every \ref and \eqref found its label
+    assert "Overfull \\hbox" not in log_text
+    # the δ recursion is named with the preset's own letter (Goodfellow's g, the slides' γ)
+    letter = {"goodfellow": "g", "seed003": "γ"}.get(notation, "δ")
+    assert f"{letter} recursion" in text and "A worked example" in text
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from derive.pipeline import derivation
 from derive.render import correspondence, notations
 from derive.render.html import page
 from derive.render.latex import document
+from derive.render.printer import NotationLatexPrinter
 from derive.spec import make_spec
 
 ARCHS = ("2-3-2", "2-3-3-2")
@@ -130,10 +131,8 @@ def test_the_correspondence_table_lists_only_what_differs(nets):
     d = nets["2-3-2"]
     show = {k: notations.NOTATIONS[k] for k in notations.NOTATIONS}
 
-    def printed(key, expr):
-        from derive.render.printer import NotationLatexPrinter
-
-        return NotationLatexPrinter(key, 2).doprint(expr)
+    def printed(key, expr, focus):
+        return NotationLatexPrinter(key, 2).doprint(expr, focus)
 
     rows = {k: {r["what"]: r["cells"] for r in correspondence.rows(d, k, printed)} for k in show}
     # Goodfellow and Bishop both write a for the pre-activation, b for a bias and index a weight w_{to,from}
@@ -143,6 +142,7 @@ def test_the_correspondence_table_lists_only_what_differs(nets):
     # Nielsen's table says his input layer is 1 and his first symbols carry 2
     assert rows["nielsen"]["number of the input layer"] == ["1", "0"]
     assert rows["nielsen"]["weight, output layer"] == ["{w^{3}_{jk}}", "{w^{(2)}_{kj}}"]
+    assert rows["nielsen"]["input"] == ["x_{k}", "x_{i}"]  # as in his first sum, z^2_j = sum_k w^2_jk x_k + b^2_j
     assert "number of the input layer" not in rows["goodfellow"]
     assert all(len(set(cells)) == 2 for table in rows.values() for cells in table.values())
     assert all(len(table) < len(correspondence.concepts(d)) + 1 for table in rows.values())

@@ -31,28 +31,34 @@ def presets(notation: str) -> list[str]:
     return [notation, DEFAULT if notation != DEFAULT else SECOND]
 
 
-def concepts(d: Derivation) -> list[tuple[str, sp.Basic]]:
-    """(what it is, its generic symbol) for each row of the table, in reading order."""
+def concepts(d: Derivation) -> list[tuple[str, sp.Basic, int | None]]:
+    """(what it is, its generic symbol, the layer of the formula it is read in) for each row, in reading order.
+
+    An input is read in the first layer's sum; everything else in a formula about its own layer.
+    """
     L = d.spec.n_layers
     h = 1 if L > 1 else L
     unit = {level: naming.index(level) for level in range(L + 1)}
     return [
-        ("input", naming.indexed("x", 0)[unit[0]]),
-        ("pre-activation", naming.indexed("a", h)[unit[h]]),
-        ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[unit[h]]),
-        ("output", naming.indexed("y", L)[unit[L]]),
-        ("target", naming.indexed("t", L)[unit[L]]),
-        ("weight, output layer", naming.indexed("w", L)[unit[L], unit[L - 1]]),
-        ("bias, output layer", naming.indexed("b", L)[unit[L]]),
-        ("error signal, output layer", naming.indexed("delta", L)[unit[L]]),
-        ("error", sp.Symbol("E")),
-        ("weight matrix, output layer", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1])),
-        ("learning rate", update.ETA),
+        ("input", naming.indexed("x", 0)[unit[0]], 1),
+        ("pre-activation", naming.indexed("a", h)[unit[h]], None),
+        ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[unit[h]], None),
+        ("output", naming.indexed("y", L)[unit[L]], None),
+        ("target", naming.indexed("t", L)[unit[L]], None),
+        ("weight, output layer", naming.indexed("w", L)[unit[L], unit[L - 1]], None),
+        ("bias, output layer", naming.indexed("b", L)[unit[L]], None),
+        ("error signal, output layer", naming.indexed("delta", L)[unit[L]], None),
+        ("error", sp.Symbol("E"), None),
+        ("weight matrix, output layer", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1]), None),
+        ("learning rate", update.ETA, None),
     ]
 
 
-def rows(d: Derivation, notation: str, show: Callable[[str, sp.Basic], str]) -> list[dict]:
-    """The rows of the table: ``show(key, expr)`` prints ``expr`` in one preset; rows alike in both are left out.
+def rows(d: Derivation, notation: str, show: Callable[[str, sp.Basic, int | None], str]) -> list[dict]:
+    """The rows of the table; rows alike in both presets are left out.
+
+    ``show(key, expr, focus)`` prints ``expr`` in one preset as part of a formula about layer ``focus``
+    (see :func:`concepts`).
 
     The first row numbers the input layer when the two presets number layers differently.
     """
@@ -61,10 +67,10 @@ def rows(d: Derivation, notation: str, show: Callable[[str, sp.Basic], str]) -> 
     first = [notations.NOTATIONS[k].layer_name(0) for k in keys]
     if len(set(first)) > 1:
         out.append(
-            {"what": "number of the input layer", "cells": [show(k, sp.Integer(n)) for k, n in zip(keys, first)]}
+            {"what": "number of the input layer", "cells": [show(k, sp.Integer(n), None) for k, n in zip(keys, first)]}
         )
-    for what, expr in concepts(d):
-        cells = [show(k, expr) for k in keys]
+    for what, expr, focus in concepts(d):
+        cells = [show(k, expr, focus) for k in keys]
         if len(set(map(str, cells))) > 1:
             out.append({"what": what, "cells": cells})
     return out

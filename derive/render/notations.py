@@ -270,6 +270,12 @@ def layer_fields(layer: int, n_layers: int, offset: int = 0) -> dict[str, str]:
     return {"l": str(layer), "L": str(n_layers + offset), "sup": sup}
 
 
+def equation_focus(lhs: sp.Basic, rhs: sp.Basic) -> int | None:
+    """The layer an equation is about: its left side's (its right side's when the left has no unit index)."""
+    found = focus_of(lhs)
+    return focus_of(rhs) if found is None else found
+
+
 def focus_of(expr: sp.Basic) -> int | None:
     """The layer a formula is about: the layer of the first unit index of its first indexed symbol.
 

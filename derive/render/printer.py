@@ -367,12 +367,12 @@ def _group(text: str) -> str:
     return "{%s}" % text if "^" in text else text
 
 
-def latex(expr: sp.Expr, notation: str = "bishop", n_layers: int = 2) -> str:
-    """LaTeX of ``expr`` in a notation preset.
+def latex(expr: sp.Expr, notation: str = "bishop", n_layers: int = 2, focus: int | None = None) -> str:
+    """LaTeX of ``expr`` in a notation preset (about layer ``focus``, by default its first unit index's).
 
     >>> latex(sp.Symbol("w_2_1_3"))
     '{w^{(2)}_{13}}'
     >>> latex(sp.Symbol("y_1") - sp.Symbol("t_1"))
     'y_{1} - t_{1}'
     """
-    return NotationLatexPrinter(notation, n_layers).doprint(expr)
+    return NotationLatexPrinter(notation, n_layers).doprint(expr, focus)

@@ -51,8 +51,7 @@ class Maths:
 
     def row(self, lhs: sp.Expr, rhs: sp.Expr, op: str = "=") -> Markup:
         """``lhs = rhs`` as the content of a display ``<math>``, about the layer of its left side (else its right)."""
-        focus = notations.focus_of(lhs)
-        focus = notations.focus_of(rhs) if focus is None else focus
+        focus = notations.equation_focus(lhs, rhs)
         return Markup(f"{self.printer.doprint(lhs, focus)}<mo>{op}</mo>{self.printer.doprint(rhs, focus)}")
 
     def family(self, role: str, layer: int, *levels: int, focus: int | None = None) -> Markup:
@@ -202,7 +201,7 @@ def _proofs(d: Derivation) -> list[dict]:
 def _mapping(d: Derivation, notation: str) -> dict:
     """The symbols of this notation where they differ from the default's (:mod:`derive.render.correspondence`)."""
     printers = {k: NotationMathMLPrinter(k, d.spec.n_layers) for k in correspondence.presets(notation)}
-    rows = correspondence.rows(d, notation, lambda k, e: Markup(printers[k].math(e)))
+    rows = correspondence.rows(d, notation, lambda k, e, focus: Markup(printers[k].math(e, focus=focus)))
     return {"keys": list(printers), "names": [notations.NOTATIONS[k].cited for k in printers], "rows": rows}
 
 

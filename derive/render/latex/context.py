@@ -49,8 +49,7 @@ class Printing:
 
     def eq(self, lhs: sp.Expr, rhs: sp.Expr) -> dict[str, str]:
         """Both sides of an equation, about the layer of its left side (else of its right side)."""
-        focus = notations.focus_of(lhs)
-        focus = notations.focus_of(rhs) if focus is None else focus
+        focus = notations.equation_focus(lhs, rhs)
         return {"lhs": self.tex(lhs, focus), "rhs": self.tex(rhs, focus)}
 
     def printed_terms(self, n: int) -> int:
@@ -58,7 +57,7 @@ class Printing:
         return ELIDED_PIECES if self.elides and n > ELIDE_TERMS else n
 
     def family(self, role: str, layer: int, *idx: int, focus: int | None = None) -> str:
-        """Generic symbol of a role, indexed with the notation's letters (levels given by ``idx``) in a formula about ``focus``."""
+        """Generic symbol of a role, its unit indices over the layers ``idx``, in a formula about layer ``focus``."""
         return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)], focus)
 
     def vec(self, role: str, layer: int) -> str:

@@ -138,7 +138,7 @@ def environment() -> jinja2.Environment:
 def _mapping(d: Derivation, notation: str) -> dict:
     """The symbols of this notation where they differ from the default's (:mod:`derive.render.correspondence`)."""
     printers = {k: NotationLatexPrinter(k, d.spec.n_layers) for k in correspondence.presets(notation)}
-    rows = correspondence.rows(d, notation, lambda k, e: printers[k].doprint(e))
+    rows = correspondence.rows(d, notation, lambda k, e, focus: printers[k].doprint(e, focus))
     return {"keys": list(printers), "names": [notations.NOTATIONS[k].cited for k in printers], "rows": rows}
 
 
