@@ -93,7 +93,7 @@ def test_notation_changes_the_printing_not_the_maths(d):
     n = d.in_notation("nielsen")
     assert n.delta(1, 2).rhs == d.delta(1, 2).rhs
     assert n.delta(1, 2).latex() != d.delta(1, 2).latex()
-    assert r"\delta^{1}_{2}" in n.delta(1, 2).latex()
+    assert r"\delta^{2}_{2}" in n.delta(1, 2).latex()  # Nielsen's input layer is 1, so his first hidden layer is 2
 
 
 def test_display_shows_no_internal_names(d):

@@ -90,6 +90,7 @@ NIELSEN = preset(
     layer_offset=1,
     relative_indices=True,
     citation="M. Nielsen (2015), chapter 2",
+    signal="Nielsen's error of the unit",
     note=r"Nielsen's cost $C$ is averaged over a mini-batch of $m$ samples, so his update divides by $m$.",
 )
 
@@ -103,6 +104,7 @@ GOODFELLOW = preset(
     rate=r"\epsilon",
     activation="f",
     citation="I. Goodfellow, Y. Bengio, A. Courville (2016), section 6.5",
+    signal="in Goodfellow et al., the gradient on the unit's pre-activation",
     note=r"Goodfellow's $\boldsymbol{a}$ is the pre-activation (Nielsen's $a$ is the activation); "
     r"$g^{(k)}_j$ here is $\partial L/\partial a^{(k)}_j$, the running gradient $\boldsymbol{g}$ of algorithm 6.4 "
     r"just after it has been multiplied by $f'(\boldsymbol{a}^{(k)})$.",
@@ -209,6 +211,8 @@ class Notation:
     vectors: dict[str, str] = field(default_factory=dict)
     #: how the source's conventions differ from this document's (sign of δ, update rule)
     note: str = ""
+    #: what the source calls the error signal, plain text (said where the document defines it)
+    signal: str = ""
 
     @property
     def cited(self) -> str:
