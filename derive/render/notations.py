@@ -119,8 +119,8 @@ SEED000 = preset(
     vectors={"a": r"\mathbf{net}^{(%(l)s)}", "y": r"\mathbf{a}^{(%(L)s)}"},
     rate=r"\varepsilon",
     activation="f",
-    note=r"These notes write their output error as $(t - a)$, so its $\delta$ is $-\partial E/\partial \mathrm{net}$ "
-    r"and its update $\Delta w = \varepsilon\,\delta\,a$ adds; here $\delta = +\partial E/\partial \mathrm{net}$ "
+    note=r"These notes write their output error as $(t - a)$, so their $\delta$ is $-\partial E/\partial \mathrm{net}$ "
+    r"and their update $\Delta w = \varepsilon\,\delta\,a$ adds; here $\delta = +\partial E/\partial \mathrm{net}$ "
     r"and the update subtracts. The notes tell layers apart by the index letter alone; here a layer superscript does.",
 )
 
@@ -165,7 +165,7 @@ SEED004 = preset(
     activation=r"\sigma",
     weight_order="ij",
     note=r"The slides index a weight from its source: $w_{ij}$ runs from unit $i$ to unit $j$, and write "
-    r"layers as row vectors, $a^{(1)} = x w + b^{(1)}$. Its matrix is the transpose of the one used here.",
+    r"layers as row vectors, $a^{(1)} = x w + b^{(1)}$. Their matrix is the transpose of the one used here.",
 )
 
 #: Every preset, in the order the document lists them.
