@@ -137,5 +137,7 @@ def test_the_document_states_the_inverse_in_math():
     from derive.render.latex import document
 
     tex = document.render(verify(derive(make_spec("2-3-2"))))
-    assert r"solving $y = f(a)$ for $a = \log{\left(\frac{y}{1 - y} \right)}$ and substituting" in tex
+    # the logit, in the document's own symbols of the hidden layer (Bishop: z = h(a))
+    z, a = "{z^{(1)}_{j}}", "{a^{(1)}_{j}}"
+    assert rf"solving ${z} = h({a})$ for ${a} = \log{{\left(\frac{{{z}}}{{1 - {z}}} \right)}}$ and substituting" in tex
     assert "log(-Y" not in tex
