@@ -233,8 +233,8 @@ _DETAILS = {
 
 #: what a proof with weight decay compared, added to its detail
 DECAY_DETAIL = (
-    "with weight decay E is E + Ω, Ω = (λ/2) Σ θ² over the decayed parameters' symbols, "
-    "and the δ form carries the penalty gradient derived from the generic Ω"
+    "with weight decay the expanded error includes the penalty Ω = (λ/2) Σ θ² over the decayed parameters' symbols, "
+    "and the backpropagated form carries the penalty gradient derived from the generic Ω"
 )
 
 
