@@ -146,6 +146,27 @@ def load_params(path):
     return {key: params[key] for key in KEYS}
 
 
+#: Arrays with at least this many entries take σ's exponential form (on fewer, the tanh form is as fast
+#: and needs no change of numpy's error state).
+_LOGISTIC_EXP_MIN = 512
+
+
+def _logistic(A):
+    """σ(a) = 1/(1 + e^(-a)) of an array, as a new array (numpy's float64 tanh is several times slower than exp).
+
+    e^(-a) overflows to infinity for a below about -709 (-88 in float32), where 1/(1 + inf) = 0 is
+    closer to σ(a) than the smallest normal float: that overflow is expected and not reported.
+    Small arrays take the same function as (1 + tanh(a/2))/2, which never overflows.
+    """
+    if A.size < _LOGISTIC_EXP_MIN:
+        return 0.5*np.tanh(0.5*A) + 0.5
+    S = np.negative(A)
+    with np.errstate(over="ignore"):
+        np.exp(S, out=S)
+    S += 1.0
+    return np.reciprocal(S, out=S)
+
+
 def _forward_pass(params, X):
     """Every pre-activation and output, layer by layer (eqs. (1) to (4)), for a (batch, units) X."""
     W1 = params["W1"]
@@ -153,9 +174,9 @@ def _forward_pass(params, X):
     W2 = params["W2"]
     b2 = params["b2"]
     A1 = b1 + (X @ W1.T)  # eq. (1)
-    Z1 = 0.5*np.tanh(0.5*A1) + 0.5  # eq. (2)
+    Z1 = _logistic(A1)  # eq. (2)
     A2 = b2 + (Z1 @ W2.T)  # eq. (3)
-    Y = 0.5*np.tanh(0.5*A2) + 0.5  # eq. (4)
+    Y = _logistic(A2)  # eq. (4)
     values = A1, Z1, A2, Y
     return values
 
@@ -285,23 +306,23 @@ def _step_one(P, x, t, lr):
     delta_1_1 = z_1_1*(1 - z_1_1)*(delta_2_1*w_2_1_1 + delta_2_2*w_2_2_1)  # eq. (11)
     delta_1_2 = z_1_2*(1 - z_1_2)*(delta_2_1*w_2_1_2 + delta_2_2*w_2_2_2)  # eq. (11)
     delta_1_3 = z_1_3*(1 - z_1_3)*(delta_2_1*w_2_1_3 + delta_2_2*w_2_2_3)  # eq. (11)
-    w_1_1_1_new = w_1_1_1 - lr*(delta_1_1*x_1)  # eq. (12)
-    w_1_1_2_new = w_1_1_2 - lr*(delta_1_1*x_2)  # eq. (12)
-    w_1_2_1_new = w_1_2_1 - lr*(delta_1_2*x_1)  # eq. (12)
-    w_1_2_2_new = w_1_2_2 - lr*(delta_1_2*x_2)  # eq. (12)
-    w_1_3_1_new = w_1_3_1 - lr*(delta_1_3*x_1)  # eq. (12)
-    w_1_3_2_new = w_1_3_2 - lr*(delta_1_3*x_2)  # eq. (12)
-    b_1_1_new = b_1_1 - lr*delta_1_1  # eq. (14)
-    b_1_2_new = b_1_2 - lr*delta_1_2  # eq. (14)
-    b_1_3_new = b_1_3 - lr*delta_1_3  # eq. (14)
-    w_2_1_1_new = w_2_1_1 - lr*(delta_2_1*z_1_1)  # eq. (9)
-    w_2_1_2_new = w_2_1_2 - lr*(delta_2_1*z_1_2)  # eq. (9)
-    w_2_1_3_new = w_2_1_3 - lr*(delta_2_1*z_1_3)  # eq. (9)
-    w_2_2_1_new = w_2_2_1 - lr*(delta_2_2*z_1_1)  # eq. (9)
-    w_2_2_2_new = w_2_2_2 - lr*(delta_2_2*z_1_2)  # eq. (9)
-    w_2_2_3_new = w_2_2_3 - lr*(delta_2_2*z_1_3)  # eq. (9)
-    b_2_1_new = b_2_1 - lr*delta_2_1  # eq. (13)
-    b_2_2_new = b_2_2 - lr*delta_2_2  # eq. (13)
+    w_1_1_1_new = w_1_1_1 - lr*(delta_1_1*x_1)  # eqs. (12), (25)
+    w_1_1_2_new = w_1_1_2 - lr*(delta_1_1*x_2)  # eqs. (12), (25)
+    w_1_2_1_new = w_1_2_1 - lr*(delta_1_2*x_1)  # eqs. (12), (25)
+    w_1_2_2_new = w_1_2_2 - lr*(delta_1_2*x_2)  # eqs. (12), (25)
+    w_1_3_1_new = w_1_3_1 - lr*(delta_1_3*x_1)  # eqs. (12), (25)
+    w_1_3_2_new = w_1_3_2 - lr*(delta_1_3*x_2)  # eqs. (12), (25)
+    b_1_1_new = b_1_1 - lr*delta_1_1  # eqs. (14), (26)
+    b_1_2_new = b_1_2 - lr*delta_1_2  # eqs. (14), (26)
+    b_1_3_new = b_1_3 - lr*delta_1_3  # eqs. (14), (26)
+    w_2_1_1_new = w_2_1_1 - lr*(delta_2_1*z_1_1)  # eqs. (9), (23)
+    w_2_1_2_new = w_2_1_2 - lr*(delta_2_1*z_1_2)  # eqs. (9), (23)
+    w_2_1_3_new = w_2_1_3 - lr*(delta_2_1*z_1_3)  # eqs. (9), (23)
+    w_2_2_1_new = w_2_2_1 - lr*(delta_2_2*z_1_1)  # eqs. (9), (23)
+    w_2_2_2_new = w_2_2_2 - lr*(delta_2_2*z_1_2)  # eqs. (9), (23)
+    w_2_2_3_new = w_2_2_3 - lr*(delta_2_2*z_1_3)  # eqs. (9), (23)
+    b_2_1_new = b_2_1 - lr*delta_2_1  # eqs. (13), (24)
+    b_2_2_new = b_2_2 - lr*delta_2_2  # eqs. (13), (24)
     new = (
         w_1_1_1_new, w_1_1_2_new, w_1_2_1_new, w_1_2_2_new, w_1_3_1_new, w_1_3_2_new, b_1_1_new,
         b_1_2_new, b_1_3_new, w_2_1_1_new, w_2_1_2_new, w_2_1_3_new, w_2_2_1_new, w_2_2_2_new,
@@ -354,8 +375,9 @@ def sgd_step(params, X, T, lr):
     return _step(params, X, _targets(params, T, X.shape[0]), lr)
 
 
-#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once
-_FLOAT_PATH = (np.float64, np.float32)
+#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once (dtype objects,
+#: not types: ``in`` then finds the parameters' dtype by identity instead of converting a type per test)
+_FLOAT_PATH = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def _step(params, X, T, lr):
@@ -363,7 +385,8 @@ def _step(params, X, T, lr):
     if X.shape[0] == 1 and params["W1"].dtype in _FLOAT_PATH:  # one sample: all in Python floats
         return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)), params["W1"].dtype)
     grads = _gradients(params, X, T)
-    for key, grad in grads.items():  # the gradients are fresh arrays: params - lr * grads without temporaries
+    for key, grad in grads.items():
+        # eqs. (23) to (26): params - lr * grads, in place (the gradients are fresh arrays)
         grad *= lr
         np.subtract(params[key], grad, out=grad)
     return grads

@@ -365,35 +365,35 @@ def _step_one(P, x, t, lr):
     delta_1_3 = (  # eq. (15)
         (1 - z_1_3**2)*(delta_2_1*w_2_1_3 + delta_2_2*w_2_2_3 + delta_2_3*w_2_3_3)
     )
-    w_1_1_1_new = w_1_1_1 - lr*(delta_1_1*x_1)  # eq. (16)
-    w_1_1_2_new = w_1_1_2 - lr*(delta_1_1*x_2)  # eq. (16)
-    w_1_2_1_new = w_1_2_1 - lr*(delta_1_2*x_1)  # eq. (16)
-    w_1_2_2_new = w_1_2_2 - lr*(delta_1_2*x_2)  # eq. (16)
-    w_1_3_1_new = w_1_3_1 - lr*(delta_1_3*x_1)  # eq. (16)
-    w_1_3_2_new = w_1_3_2 - lr*(delta_1_3*x_2)  # eq. (16)
-    b_1_1_new = b_1_1 - lr*delta_1_1  # eq. (19)
-    b_1_2_new = b_1_2 - lr*delta_1_2  # eq. (19)
-    b_1_3_new = b_1_3 - lr*delta_1_3  # eq. (19)
-    w_2_1_1_new = w_2_1_1 - lr*(delta_2_1*z_1_1)  # eq. (13)
-    w_2_1_2_new = w_2_1_2 - lr*(delta_2_1*z_1_2)  # eq. (13)
-    w_2_1_3_new = w_2_1_3 - lr*(delta_2_1*z_1_3)  # eq. (13)
-    w_2_2_1_new = w_2_2_1 - lr*(delta_2_2*z_1_1)  # eq. (13)
-    w_2_2_2_new = w_2_2_2 - lr*(delta_2_2*z_1_2)  # eq. (13)
-    w_2_2_3_new = w_2_2_3 - lr*(delta_2_2*z_1_3)  # eq. (13)
-    w_2_3_1_new = w_2_3_1 - lr*(delta_2_3*z_1_1)  # eq. (13)
-    w_2_3_2_new = w_2_3_2 - lr*(delta_2_3*z_1_2)  # eq. (13)
-    w_2_3_3_new = w_2_3_3 - lr*(delta_2_3*z_1_3)  # eq. (13)
-    b_2_1_new = b_2_1 - lr*delta_2_1  # eq. (18)
-    b_2_2_new = b_2_2 - lr*delta_2_2  # eq. (18)
-    b_2_3_new = b_2_3 - lr*delta_2_3  # eq. (18)
-    w_3_1_1_new = w_3_1_1 - lr*(delta_3_1*z_2_1)  # eq. (10)
-    w_3_1_2_new = w_3_1_2 - lr*(delta_3_1*z_2_2)  # eq. (10)
-    w_3_1_3_new = w_3_1_3 - lr*(delta_3_1*z_2_3)  # eq. (10)
-    w_3_2_1_new = w_3_2_1 - lr*(delta_3_2*z_2_1)  # eq. (10)
-    w_3_2_2_new = w_3_2_2 - lr*(delta_3_2*z_2_2)  # eq. (10)
-    w_3_2_3_new = w_3_2_3 - lr*(delta_3_2*z_2_3)  # eq. (10)
-    b_3_1_new = b_3_1 - lr*delta_3_1  # eq. (17)
-    b_3_2_new = b_3_2 - lr*delta_3_2  # eq. (17)
+    w_1_1_1_new = w_1_1_1 - lr*(delta_1_1*x_1)  # eqs. (16), (30)
+    w_1_1_2_new = w_1_1_2 - lr*(delta_1_1*x_2)  # eqs. (16), (30)
+    w_1_2_1_new = w_1_2_1 - lr*(delta_1_2*x_1)  # eqs. (16), (30)
+    w_1_2_2_new = w_1_2_2 - lr*(delta_1_2*x_2)  # eqs. (16), (30)
+    w_1_3_1_new = w_1_3_1 - lr*(delta_1_3*x_1)  # eqs. (16), (30)
+    w_1_3_2_new = w_1_3_2 - lr*(delta_1_3*x_2)  # eqs. (16), (30)
+    b_1_1_new = b_1_1 - lr*delta_1_1  # eqs. (19), (31)
+    b_1_2_new = b_1_2 - lr*delta_1_2  # eqs. (19), (31)
+    b_1_3_new = b_1_3 - lr*delta_1_3  # eqs. (19), (31)
+    w_2_1_1_new = w_2_1_1 - lr*(delta_2_1*z_1_1)  # eqs. (13), (28)
+    w_2_1_2_new = w_2_1_2 - lr*(delta_2_1*z_1_2)  # eqs. (13), (28)
+    w_2_1_3_new = w_2_1_3 - lr*(delta_2_1*z_1_3)  # eqs. (13), (28)
+    w_2_2_1_new = w_2_2_1 - lr*(delta_2_2*z_1_1)  # eqs. (13), (28)
+    w_2_2_2_new = w_2_2_2 - lr*(delta_2_2*z_1_2)  # eqs. (13), (28)
+    w_2_2_3_new = w_2_2_3 - lr*(delta_2_2*z_1_3)  # eqs. (13), (28)
+    w_2_3_1_new = w_2_3_1 - lr*(delta_2_3*z_1_1)  # eqs. (13), (28)
+    w_2_3_2_new = w_2_3_2 - lr*(delta_2_3*z_1_2)  # eqs. (13), (28)
+    w_2_3_3_new = w_2_3_3 - lr*(delta_2_3*z_1_3)  # eqs. (13), (28)
+    b_2_1_new = b_2_1 - lr*delta_2_1  # eqs. (18), (29)
+    b_2_2_new = b_2_2 - lr*delta_2_2  # eqs. (18), (29)
+    b_2_3_new = b_2_3 - lr*delta_2_3  # eqs. (18), (29)
+    w_3_1_1_new = w_3_1_1 - lr*(delta_3_1*z_2_1)  # eqs. (10), (26)
+    w_3_1_2_new = w_3_1_2 - lr*(delta_3_1*z_2_2)  # eqs. (10), (26)
+    w_3_1_3_new = w_3_1_3 - lr*(delta_3_1*z_2_3)  # eqs. (10), (26)
+    w_3_2_1_new = w_3_2_1 - lr*(delta_3_2*z_2_1)  # eqs. (10), (26)
+    w_3_2_2_new = w_3_2_2 - lr*(delta_3_2*z_2_2)  # eqs. (10), (26)
+    w_3_2_3_new = w_3_2_3 - lr*(delta_3_2*z_2_3)  # eqs. (10), (26)
+    b_3_1_new = b_3_1 - lr*delta_3_1  # eqs. (17), (27)
+    b_3_2_new = b_3_2 - lr*delta_3_2  # eqs. (17), (27)
     new = (
         w_1_1_1_new, w_1_1_2_new, w_1_2_1_new, w_1_2_2_new, w_1_3_1_new, w_1_3_2_new, b_1_1_new,
         b_1_2_new, b_1_3_new, w_2_1_1_new, w_2_1_2_new, w_2_1_3_new, w_2_2_1_new, w_2_2_2_new,
@@ -449,8 +449,9 @@ def sgd_step(params, X, T, lr):
     return _step(params, X, _targets(params, T, X.shape[0]), lr)
 
 
-#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once
-_FLOAT_PATH = (np.float64, np.float32)
+#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once (dtype objects,
+#: not types: ``in`` then finds the parameters' dtype by identity instead of converting a type per test)
+_FLOAT_PATH = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def _step(params, X, T, lr):
@@ -458,7 +459,8 @@ def _step(params, X, T, lr):
     if X.shape[0] == 1 and params["W1"].dtype in _FLOAT_PATH:  # one sample: all in Python floats
         return _arrays(_step_one(_lists(params), X[0].tolist(), T[0].tolist(), float(lr)), params["W1"].dtype)
     grads = _gradients(params, X, T)
-    for key, grad in grads.items():  # the gradients are fresh arrays: params - lr * grads without temporaries
+    for key, grad in grads.items():
+        # eqs. (26) to (31): params - lr * grads, in place (the gradients are fresh arrays)
         grad *= lr
         np.subtract(params[key], grad, out=grad)
     return grads
