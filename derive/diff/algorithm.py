@@ -1,33 +1,44 @@
-"""Compare a source's training algorithm, written as ordered steps, with one correct SGD step.
+"""Compare a source's training algorithm, written as ordered steps, with the derived update rule.
 
 Some mistakes are not in any single formula but in the order of the steps:
 seed 003 updates the output weights and then computes the hidden δ with the
 new weights v^{t+1}. A source's algorithm is a list of assignments in its own
 notation (parsed by :mod:`derive.diff.safeparse`); this module runs them on numbers
 exactly as written (a weight assigned in one step is read with its new value by
-the later steps) and compares the weights after one step with the correct SGD
-step, every gradient from the pre-update weights: w - η ∂E/∂w. When they
-differ it runs the same steps once more with every weight read at its
+the later steps) and compares the weights after each step with the rule the
+algorithm declares (``optimizer``; :mod:`derive.diff.rule` runs it): one step of
+w − η ∂E/∂w for plain descent (∂(E + Ω)/∂w with weight decay), every
+gradient from the pre-update weights. When
+they differ it runs the same steps once more with every weight read at its
 pre-update value; if that agrees, the mistake is named
-``updated_weights_in_backward``.
+``updated_weights_in_backward``; otherwise a variant of the rule with one known
+mistake applied may name it.
+
+Momentum has state: a symbol of kind ``increment`` is the previous change
+Δθ(t−1) of the parameter its indices name; the steps read it and assign the new
+change to it, and the runner carries it from one step to the next (starting
+from a random change, with a random α), over several steps.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
 import mpmath
 import sympy as sp
 
-from derive.core import naming
-from derive.core.model import Derivation
+from derive.core.update import ALPHA
+from derive.diff import rule as rules
 from derive.diff.catalog.sources import Algorithm, Source
-from derive.diff.compare import ReferenceNet
-from derive.diff.instantiate import ETA, NotApplicable, Undefined, _Builder, layer_number
+from derive.diff.compare import MISTAKES, ReferenceNet
+from derive.diff.instantiate import NotApplicable, Undefined, _Builder, layer_number
 from derive.diff.notation import SourceNames, form_text
-from derive.diff.numbers import DIGITS, close, evaluate, short
-from derive.diff.truth import penalty_term
+from derive.diff.numbers import DIGITS, Env, close, environment, short
+from derive.diff.rule import gradient_rule
+
+__all__ = ["compare_algorithm", "gradient_rule"]
 
 #: Unit-steps (one step on one unit or weight) one run of an algorithm may take on a network.
 MAX_UNIT_STEPS = 50_000
@@ -36,7 +47,7 @@ MAX_VALUE = mpmath.mpf(10) ** 50
 
 
 class _StepBuilder(_Builder):
-    """Resolves a step's names to numbers: weights from the running state, temporaries by unit."""
+    """Resolves a step's names to numbers: weights and changes from the running state, temporaries by unit."""
 
     def __init__(self, run: _Run) -> None:
         super().__init__(run.ctx.d, run.alg, run.functions, run.ctx.d.spec.n_layers)
@@ -48,16 +59,29 @@ class _StepBuilder(_Builder):
             if key not in self.run.temps[name]:
                 raise KeyError(f"{name}{list(key[1])} is read before it is assigned")
             return self.run.temps[name][key]
+        if self.form.symbols[name].kind == "increment":
+            return sp.Float(self.run.increments[self.parameter(name, idx, env)], DIGITS)
         sym = super().ref(name, idx, env)
         return sp.Float(self.run.read(sym), DIGITS)
 
+    def parameter(self, name: str, idx: tuple, env: dict) -> sp.Symbol:
+        """The parameter ``name[idx]`` is (a weight or bias), or whose change it is (an increment)."""
+        spec = self.form.symbols[name]
+        if spec.kind == "increment":  # the change of a weight with two indices, of a bias with one
+            spec = dataclasses.replace(spec, kind="weight" if len(idx) == 2 else "bias")
+        return self.resolve(name, spec, idx, env)
+
 
 class _Run:
-    def __init__(self, source: Source, alg: Algorithm, ctx: ReferenceNet, pt: dict, env: dict, frozen: bool) -> None:
+    """One run of the steps from one state: parameters, the previous changes, forward values."""
+
+    def __init__(self, source: Source, alg: Algorithm, ctx: ReferenceNet, state: tuple, frozen: bool) -> None:
+        pt, env, prev = state
         self.alg, self.ctx, self.pt, self.frozen = alg, ctx, pt, frozen
         self.functions = source.functions
         d = ctx.d
         self.params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
+        self.increments = dict(prev)
         self.forward = {s: env[s] for layer in d.layers for s in layer.a + layer.out}
         self.temps: dict[str, dict] = {}
 
@@ -87,31 +111,59 @@ class _Run:
             raise ValueError("a step's value overflows (beyond 1e50); the steps cannot be run on numbers")
         return result
 
+    def work(self) -> int:
+        return sum(math.prod(len(r) for r in self._ranges(target[2])) for target, _ in self.alg.steps)
+
     def execute(self) -> dict[sp.Symbol, mpmath.mpf]:
-        work = sum(math.prod(len(r) for r in self._ranges(target[2])) for target, _ in self.alg.steps)
-        if work > MAX_UNIT_STEPS:
-            raise ValueError(
-                f"the steps run on {work} units or weights of {self.ctx.d.spec.arch}; the limit is {MAX_UNIT_STEPS}"
-            )
         for target, rhs in self.alg.steps:
             name, idx = target[1], target[2]
             ranges = self._ranges(idx)
-            is_param = name in self.alg.symbols and self.alg.symbols[name].kind in ("weight", "bias")
-            if not is_param:
+            spec = self.alg.symbols.get(name)
+            kind = spec.kind if spec is not None and spec.kind in ("weight", "bias", "increment") else None
+            if kind is None:
                 self.temps.setdefault(name, {})
             new = {}
             for combo in itertools.product(*ranges):
                 env = dict(combo)
                 builder = _StepBuilder(self)
                 result = self._value(builder, rhs, env)
-                if is_param:
-                    new[_Builder.ref(builder, name, idx, env)] = result
+                if kind is not None:
+                    new[builder.parameter(name, idx, env)] = result
                 else:
                     units = tuple(env[i][1] if isinstance(i, str) else i for i in idx)
                     new[(name, units)] = sp.Float(result, DIGITS)
             # every unit of one step reads the state from before the step (a vector assignment)
-            (self.params if is_param else self.temps[name]).update(new)
+            store = self.increments if kind == "increment" else self.params if kind else self.temps[name]
+            store.update(new)
         return self.params
+
+
+def _run(source: Source, alg: Algorithm, ctx: ReferenceNet, state: tuple, steps: int, frozen: bool) -> list[Env]:
+    """The parameters after each of ``steps`` runs of the algorithm, each from the state the last one left."""
+    pt, env, prev = state
+    after = []
+    for step in range(steps):
+        if step:
+            env = environment(ctx.d, pt)
+        run = _Run(source, alg, ctx, (pt, env, prev), frozen)
+        if run.work() * steps > MAX_UNIT_STEPS:
+            raise ValueError(
+                f"the steps run on {run.work() * steps} units or weights of {ctx.d.spec.arch}; "
+                f"the limit is {MAX_UNIT_STEPS}"
+            )
+        params = run.execute()
+        after.append(params)
+        pt, prev = {**pt, **params}, run.increments
+    return after
+
+
+def _agrees(got: list[Env], right: list[Env]) -> tuple | None:
+    """None when every parameter agrees after every step, else (step, symbol, got, right) of the first miss."""
+    for step, (g, r) in enumerate(zip(got, right)):
+        for sym in r:
+            if not close(g[sym], r[sym]):
+                return step, sym, g[sym], r[sym]
+    return None
 
 
 def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict | None:
@@ -119,6 +171,11 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
     if alg.n_layers is not None and alg.n_layers != ctx.d.spec.n_layers:
         return None
     pts, envs = ctx.sample([])
+    derived = rules.rule(ctx.d, alg.optimizer)
+    n = derived.steps
+    states = []
+    for pt, env, (alpha, prev) in zip(pts, envs, rules.starts(ctx.d, f"{ctx.d.spec.arch}:{ctx.label}")):
+        states.append(({**pt, ALPHA: alpha}, {**env, ALPHA: alpha}, prev))
     record = {
         "source": source.id,
         "formula": alg.id,
@@ -126,20 +183,23 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
         "latex": alg.latex,
         "form": "; ".join(f"{form_text(t)} ← {form_text(r)}" for t, r in alg.steps),
         "title": source.title,
-        "target": "sgd_step",
+        "target": f"{alg.optimizer}_step",
         "network": f"{ctx.d.spec.arch} ({ctx.label})",
         "verdict": "equal",
         "convention": None,
         "mistake": None,
         "explanation": None,
         "counterexample": None,
-        "method": f"one SGD step run on numbers at {len(pts)} random points to {DIGITS} digits, "
-        "compared with w − η ∂E/∂w (all gradients from the pre-update weights)",
+        "method": _method(derived, len(pts)),
     }
-    bad, rights = None, [correct_step(ctx, pt, env) for pt, env in zip(pts, envs)]
-    for pt, env, right in zip(pts, envs, rights):
+
+    def reference(r: rules.Rule) -> list[list[Env]]:
+        return [rules.run(r, ctx.d, *state) for state in states]
+
+    bad, rights = None, reference(derived)
+    for state, right in zip(states, rights):
         try:
-            got = _Run(source, alg, ctx, pt, env, frozen=False).execute()
+            got = _run(source, alg, ctx, state, n, frozen=False)
         except NotApplicable:
             return None
         except Undefined as e:
@@ -148,65 +208,59 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
             record["counterexample"] = {"at": alg.id, "point": None, "source_value": None, "derived_value": None}
             record["counterexample"]["note"] = str(e)
             return record
-        for sym in right:
-            if not close(got[sym], right[sym]):
-                bad = (pt, sym, got[sym], right[sym])
-                break
+        bad = _agrees(got, right)
         if bad:
+            bad = (state, *bad)
             break
     if bad is None:
         return record
-    pt, sym, got_v, right_v = bad
     record["verdict"] = "different"
-    L = ctx.d.spec.n_layers
-    names = SourceNames(alg.symbols, L, L, lambda spec: layer_number(spec.layer, L, L))
-    names.mark(list(pt))
-    record["counterexample"] = {
-        "at": f"{names.text(sym)} after one step",
-        "point": {names.text(k): short(v) for k, v in sorted(pt.items(), key=lambda kv: names.text(kv[0]))},
-        "source_value": short(got_v),
-        "derived_value": short(right_v),
-    }
-    frozen_ok = all(
-        all(close(a, right[s]) for s, a in _Run(source, alg, ctx, p, e, frozen=True).execute().items())
-        for p, e, right in zip(pts, envs, rights)
-    )
-    if frozen_ok:
+    record["counterexample"] = _counterexample(alg, ctx, *bad)
+
+    def follows(wrong: list[list[Env]], frozen: bool = False) -> bool:
+        return all(_agrees(_run(source, alg, ctx, s, n, frozen), w) is None for s, w in zip(states, wrong))
+
+    if follows(rights, frozen=True):
         record["mistake"] = "updated_weights_in_backward"
         record["explanation"] = (
             "a later step reads weights that an earlier step already updated; "
             "with every weight read at its pre-update value the step is correct"
             + (f" ({alg.note})" if alg.note else "")
         )
-    else:
-        record["explanation"] = alg.note or "the weights after one step differ from w − η ∂E/∂w"
+        return record
+    for mistake, wrong in rules.variants(derived):
+        if follows(reference(wrong)):
+            record["mistake"] = mistake
+            record["explanation"] = MISTAKES[mistake] + (f" ({alg.note})" if alg.note else "")
+            return record
+    record["explanation"] = alg.note or f"the weights after the step differ from {derived.text()}"
     return record
 
 
-def gradient_rule(d: Derivation):
-    """(parameter, δ symbol, input symbol or None) for every weight and bias.
+def _method(derived: rules.Rule, n_points: int) -> str:
+    if not derived.stateful:
+        gradient = "∂(E + Ω)/∂w" if derived.decay else "∂E/∂w"
+        return (
+            f"one SGD step run on numbers at {n_points} random points to {DIGITS} digits, "
+            f"compared with w − η {gradient} (all gradients from the pre-update weights)"
+        )
+    return (
+        f"{derived.steps} steps run on numbers at {n_points} random points to {DIGITS} digits, from a random "
+        f"previous change Δθ(t−1) and α, compared with {derived.text()} (each step's gradients from its own weights)"
+    )
 
-    The gradient of a parameter is δ_j · input_i (``Parameter.gradient``); it is
-    read from the layers so that a large, lazily built Derivation is not expanded.
-    """
-    for layer in d.layers:
-        for j, row in enumerate(layer.weights):
-            for i, w in enumerate(row):
-                yield w, layer.delta[j], layer.inputs[i]
-        for j, b in enumerate(layer.biases or []):
-            yield b, layer.delta[j], None
 
-
-def correct_step(ctx: ReferenceNet, pt: dict, env: dict) -> dict[sp.Symbol, mpmath.mpf]:
-    """w - η ∂E/∂w for every parameter, all from the pre-update weights (the Derivation's δ forms);
-    with weight decay ∂E/∂w is that of E + Ω, the δ form plus the derived penalty term λw."""
-    out = {}
-    with mpmath.workdps(DIGITS):
-        for sym, delta, source in gradient_rule(ctx.d):
-            g = env[delta] * (1 if source is None else env[source])
-            if ctx.d.spec.weight_decay:
-                info = naming.info(sym, ctx.d.spec.n_layers)
-                term = penalty_term(ctx, f"grad_{info.role}", info.layer, info.indices)
-                g += evaluate(term, pt) if term != 0 else 0
-            out[sym] = pt[sym] - pt[ETA] * g
-    return out
+def _counterexample(alg: Algorithm, ctx: ReferenceNet, state: tuple, step: int, sym, got_v, right_v) -> dict:
+    pt, _, prev = state
+    L = ctx.d.spec.n_layers
+    names = SourceNames(alg.symbols, L, L, lambda spec: layer_number(spec.layer, L, L))
+    names.mark(list(pt))
+    point = {names.text(k): short(v) for k, v in pt.items() if k != ALPHA or alg.optimizer != "sgd"}
+    if alg.optimizer != "sgd":
+        point |= {f"Δ{names.text(k)}(t−1)": short(v) for k, v in prev.items()}
+    return {
+        "at": f"{names.text(sym)} after {'one step' if step == 0 else f'{step + 1} steps'}",
+        "point": dict(sorted(point.items())),
+        "source_value": short(got_v),
+        "derived_value": short(right_v),
+    }

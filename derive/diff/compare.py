@@ -30,7 +30,7 @@ from derive.diff.catalog.sources import Form, Source
 from derive.diff.counterexample import counterexample, layer_name
 from derive.diff.notation import claim_text, form_text
 from derive.diff.numbers import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled
-from derive.diff.truth import DECAY_MISTAKES, chain, truth, variants
+from derive.diff.truth import DECAY_MISTAKES, MOMENTUM_MISTAKES, chain, truth, variants
 from derive.prove.symbolic import expansions, prove_symbolic
 from derive.spec import ACTIVATIONS, make_spec
 
@@ -56,6 +56,7 @@ MISTAKES = {
     "new_weight_for_step": "The form is the new weight w + Δw, but the target update_w means the change Δw; "
     "write the change, or compare w_new − w.",
     **{name: text for name, (_, text) in DECAY_MISTAKES.items()},
+    **MOMENTUM_MISTAKES,
 }
 
 

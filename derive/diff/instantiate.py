@@ -20,6 +20,7 @@ import sympy as sp
 from derive.core import activations, calculus, naming
 from derive.core.decay import LAMBDA
 from derive.core.model import Derivation
+from derive.core.update import ALPHA
 from derive.diff.catalog.sources import Form, SymbolSpec
 
 ETA = sp.Symbol("eta", positive=True)
@@ -141,10 +142,18 @@ class _Builder:
 
     def ref(self, name: str, idx: tuple, env: dict) -> sp.Expr:
         spec: SymbolSpec = self.form.symbols[name]
+        if spec.kind == "increment":
+            raise FormError(f"{name} is the previous change of a parameter, state that only an algorithm's steps have")
+        return self.resolve(name, spec, idx, env)
+
+    def resolve(self, name: str, spec: SymbolSpec, idx: tuple, env: dict) -> sp.Expr:
+        """The canonical symbol that ``name[idx]`` of kind ``spec.kind`` stands for."""
         if spec.kind == "rate":
             return ETA
         if spec.kind == "decay":
             return LAMBDA
+        if spec.kind == "momentum":
+            return ALPHA
         if spec.kind == "free":
             return sp.Symbol(f"free_{name}", real=True)
         fixed = self.declared(name, spec)

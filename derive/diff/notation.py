@@ -125,6 +125,10 @@ _KINDS = {
 }
 
 
+#: Canonical scalars a source names by a letter of its own: the symbol's name -> its kind.
+_SCALARS = {"eta": "rate", "lambda": "decay", "alpha": "momentum"}
+
+
 class SourceNames:
     """Names canonical symbols as the source does (``w_1_2_1`` → ``v₂₁`` when v is layer 1's weight)."""
 
@@ -166,10 +170,9 @@ class SourceNames:
     def text(self, sym: sp.Symbol) -> str:
         if sym.name.startswith("free_"):
             return symbol_text(sym.name.removeprefix("free_"))
-        if sym.name in ("eta", "lambda"):  # the learning rate, the decay coefficient: the source's own letters
-            kind = "rate" if sym.name == "eta" else "decay"
-            mine = next((n for n, s in self.symbols.items() if s.kind == kind), sym.name)
-            return symbol_text(mine)
+        if sym.name in _SCALARS:  # η, λ and α by the source's own letter
+            kind = _SCALARS[sym.name]
+            return symbol_text(next((n for n, s in self.symbols.items() if s.kind == kind), sym.name))
         try:
             info = naming.info(sym, self.L)
         except KeyError:

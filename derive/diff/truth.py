@@ -5,6 +5,8 @@
 models the diff can name; :func:`chain` recomputes every δ at a point under
 one of them, so that a form can be tested against "the correct value with this
 mistake made".
+:data:`DECAY_MISTAKES` and :data:`MOMENTUM_MISTAKES` are the weight-decay and
+momentum mistakes with their texts.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ DECAY_MISTAKES = {
         "The bias is decayed too (its step has a term λb), but the penalty (λ/2) Σ w² here holds the weights "
         "only, as is usual; a bias only shifts a unit's operating point.",
     ),
+}
+
+#: The mistakes in an update with momentum that the algorithm diff names (:mod:`derive.diff.rule` applies
+#: each to the derived rule) and what each is; a sign error there is ``dropped_sign``, whose text is general.
+MOMENTUM_MISTAKES = {
+    "momentum_on_gradient": "Momentum: α multiplies the gradient ∂E/∂w where the previous change Δw(t−1) "
+    "belongs (Δw(t) = −η ∂E/∂w(t) + α Δw(t−1)).",
+    "momentum_on_weight": "Momentum: α multiplies the old weight w(t) where the previous change Δw(t−1) belongs.",
+    "increment_not_kept": "Momentum: the change Δw(t) of a step is not stored, so the next step adds α times "
+    "an older change instead of Δw(t).",
 }
 
 

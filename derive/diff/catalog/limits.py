@@ -58,7 +58,7 @@ KEYS = {
         "arch",
         "note",
     },
-    "algorithms": {"id", "citation", "latex", "indices", "steps", "symbols", "n_layers", "note"},
+    "algorithms": {"id", "citation", "latex", "indices", "steps", "symbols", "n_layers", "note", "optimizer"},
 }
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax")
 

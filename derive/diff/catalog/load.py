@@ -22,6 +22,7 @@ from derive.diff.catalog.types import (
     Source,
     SymbolSpec,
 )
+from derive.spec import OPTIMIZERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -278,6 +279,9 @@ def _algorithm(entry: dict, base, functions, text: str, where: str) -> Algorithm
         )
     symbols = _merged(entry, base, f"{where}:{line}")
     indices = _indices(entry, f"{where}:{line}")
+    optimizer = _str(entry, "optimizer", f"{where}:{line}", "sgd")
+    if optimizer not in OPTIMIZERS:
+        raise CatalogError(f"{where}:{line}: optimizer {optimizer[:40]!r} is not one of {', '.join(OPTIMIZERS)}")
     names, steps = set(symbols), []
     for step in entry["steps"]:
         step_line = _line_of(text, step) if isinstance(step, str) else line
@@ -297,4 +301,5 @@ def _algorithm(entry: dict, base, functions, text: str, where: str) -> Algorithm
         line=line,
         n_layers=entry.get("n_layers"),
         note=_str(entry, "note", where, ""),
+        optimizer=optimizer,
     )

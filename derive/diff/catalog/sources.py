@@ -44,6 +44,8 @@ The schema, by example (``derive/diff/catalog/bishop.toml`` is a complete one; t
     id = "step"
     indices = { k = 2, j = 1 }
     steps = ["dk[k] = ...", "w[k, j] = w[k, j] - eta * dk[k] * o[j]", ...]
+    optimizer = "sgd"              # or "momentum": with symbols of kind momentum (α) and increment
+                                   #   (Dw[k, j], the previous change of w[k, j], read and reassigned)
 """
 
 from __future__ import annotations

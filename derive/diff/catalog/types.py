@@ -13,8 +13,12 @@ from pathlib import Path
 from derive.spec import SpecError
 
 #: What a source symbol may stand for in the Derivation.
-#: ("decay" is the weight-decay coefficient λ of a source with ``weight_decay = true``)
-KINDS = ("input", "preact", "act", "output", "target", "weight", "bias", "delta", "rate", "decay", "free")
+KINDS = (
+    *("input", "preact", "act", "output", "target", "weight", "bias", "delta", "rate", "free"),
+    "decay",  # the weight-decay coefficient λ of a source with ``weight_decay = true``
+    "momentum",  # α of the update with momentum
+    "increment",  # the previous change Δθ(t−1) of the parameter its indices name (an algorithm's state)
+)
 #: What a source function may stand for.
 FUNCTION_KINDS = ("act", "act_prime", "sigmoid", "sigmoid_prime", "exp", "log", "tanh")
 #: What a form may claim to equal.
@@ -65,6 +69,7 @@ class Algorithm:
     line: int
     n_layers: int | None = None
     note: str = ""
+    optimizer: str = "sgd"  # the update rule the steps describe (derive.spec.OPTIMIZERS)
 
 
 @dataclass

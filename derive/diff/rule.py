@@ -1,0 +1,167 @@
+"""The derived update rule on numbers: what an algorithm's steps are compared with.
+
+:mod:`derive.core.update` writes each optimiser's update as equations Δθ = rhs
+in the generic indices of a layer (plain descent: Δθ = −η ∂E/∂θ; momentum,
+Rumelhart, Hinton and Williams 1986 eq. 9: Δθ(t) = −η ∂E/∂θ(t) + α Δθ(t−1)).
+Here each right-hand side becomes a template in the gradient, the previous
+change Δθ(t−1) and θ itself, and :func:`run` applies it to every parameter,
+step after step: each step's gradients come from the weights of that step,
+θ(t+1) = θ(t) + Δθ(t), and Δθ(t) is kept as the next step's Δθ(t−1) (the state
+of momentum). With weight decay the gradient is that of E + Ω in every
+optimiser, as :mod:`derive.core.update` writes it: the δ form plus the derived
+penalty term λθ (:func:`derive.core.rules.penalty_gradient`, the term
+:func:`derive.diff.truth.penalty_term` adds to a gradient form). :func:`variants`
+applies one known mistake to the rule, so that an algorithm that follows a
+wrong rule can be named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from derive.core import naming, update
+from derive.core.model import Derivation
+from derive.core.rules import penalty_gradient
+from derive.diff.instantiate import ETA
+from derive.diff.numbers import DIGITS, N_POINTS, Env, environment, evaluate
+
+#: Placeholders of a template: the gradient ∂E/∂θ, the previous change Δθ(t−1), the parameter θ.
+GRAD, PREV, THETA = sp.Symbol("grad"), sp.Symbol("prev"), sp.Symbol("theta")
+#: Steps a rule with state is run for (one step cannot tell whether the state is carried on).
+STATEFUL_STEPS = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One optimiser's Δθ for each (role, layer) of parameter, as a template in GRAD, PREV, THETA, η, α."""
+
+    optimizer: str
+    templates: dict[tuple[str, int], sp.Expr]
+    keeps: bool = True  # Δθ(t) becomes the next step's Δθ(t−1)
+    decay: bool = False  # the gradient is that of E + Ω (weight decay), as the network's spec says
+
+    @property
+    def stateful(self) -> bool:
+        return any(PREV in t.free_symbols for t in self.templates.values())
+
+    @property
+    def steps(self) -> int:
+        return STATEFUL_STEPS if self.stateful else 1
+
+    def text(self) -> str:
+        """The rule in words, from one of its templates (all layers share the form)."""
+        words = {
+            GRAD: sp.Symbol("∂(E + Ω)/∂θ" if self.decay else "∂E/∂θ"),
+            PREV: sp.Symbol("Δθ(t−1)"),
+            THETA: sp.Symbol("θ"),
+            ETA: sp.Symbol("η"),
+            update.ALPHA: sp.Symbol("α"),
+        }
+        template = next(iter(self.templates.values()))
+        terms = sorted(sp.Add.make_args(template), key=lambda term: GRAD not in term.free_symbols)  # gradient first
+        text = " + ".join(sp.sstr(term.xreplace(words), order="none").replace("*", " ") for term in terms)
+        return f"Δθ{'(t)' if self.stateful else ''} = {text.replace('+ -', '− ').replace('-', '−')}, θ ← θ + Δθ"
+
+
+def rule(d: Derivation, optimizer: str) -> Rule:
+    """The update rule ``optimizer`` as :mod:`derive.core.update` derives it for ``d``'s network."""
+    spec = dataclasses.replace(d.spec, optimizer=optimizer)
+    templates = {}
+    for eq in update.equations(spec):
+        theta = update.parameter(eq)
+        role, layer = naming.indexed_info(theta.base, spec.n_layers)
+        rhs = eq.rhs.xreplace(
+            {sp.Derivative(update.ERROR, theta): GRAD, update.Increment(theta, update.STEP - 1): PREV}
+        ).xreplace({theta: THETA})
+        unknown = rhs.free_symbols - {GRAD, PREV, THETA, ETA, update.ALPHA}
+        if unknown or rhs.has(sp.Derivative, update.Increment):
+            raise ValueError(f"the {optimizer} rule of {eq.id} has terms the diff cannot run on numbers: {rhs}")
+        templates[(role, layer)] = rhs
+    return Rule(optimizer, templates, decay=d.spec.weight_decay)
+
+
+#: Mistakes in an update rule (ids of compare.MISTAKES, texts in truth.MOMENTUM_MISTAKES): each applied to a template.
+MISTAKES = {
+    "dropped_sign": lambda t: t.xreplace({ETA: -ETA}),  # a step up the gradient
+    "momentum_on_gradient": lambda t: t.xreplace({PREV: GRAD}),
+    "momentum_on_weight": lambda t: t.xreplace({PREV: THETA}),
+}
+#: The mistake of a rule with state whose steps never store the change they made.
+NOT_KEPT = "increment_not_kept"
+
+
+def variants(r: Rule) -> list[tuple[str, Rule]]:
+    """(mistake id, the rule with that mistake) for every mistake that changes ``r``."""
+    out = []
+    for mistake, apply in MISTAKES.items():
+        templates = {k: apply(t) for k, t in r.templates.items()}
+        if templates != r.templates:
+            out.append((mistake, dataclasses.replace(r, templates=templates)))
+    if r.stateful:
+        out.append((NOT_KEPT, dataclasses.replace(r, keeps=False)))
+    return out
+
+
+def gradient_rule(d: Derivation):
+    """(parameter, δ symbol, input symbol or None) for every weight and bias.
+
+    The gradient of a parameter is δ_j · input_i (``Parameter.gradient``); it is
+    read from the layers so that a large, lazily built Derivation is not expanded.
+    """
+    for layer in d.layers:
+        for j, row in enumerate(layer.weights):
+            for i, w in enumerate(row):
+                yield w, layer.delta[j], layer.inputs[i]
+        for j, b in enumerate(layer.biases or []):
+            yield b, layer.delta[j], None
+
+
+def starts(d: Derivation, seed: str) -> list[tuple[mpmath.mpf, Env]]:
+    """(α, Δθ(t−1) of every parameter) for each sample point: α in (0, 1), changes in [-0.5, 0.5]."""
+    rng = random.Random(f"{seed}:momentum")
+    out = []
+    with mpmath.workdps(DIGITS):
+        for _ in range(N_POINTS):
+            alpha = mpmath.mpf(rng.randint(100, 900)) / 1000
+            prev = {sym: mpmath.mpf(rng.randint(-500, 500)) / 1000 for sym, _, _ in gradient_rule(d)}
+            out.append((alpha, prev))
+    return out
+
+
+def run(r: Rule, d: Derivation, pt: Env, env: Env, prev: Env) -> list[Env]:
+    """The parameters after each of ``r.steps`` steps from ``pt`` (``env``: its forward and δ values).
+
+    With weight decay (``d.spec.weight_decay``) each gradient is that of E + Ω at the step's own
+    weights: the δ form plus the derived penalty term λθ (zero for a parameter Ω leaves out).
+    """
+    L = d.spec.n_layers
+    params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
+    penalty = {sym: penalty_gradient(d, sym) for sym in params} if d.spec.weight_decay else {}
+    after = []
+    for step in range(r.steps):
+        now = {**pt, **params}
+        if step:
+            env = environment(d, now)
+        change = {}
+        for sym, delta, source in gradient_rule(d):
+            info = naming.info(sym, L)
+            term = penalty.get(sym, 0)
+            with mpmath.workdps(DIGITS):
+                grad = env[delta] * (1 if source is None else env[source])
+                grad += evaluate(term, now) if term != 0 else 0
+            values = {GRAD: grad, THETA: params[sym], ETA: pt[ETA]}
+            if sym in prev:  # a rule with state reads these; without them evaluate() names what is missing
+                values[PREV] = prev[sym]
+            if update.ALPHA in pt:
+                values[update.ALPHA] = pt[update.ALPHA]
+            change[sym] = evaluate(r.templates[(info.role, info.layer)], values)
+        with mpmath.workdps(DIGITS):
+            params = {sym: params[sym] + change[sym] for sym in params}
+        prev = change if r.keeps else prev
+        after.append(params)
+    return after
