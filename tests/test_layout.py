@@ -27,6 +27,7 @@ PACKAGE = ROOT / "derive"
 RANKS = [
     ("derive.spec", 0),
     ("derive.progress", 0),
+    ("derive.cache", 0),
     ("derive.core", 1),
     ("derive.prove", 2),
     ("derive.render", 3),
