@@ -255,7 +255,7 @@ def layer_mutants(src: Source, form: Form) -> Iterator[Mutant]:
 
 def _upper(letters: list, form: Form):
     # the weight's layer is the later of its two letters' layers; compare them at l = 5, L = 9
-    from derive.diff.instantiate import layer_number
+    from derive.diff.layers import layer_number
 
     return max(letters, key=lambda spec: layer_number(spec, 5, 9))
 

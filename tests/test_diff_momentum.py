@@ -20,11 +20,12 @@ from autograd import grad
 
 import derive
 from derive.cli import main
+from derive.core.decay import LAMBDA
 from derive.core.update import ALPHA
 from derive.diff import compare, report, rule
 from derive.diff.catalog import sources
 from derive.diff.catalog.types import CatalogError
-from derive.diff.instantiate import ETA, LAMBDA
+from derive.diff.layers import ETA
 from derive.diff.numbers import environment
 
 CATALOG_FILE = Path(sources.CATALOG_DIR) / "rhw1986m.toml"

@@ -31,9 +31,10 @@ import sympy as sp
 
 from derive.core.update import ALPHA
 from derive.diff import rule as rules
+from derive.diff.builder import Builder
 from derive.diff.catalog.sources import Algorithm, Source
 from derive.diff.compare import MISTAKES, ReferenceNet
-from derive.diff.instantiate import NotApplicable, Undefined, _Builder, layer_number
+from derive.diff.layers import NotApplicable, Undefined, layer_number
 from derive.diff.notation import SourceNames, form_text
 from derive.diff.numbers import DIGITS, Env, close, environment, short
 from derive.diff.rule import gradient_rule
@@ -46,7 +47,7 @@ MAX_UNIT_STEPS = 50_000
 MAX_VALUE = mpmath.mpf(10) ** 50
 
 
-class _StepBuilder(_Builder):
+class _StepBuilder(Builder):
     """Resolves a step's names to numbers: weights and changes from the running state, temporaries by unit."""
 
     def __init__(self, run: _Run) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.core import calculus, naming
-from derive.diff.instantiate import ETA, layer_number
+from derive.diff.layers import ETA, layer_number
 from derive.diff.notation import SourceNames, expr_text, gradient_of
 from derive.diff.numbers import close, evaluate, scaled, short
 from derive.diff.truth import penalty_term, truth

@@ -16,8 +16,9 @@ import random
 import mpmath
 import sympy as sp
 
+from derive.core.decay import LAMBDA
 from derive.core.model import Derivation
-from derive.diff.instantiate import ETA, LAMBDA
+from derive.diff.layers import ETA
 
 DIGITS = 30
 N_POINTS = 3

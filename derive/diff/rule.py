@@ -27,7 +27,7 @@ import sympy as sp
 from derive.core import naming, update
 from derive.core.model import Derivation
 from derive.core.rules import penalty_gradient
-from derive.diff.instantiate import ETA
+from derive.diff.layers import ETA
 from derive.diff.numbers import DIGITS, N_POINTS, Env, environment, evaluate
 
 #: Placeholders of a template: the gradient ∂E/∂θ, the previous change Δθ(t−1), the parameter θ.

@@ -14,7 +14,8 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.core import activations, calculus, naming, rules
-from derive.diff.instantiate import ETA, LAMBDA
+from derive.core.decay import LAMBDA
+from derive.diff.layers import ETA
 from derive.diff.numbers import Env, evaluate
 
 # --------------------------------------------------------------------------
