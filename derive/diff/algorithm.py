@@ -1,8 +1,9 @@
 """Compare a source's training algorithm, written as ordered steps, with the derived update rule.
 
 Some mistakes are not in any single formula but in the order of the steps:
-seed 003 updates the output weights and then computes the hidden δ with the
-new weights v^{t+1}. A source's algorithm is a list of assignments in its own
+B. Van Veen's slides "The Backpropagation Algorithm for Training Neural
+Networks" (2019) update the output weights and then compute the hidden δ with
+the new weights v^{t+1}. A source's algorithm is a list of assignments in its own
 notation (parsed by :mod:`derive.diff.safeparse`); this module runs them on numbers
 exactly as written (a weight assigned in one step is read with its new value by
 the later steps) and compares the weights after each step with the rule the
