@@ -34,7 +34,9 @@ help:
 	@echo ""
 	@echo "  make derive ARCH=2-3-2 [ACT=tanh,softmax] [LOSS=ce] [NOTATION=bishop] [OUT=dir]"
 	@echo "                      write generated/<name>/: derivation.pdf/.html/.tex, trainer.py, formulas.json"
-	@echo "  make diff ARCH=2-3-2 [AGAINST=all]   compare the derived formulas with textbook forms"
+	@echo "  make diff ARCH=2-3-2 [AGAINST=all] [ACT=...] [LOSS=...]"
+	@echo "                      compare the derived formulas with textbook forms (each source declares"
+	@echo "                      its own bias, weight decay and update rule)"
 	@echo "  make test           the whole test suite (installs what is missing first)"
 	@echo "  make test-fast      the suite without the slow tests"
 	@echo "  make lint           ruff check and format check"
@@ -92,9 +94,17 @@ derive: need-arch $(STAMP) tex
 	rc=0; $(BIN)/backprop-derive "$$@" || rc=$$?; \
 	if [ $$rc = 3 ]; then exit 0; fi; exit $$rc  # 3: no TeX; the .tex is written and one line said how to install it
 
+# Each catalog source declares the network it is compared on (bias, weight decay, its algorithms'
+# optimizer): the build options that would change that are refused, not silently ignored.
 diff: $(STAMP)
-	@if [ -z "$$BD_ARCH" ]; then echo "usage: make diff ARCH=2-3-2 AGAINST=all" >&2; exit 2; fi
-	@$(BIN)/backprop-derive diff --arch "$$BD_ARCH" --against "$${BD_AGAINST:-all}"
+	@if [ -z "$$BD_ARCH" ]; then echo "usage: make diff ARCH=2-3-2 [AGAINST=all|ID,...] [ACT=tanh,sigmoid] [LOSS=sse|mse|ce|bce]" >&2; exit 2; fi
+	@bad=; for v in OPTIMIZER:"$$BD_OPTIMIZER" WEIGHT_DECAY:"$$BD_WEIGHT_DECAY" DECAY_BIASES:"$$BD_DECAY_BIASES" BIAS:"$$BD_BIAS" MEAN:"$$BD_MEAN"; do \
+	  [ -z "$${v#*:}" ] || bad="$${bad:+$$bad, }$${v%%:*}"; done; \
+	if [ -n "$$bad" ]; then echo "make diff: $$bad: an option of make derive, not of the diff; each textbook source is compared with the bias, weight decay and update rule its own catalog file declares" >&2; exit 2; fi
+	@set -- diff --arch "$$BD_ARCH" --against "$${BD_AGAINST:-all}"; \
+	[ -z "$$BD_ACT" ] || set -- "$$@" --act "$$BD_ACT"; \
+	[ -z "$$BD_LOSS" ] || set -- "$$@" --loss "$$BD_LOSS"; \
+	$(BIN)/backprop-derive "$$@"
 
 test: $(STAMP) tex browser
 	$(BIN)/python -m pytest -n 2 -q

@@ -128,7 +128,13 @@ def parser() -> argparse.ArgumentParser:
         help="documents to write, joined by ',': pdf, html, tex (default: all three)",
     )
     b.add_argument("--out", default=None, help="output directory (default generated/<name>)")
-    d = sub.add_parser("diff", help=COMMANDS["diff"])
+    d = sub.add_parser(
+        "diff",
+        help=COMMANDS["diff"],
+        description="Each textbook source is compared on the network its catalog file declares: its activation "
+        "and loss (--act and --loss override them), its bias, its weight decay and its algorithms' update rule. "
+        "The build options --no-bias, --mean, --optimizer, --weight-decay and --decay-biases do not apply.",
+    )
     d.add_argument("--arch", required=True, help="layer sizes joined by '-', e.g. 2-3-2")
     d.add_argument("--act", default=None, help="compare under this activation (default: each source's own)")
     d.add_argument("--loss", default=None, help="compare under this loss (default: each source's own)")

@@ -331,3 +331,68 @@ def test_reason_keeps_a_message_whole_and_unquotes_a_missing_key():
 
     assert _reason(ValueError("could not convert string to float: 'zoo'")).endswith("float: 'zoo')")
     assert _reason(KeyError("w_9")) == "cannot be compared (KeyError: w_9)"
+
+
+# --------------------------------------------------------------------------
+# The update rule is each source's own: make diff refuses the build options that would change it
+# --------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_diff(*variables: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", "diff", *variables], cwd=REPO, capture_output=True, text=True)
+
+
+def own_lines(err: str) -> list[str]:
+    """stderr without make's own ``make: *** [...] Error N`` line."""
+    return [line for line in err.splitlines() if not line.startswith("make: ***")]
+
+
+@pytest.mark.parametrize(
+    "variables, named",
+    [
+        (["WEIGHT_DECAY=1"], "WEIGHT_DECAY"),
+        (["WEIGHT_DECAY=banana"], "WEIGHT_DECAY"),
+        (["OPTIMIZER=momentum"], "OPTIMIZER"),
+        (["OPTIMIZER=adam", "DECAY_BIASES=1"], "OPTIMIZER, DECAY_BIASES"),
+        (["BIAS=off", "MEAN=1"], "BIAS, MEAN"),
+    ],
+)
+def test_make_diff_refuses_build_options_in_one_line(variables, named):
+    r = make_diff("ARCH=2-3-2", "AGAINST=bishop", *variables)
+    lines = own_lines(r.stderr)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"make diff: {named}:") and "declares" in lines[0], lines
+
+
+def test_make_diff_passes_act_and_loss():
+    r = make_diff("ARCH=2-3-2", "AGAINST=bishop", "ACT=tanh,linear", "LOSS=sse")
+    assert r.returncode in (0, 1) and "compared on 2-3-2 (tanh/linear, sse)" in r.stdout, r.stderr
+    r = make_diff("ARCH=2-3-2", "AGAINST=bishop", "ACT=banana")
+    lines = own_lines(r.stderr)
+    assert r.returncode == 2 and len(lines) == 1 and "unknown activation" in lines[0], r.stderr
+
+
+def test_diff_refuses_a_build_option_in_one_line(run):
+    rc, out, err = run("diff", "--arch", "2-3-2", "--against", "all", "--weight-decay")
+    assert rc == 2 and out == "" and one_line(err) and "--weight-decay" in err
+
+
+def test_diff_help_says_each_source_declares_its_update_rule(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["diff", "--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "update rule" in text and "--weight-decay" in text and "do not apply" in text
+
+
+def test_the_decay_and_momentum_sources_are_compared_under_their_own_rule(diff):
+    rc, out, err = diff("--against", "goodfellow-decay,rhw1986m,bishop", "--json")
+    records = json.loads(out)["records"]
+    decay = {r["network"] for r in records if r["source"] == "goodfellow-decay"}
+    plain = {r["network"] for r in records if r["source"] == "bishop"}
+    assert decay and all("weight decay" in n for n in decay), decay
+    assert plain and not any("weight decay" in n for n in plain), plain
+    momentum = [r for r in records if r["source"] == "rhw1986m" and r["target"] == "momentum_step"]
+    assert momentum and all(r["verdict"] != "different" for r in momentum), momentum
