@@ -20,14 +20,17 @@ ONE, TWO = ("num", Fraction(1)), ("num", Fraction(2))
 #: Every kind of mutation, in the order the score table lists them.
 KINDS = (
     "swap_weight_indices",
+    "transpose_weights",
     "neighbour_layer",
     "drop_fprime",
     "fprime_to_f_squared",
     "fprime_to_f_minus_one_minus_f",
     "fprime_on_preactivation",
+    "fprime_of_other_activation",
     "flip_sign",
     "drop_factor",
     "double_factor",
+    "missing_sum",
     "input_to_own_output",
     "stale_weight",
 )
@@ -212,6 +215,11 @@ def fprime_mutants(src: Source, form: Form) -> Iterator[Mutant]:
         if x is not None:
             pre = ("sub", ONE, ("pow", x, TWO)) if tanh else ("mul", x, ("sub", ONE, x))
             cases.append(("fprime_on_preactivation", pre, syms, {}))
+        if y is not None:  # σ′ = y(1 − y) written where tanh′ = 1 − y² belongs, or the other way round
+            other = ("mul", y, ("sub", ONE, y)) if tanh else ("sub", ONE, ("pow", y, TWO))
+            cases.append(("fprime_of_other_activation", other, {}, {}))
+        elif src.functions[parts[where[0]][1]] == "act_prime":  # the layer's f′ replaced by σ′
+            cases.append(("fprime_of_other_activation", ("call", "mut_sp", (x,)), {}, {"mut_sp": "sigmoid_prime"}))
         for kind, new, symbols, functions in cases:
             tree = replace(form.tree, path, _apply_fprime(parts, where, new))
             s, f = _with(src, form, tree, symbols, functions)
@@ -290,9 +298,58 @@ def own_output_mutants(src: Source, form: Form) -> Iterator[Mutant]:
             yield Mutant("input_to_own_output", f"{node[1]}[{frm}] -> the unit's own output [{to}]", s, f)
 
 
+def transpose_mutants(src: Source, form: Form) -> Iterator[Mutant]:
+    """Each weight matrix read transposed: its declared index order flipped, at every use in the form."""
+    used = sorted({n[1] for _, n in nodes(form.tree) if n[0] == "ref" and form.symbols[n[1]].kind == "weight"})
+    for name in used:
+        spec = form.symbols[name]
+        flipped = dataclasses.replace(spec, order="from_to" if spec.order == "to_from" else "to_from")
+        yield Mutant(
+            "transpose_weights", f"{name} read as its transpose", *_with(src, form, form.tree, {name: flipped})
+        )
+
+
+def _one_term(form: Form, node: tuple, letter: str, renamed: dict) -> tuple:
+    """``node`` with ``letter`` fixed to unit 1: each symbol it indexes gets a declared layer (a numeric index
+    needs one), collected in ``renamed``."""
+    if node[0] == "ref":
+        name, idx = node[1], node[2]
+        if letter not in idx:
+            return node
+        spec = form.symbols[name]
+        if spec.kind == "weight":
+            letters = [form.indices[i] for i in idx if isinstance(i, str)]
+            layer = spec.layer if spec.layer is not None else _upper(letters, form)
+        else:
+            layer = _layer_of(form, name, idx)
+        new = f"mut_one_{name}"
+        renamed[new] = dataclasses.replace(spec, layer=layer)
+        return ("ref", new, tuple(1 if i == letter else i for i in idx))
+    out = node
+    for key, child in _children(node):
+        out = _set(out, key, _one_term(form, child, letter, renamed))
+    return out
+
+
+def missing_sum_mutants(src: Source, form: Form) -> Iterator[Mutant]:
+    """Each Sum(body, k) replaced by its first term (k = 1): the sum over the next layer's units left out."""
+    for path, node in nodes(form.tree):
+        if node[0] == "sum":
+            renamed: dict = {}
+            body = _one_term(form, node[2], node[1], renamed)
+            tree = replace(form.tree, path, body)
+            yield Mutant(
+                "missing_sum",
+                f"Sum over {node[1]} replaced by its term {node[1]} = 1",
+                *_with(src, form, tree, renamed),
+            )
+
+
 def form_mutants(src: Source, form: Form) -> Iterator[Mutant]:
     """Every applicable mutant of one form."""
     yield from weight_mutants(src, form)
+    yield from transpose_mutants(src, form)
+    yield from missing_sum_mutants(src, form)
     yield from layer_mutants(src, form)
     yield from fprime_mutants(src, form)
     yield from sign_and_factor_mutants(src, form)

@@ -148,3 +148,19 @@ def test_mutants_are_the_mistakes_they_claim():
     assert ("pow", ("call", "mut_f", (("ref", "net", ("j",)),)), mutants.TWO) in [n for _, n in mutants.nodes(squared)]
     assert by_kind["flip_sign"] == [("neg", form.tree)]
     assert "input_to_own_output" not in by_kind  # a delta has no input factor
+
+
+def test_new_mutants_are_the_mistakes_they_claim():
+    src = sources.select("pdp8")[0]
+    form = next(f for f in src.forms if f.id == "hidden-delta")  # f_prime(net[j]) * Sum(delta[k] * w[k, j], k)
+    by_kind = {}
+    for m in mutants.form_mutants(src, form):
+        by_kind.setdefault(m.kind, []).append(m.item)
+    (transposed,) = by_kind["transpose_weights"]
+    assert transposed.tree == form.tree and transposed.symbols["w"].order != form.symbols["w"].order
+    (one_term,) = by_kind["missing_sum"]
+    assert not any(n[0] == "sum" for _, n in mutants.nodes(one_term.tree))
+    refs = {n for _, n in mutants.nodes(one_term.tree) if n[0] == "ref"}
+    assert ("ref", "mut_one_w", (1, "j")) in refs and ("ref", "mut_one_delta", (1,)) in refs
+    other = by_kind["fprime_of_other_activation"][0]
+    assert ("call", "mut_sp", (("ref", "net", ("j",)),)) in [n for _, n in mutants.nodes(other.tree)]

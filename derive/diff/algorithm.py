@@ -176,7 +176,7 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
     derived = rules.rule(ctx.d, alg.optimizer)
     n = derived.steps
     states = []
-    for pt, env, (alpha, prev) in zip(pts, envs, rules.starts(ctx.d, f"{ctx.d.spec.arch}:{ctx.label}")):
+    for pt, env, (alpha, prev) in zip(pts, envs, rules.starts(ctx.d, f"{ctx.d.spec.arch}:{ctx.label}", len(pts))):
         states.append(({**pt, ALPHA: alpha}, {**env, ALPHA: alpha}, prev))
     record = {
         "source": source.id,

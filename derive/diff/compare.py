@@ -4,7 +4,8 @@ For every form of a source (see :mod:`derive.diff.catalog.sources`) and every co
 unit it applies to, the source side is mapped onto canonical symbols
 (:mod:`derive.diff.instantiate`) and compared with what the Derivation says the
 same quantity is, at random points where every canonical symbol has the value
-of its full expansion (:mod:`derive.diff.numbers`). Verdicts:
+of its full expansion (:mod:`derive.diff.numbers`); with relu units, at points enough to see
+every unit on both sides of its kink (:func:`~derive.diff.numbers.sample`). Verdicts:
 
 ``equal``                   the form is the derived quantity;
 ``equal_under_convention``  it is the derived quantity times the factor the
@@ -29,7 +30,7 @@ from derive.diff import instantiate
 from derive.diff.catalog.sources import Form, Source
 from derive.diff.counterexample import counterexample, layer_name
 from derive.diff.notation import claim_text, form_text
-from derive.diff.numbers import DIGITS, N_POINTS, Env, close, environment, evaluate, points, scaled
+from derive.diff.numbers import DIGITS, Env, close, evaluate, points, sample, scaled
 from derive.diff.truth import DECAY_MISTAKES, MOMENTUM_MISTAKES, chain, truth, variants
 from derive.prove.symbolic import expansions, prove_symbolic
 from derive.spec import ACTIVATIONS, make_spec
@@ -75,9 +76,8 @@ class ReferenceNet:
     def sample(self, free: list[sp.Symbol]) -> tuple[list[Env], list[Env]]:
         """The network's random points and their environments (shared by all forms), plus free symbols."""
         if self._points is None:
-            self._points = points(self.d, f"{self.d.spec.arch}:{self.label}", set(), self.constrained)
-            self._envs = [environment(self.d, pt) for pt in self._points]
-        extra = points(self.d, "free", set(free), self.constrained) if free else None
+            self._points, self._envs = sample(self.d, f"{self.d.spec.arch}:{self.label}", self.constrained)
+        extra = points(self.d, "free", set(free), self.constrained, len(self._points)) if free else None
         if not extra:
             return self._points, self._envs
         add = [{s: e[s] for s in free} for e in extra]
@@ -222,7 +222,7 @@ def compare_form(source: Source, form: Form, ctx: ReferenceNet, explain: bool = 
         "mistake": None,
         "explanation": form.note or None,
         "counterexample": None,
-        "method": f"values of the fully expanded forms at {N_POINTS} random points to {DIGITS} digits, "
+        "method": f"values of the fully expanded forms at {len(pts)} random points to {DIGITS} digits, "
         f"on {len(insts)} unit(s)",
     }
     transposed = any(i.transposed or i.missing for i in insts)

@@ -12,29 +12,40 @@ of the fully expanded form, at linear cost.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import mpmath
 import sympy as sp
 
+from derive.core import calculus
 from derive.core.decay import LAMBDA
 from derive.core.model import Derivation
 from derive.diff.layers import ETA
 
 DIGITS = 30
 N_POINTS = 3
+#: A net with kinked activations (relu) is compared at this many points or more (see :func:`sample`).
+KINKED_POINTS = 8
+MAX_POINTS = 32
 TOLERANCE = mpmath.mpf(10) ** -20
 
 Env = dict[sp.Symbol, mpmath.mpf]
 
 
-def points(d: Derivation, seed: str, extra: set[sp.Symbol], constrained: bool) -> list[Env]:
-    """Deterministic random points: inputs, parameters and free symbols in [-1.5, 1.5], targets in (0, 1)."""
+def points(d: Derivation, seed: str, extra: set[sp.Symbol], constrained: bool, n: int = N_POINTS) -> list[Env]:
+    """``n`` deterministic random points: inputs, parameters and free symbols in [-1.5, 1.5], targets in (0, 1).
+
+    The first points of a seed do not depend on ``n``."""
+    draw = _draws(d, seed, extra, constrained)
+    return [next(draw) for _ in range(n)]
+
+
+def _draws(d: Derivation, seed: str, extra: set[sp.Symbol], constrained: bool) -> Iterator[Env]:
     rng = random.Random(seed)
     params = [s for layer in d.layers for row in layer.weights for s in row]
     params += [b for layer in d.layers for b in (layer.biases or [])]
-    out = []
-    with mpmath.workdps(DIGITS):
-        for _ in range(N_POINTS):
+    while True:
+        with mpmath.workdps(DIGITS):
             pt = {s: mpmath.mpf(rng.randint(-1500, 1500)) / 1000 for s in list(d.inputs) + params}
             for t in d.targets:
                 pt[t] = mpmath.mpf(rng.randint(50, 950)) / 1000
@@ -45,8 +56,46 @@ def points(d: Derivation, seed: str, extra: set[sp.Symbol], constrained: bool) -
                 pt[LAMBDA] = mpmath.mpf(rng.randint(100, 900)) / 1000
             for s in sorted(extra, key=str):
                 pt[s] = mpmath.mpf(rng.randint(-1500, 1500)) / 1000
-            out.append(pt)
+        yield pt
+
+
+def kinks(d: Derivation) -> list[sp.Expr]:
+    """Where the net's activations are not analytic, one expression per unit that changes sign there.
+
+    A relu unit is a polynomial in its inputs on either side of a = 0 and a different one across it: points on
+    one side only cannot tell a form that drops f' = H(a) from the right one. These are the arguments of
+    Heaviside and the differences of Max in f and f', at each unit's pre-activation.
+    """
+    out = []
+    for layer in d.layers:
+        if layer.activation == "softmax":
+            continue
+        calc = calculus.elementwise(layer.activation)
+        atoms = (calc.f + calc.fprime).atoms(sp.Heaviside, sp.Max)
+        where = {a.args[0] if isinstance(a, sp.Heaviside) else a.args[0] - a.args[1] for a in atoms}
+        where = sorted({-w if w.could_extract_minus_sign() else w for w in where}, key=str)  # H(a), Max(0, a): one
+        out += [w.subs(calculus.A, a) for w in where for a in layer.a]
     return out
+
+
+def sample(d: Derivation, seed: str, constrained: bool) -> tuple[list[Env], list[Env]]:
+    """The points a net's forms are compared at, and their environments.
+
+    :data:`N_POINTS` points on a net of analytic activations. With kinks (:func:`kinks`) at least
+    :data:`KINKED_POINTS`, and more, up to :data:`MAX_POINTS`, until every kink has been seen on both sides.
+    """
+    where = kinks(d)
+    if not where:
+        pts = points(d, seed, set(), constrained)
+        return pts, [environment(d, pt) for pt in pts]
+    draw = _draws(d, seed, set(), constrained)
+    pts, envs, signs = [], [], {w: set() for w in where}
+    while len(pts) < MAX_POINTS and (len(pts) < KINKED_POINTS or any(len(v) < 2 for v in signs.values())):
+        pts.append(next(draw))
+        envs.append(environment(d, pts[-1]))
+        for w in where:
+            signs[w].add(evaluate(w, envs[-1]) > 0)
+    return pts, envs
 
 
 def environment(d: Derivation, pt: Env) -> Env:

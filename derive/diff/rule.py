@@ -121,12 +121,12 @@ def gradient_rule(d: Derivation):
             yield b, layer.delta[j], None
 
 
-def starts(d: Derivation, seed: str) -> list[tuple[mpmath.mpf, Env]]:
-    """(α, Δθ(t−1) of every parameter) for each sample point: α in (0, 1), changes in [-0.5, 0.5]."""
+def starts(d: Derivation, seed: str, n: int = N_POINTS) -> list[tuple[mpmath.mpf, Env]]:
+    """(α, Δθ(t−1) of every parameter) for ``n`` sample points: α in (0, 1), changes in [-0.5, 0.5]."""
     rng = random.Random(f"{seed}:momentum")
     out = []
     with mpmath.workdps(DIGITS):
-        for _ in range(N_POINTS):
+        for _ in range(n):
             alpha = mpmath.mpf(rng.randint(100, 900)) / 1000
             prev = {sym: mpmath.mpf(rng.randint(-500, 500)) / 1000 for sym, _, _ in gradient_rule(d)}
             out.append((alpha, prev))
