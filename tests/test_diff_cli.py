@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -341,12 +343,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def make_diff(*variables: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-s", "diff", *variables], cwd=REPO, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+    return subprocess.run(["make", "-s", "diff", *variables], cwd=REPO, capture_output=True, text=True, env=env)
 
 
 def own_lines(err: str) -> list[str]:
-    """stderr without make's own ``make: *** [...] Error N`` line."""
-    return [line for line in err.splitlines() if not line.startswith("make: ***")]
+    """stderr without make's own ``make: *** [...] Error N`` line (``make[1]:`` when nested)."""
+    return [line for line in err.splitlines() if not re.match(r"make(\[\d+\])?: \*\*\* ", line)]
 
 
 @pytest.mark.parametrize(
