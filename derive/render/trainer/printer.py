@@ -10,11 +10,35 @@ numerically stable by :func:`derive.render.trainer.stable.stabilize`.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
 from derive.render.trainer.stable import Logistic, LogSumExp, LogSumExpOver, Softplus
+
+_NUMBER = re.compile(r"[0-9]+")
+_LONG_NUMBER = re.compile(r"[0-9]{2,}")
+
+
+def _padded(expr: sp.Expr) -> dict[sp.Symbol, sp.Symbol]:
+    """Each name with a number of two or more digits, renamed with every number in six digits.
+
+    SymPy orders names as strings (``z_1_10`` before ``z_1_2``); ordering the same expression with
+    ``z_000001_000010`` and ``z_000001_000002`` instead gives the order a reader expects. Empty when
+    every number has one digit: those names already sort that way.
+    """
+    names = expr.atoms(sp.Symbol)
+    if not any(_LONG_NUMBER.search(s.name) for s in names):
+        return {}
+    return {s: sp.Symbol(_NUMBER.sub(lambda m: m.group().zfill(6), s.name), **s.assumptions0) for s in names}
+
+
+def unit_order(args: tuple[sp.Expr, ...]) -> list[sp.Expr]:
+    """``args`` sorted as SymPy sorts them, with unit indices compared as numbers (see :func:`_padded`)."""
+    padded = _padded(sp.Tuple(*args))
+    return sorted(args, key=lambda a: sp.default_sort_key(a.xreplace(padded)))
 
 
 class TrainerPrinter(NumPyPrinter):
@@ -50,7 +74,7 @@ class TrainerPrinter(NumPyPrinter):
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         # y - t and 1 - y, as the document writes them: positive terms first
-        terms = sorted(self._as_ordered_terms(expr, order=order), key=lambda t: t.could_extract_minus_sign())
+        terms = sorted(self._unit_ordered_terms(expr, order), key=lambda t: t.could_extract_minus_sign())
         out = ""
         for i, term in enumerate(terms):
             negative = i > 0 and term.could_extract_minus_sign()
@@ -60,6 +84,14 @@ class TrainerPrinter(NumPyPrinter):
             text = self.parenthesize(-term if negative else term, precedence(expr))
             out += (" - " if negative else " + ") + text
         return out
+
+    def _unit_ordered_terms(self, expr: sp.Add, order: str | None) -> list[sp.Expr]:
+        """The terms in SymPy's order, with unit indices compared as numbers: ``z_1_2`` before ``z_1_10``."""
+        padded = _padded(expr)
+        if not padded:
+            return self._as_ordered_terms(expr, order=order)
+        back = {v: k for k, v in padded.items()}
+        return [t.xreplace(back) for t in self._as_ordered_terms(expr.xreplace(padded), order=order)]
 
     def _print_Logistic(self, expr: Logistic) -> str:
         # σ(u) = (1 + tanh(u/2))/2: one bounded call, no overflow for any u
@@ -73,8 +105,10 @@ class TrainerPrinter(NumPyPrinter):
 
     def _print_LogSumExp(self, expr: LogSumExp) -> str:
         fn = self._module_format("numpy.logaddexp")
-        text = self._print(expr.args[0])
-        for u in expr.args[1:]:
+        # the order of the sum of exps it came from; by unit index when there are ten or more
+        first, *rest = unit_order(expr.args) if _padded(sp.Tuple(*expr.args)) else expr.args
+        text = self._print(first)
+        for u in rest:
             text = f"{fn}({text}, {self._print(u)})"
         return text
 
@@ -88,7 +122,7 @@ class TrainerPrinter(NumPyPrinter):
 
     def _print_Max(self, expr: sp.Max) -> str:
         fn = self._module_format("numpy.maximum")
-        args = sorted(expr.args, key=sp.default_sort_key)
+        args = unit_order(expr.args)
         text = self._print(args[0])
         for arg in args[1:]:
             text = f"{fn}({text}, {self._print(arg)})"
