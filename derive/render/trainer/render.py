@@ -29,9 +29,12 @@ from derive.render.trainer.vector import vector_blocks
 
 TEMPLATES = templates.directory()
 
-#: Nets up to this many parameters get the one-sample float functions unless a style is asked for
-#: (per-sample SGD on 16-16-8, 408 parameters: 4.6 ms per epoch of 150 samples in floats, 6.2 ms in numpy).
-SCALAR_MAX_PARAMETERS = 400
+#: Nets up to this many parameters get the one-sample float functions unless a style is asked for.
+#: Floats cost about 0.15 µs per parameter and sample, the matrix lines about 40 µs per sample
+#: whatever the size: per-sample SGD (CPU µs per sample) on 6-12-6, 162 parameters: 23 in floats,
+#: 41 in numpy; 8-16-8, 280: 41 to 65 against 66 to 70; 10-16-8, 312: 56 to 62 against 41 to 43;
+#: 16-16-8, 408: 55 to 78 against 39 to 56 (sigmoid/sse and tanh,softmax/ce).
+SCALAR_MAX_PARAMETERS = 250
 
 
 def choose_style(d: Derivation, style: str | None) -> str:
