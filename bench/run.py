@@ -8,7 +8,6 @@ from a file with importlib.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import platform
 import subprocess
@@ -19,6 +18,8 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from styles import minibatch_rows
+from timing import best, best_of_each, load_trainer
 
 from derive import derive, make_spec, verify
 from derive.render import formulas
@@ -27,17 +28,6 @@ from derive.render.trainer import render
 SERIES = ["8-16-8", "16-32-16", "32-64-32", "64-128-64", "128-256-128", "256-512-256", "784-128-64-10"]
 WIDTHS = ["16-16-128", "16-16-256", "16-16-512", "16-16-1024"]
 OUT = Path(__file__).with_name("results.md")
-
-
-def best(fn, repeat: int = 5, number: int = 20) -> float:
-    """Best mean seconds per call over ``repeat`` rounds of ``number`` calls."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t) / number)
-    return min(times)
 
 
 def _derive_and_emit(arch: str) -> tuple[int, float]:
@@ -92,17 +82,6 @@ def derivation_rows(series: list[str]) -> list[str]:
     return rows
 
 
-def load_trainer(arch: str, style: str, tmp: Path, act: str = "sigmoid", loss: str = "sse", optimizer: str = "sgd"):
-    """Render and import one trainer; ``style`` "default" is what a build without --style writes."""
-    d = verify(derive(make_spec(arch, act, loss, optimizer=optimizer)))
-    path = tmp / f"trainer_{arch.replace('-', '_')}_{style}_{loss}_{optimizer}.py"
-    path.write_text(render.render(d, None if style == "default" else style))
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def numpy_step(p, X, T, lr):
     """Hand-written reference: sigmoid layers, sse, summed over the batch."""
     Z = 1 / (1 + np.exp(-(X @ p["W1"].T + p["b1"])))
@@ -138,21 +117,33 @@ def _gemms(Xb, W1, W2, Z, D2):
 
 def _train_per_sample(trainer, p, X, T, epochs: int = 20) -> float:
     """Seconds per sample of ``train(batch_size=1)``: per-sample SGD as a user runs it."""
-    t = time.perf_counter()
-    trainer.train(p, X, T, epochs=epochs, lr=0.1, batch_size=1, shuffle=False)
-    return (time.perf_counter() - t) / (epochs * len(X))
+    fit = partial(trainer.train, p, X, T, epochs=epochs, lr=0.1, batch_size=1, shuffle=False)
+    return best(fit, repeat=3, number=1) / (epochs * len(X))
 
 
 def _step_case(torch, trainers, arch: str, batch: int, number: int, dtype) -> str:
-    """One table row: every time measured here, on the same parameters and data."""
+    """One table row: every time measured here, on the same parameters and data, in interleaved rounds."""
     sizes = [int(n) for n in arch.split("-")]
     rng = np.random.default_rng(0)
     p = trainers["vector"].init_params(0, dtype=dtype)
     X = rng.uniform(0, 1, (batch, sizes[0])).astype(dtype)
     T = rng.uniform(0, 1, (batch, sizes[-1])).astype(dtype)
     x, t = (X[0], T[0]) if batch == 1 else (X, T)
+    tp = {k: torch.from_numpy(v.copy()) for k, v in p.items()}
+    tX, tT = torch.from_numpy(X.copy()), torch.from_numpy(T.copy())
+    Z = np.ones((batch, sizes[1]), dtype=dtype)
+    D2 = np.ones((batch, sizes[2]), dtype=dtype)
+    fns = {
+        "vector": partial(trainers["vector"].sgd_step, p, x, t, 0.1),
+        "numpy": partial(numpy_step, p, X, T, 0.1),
+        "torch": lambda: torch_step(torch, dict(tp), tX, tT, 0.1),
+        "gemm": partial(_gemms, X, p["W1"], p["W2"], Z, D2),
+    }
     scalar = trainers.get("default")  # small nets: one sample runs the unit-by-unit float functions
-    t_sc = best(partial(scalar.sgd_step, p, x, t, 0.1), number=number) if scalar else None
+    if scalar:
+        fns["default"] = partial(scalar.sgd_step, p, x, t, 0.1)
+    times = best_of_each(fns, rounds=5, number=number)
+    t_sc, t_vec, t_np, t_torch, t_gemm = (times.get(k) for k in ("default", "vector", "numpy", "torch", "gemm"))
     t_train = (
         _train_per_sample(
             scalar,
@@ -163,14 +154,6 @@ def _step_case(torch, trainers, arch: str, batch: int, number: int, dtype) -> st
         if scalar
         else None
     )
-    t_vec = best(partial(trainers["vector"].sgd_step, p, x, t, 0.1), number=number)
-    t_np = best(partial(numpy_step, p, X, T, 0.1), number=number)
-    tp = {k: torch.from_numpy(v.copy()) for k, v in p.items()}
-    tX, tT = torch.from_numpy(X.copy()), torch.from_numpy(T.copy())
-    t_torch = best(lambda: torch_step(torch, dict(tp), tX, tT, 0.1), number=number)
-    Z = np.ones((batch, sizes[1]), dtype=dtype)
-    D2 = np.ones((batch, sizes[2]), dtype=dtype)
-    t_gemm = best(partial(_gemms, X, p["W1"], p["W2"], Z, D2), number=number)
     name = f"{arch} batch {batch}" if batch > 1 else f"{arch} per sample"
     us = lambda sec: "n/a" if sec is None else f"{1e6 * sec:.1f}"  # noqa: E731
     ratio = lambda sec: "n/a" if sec is None else f"{t_torch / sec:.2f}"  # noqa: E731
@@ -236,26 +219,6 @@ def momentum_rows(tmp: Path) -> list[str]:
     return rows
 
 
-def minibatch_rows(tmp: Path) -> list[str]:
-    """ms per epoch of ``train`` (150 samples, no loss evaluation) in each style, by batch size."""
-    rows = ["| net | batch | scalar ms/epoch | vector ms/epoch | default ms/epoch |", "|---|---:|---:|---:|---:|"]
-    for arch, act, loss in (("2-3-2", "sigmoid", "sse"), ("4-5-3", "tanh,softmax", "ce")):
-        trainers = {s: load_trainer(arch, s, tmp, act, loss) for s in ("scalar", "vector", "default")}
-        rng = np.random.default_rng(0)
-        sizes = trainers["vector"].SIZES
-        X = rng.normal(size=(150, sizes[0]))
-        T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 150)]
-        for batch in (1, 4, 16, 64):
-            cells = []
-            for style in ("scalar", "vector", "default"):
-                tr = trainers[style]
-                p = tr.init_params(0)
-                fit = partial(tr.train, p, X, T, epochs=2, lr=0.01, batch_size=batch, eval_every=0)
-                cells.append(f"{1e3 * best(fit, repeat=5, number=1) / 2:.2f}")
-            rows.append(f"| {arch} {act}/{loss} | {batch} | " + " | ".join(cells) + " |")
-    return rows
-
-
 def environment() -> list[str]:
     lines = [f"- python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs"]
     try:
@@ -305,10 +268,14 @@ def main() -> int:
     parts += ["", f"Load average at the end (1, 5, 15 min): {load()}; {os.cpu_count()} CPUs."]
     parts += [
         "",
-        "default: the trainer a build writes without --style (2-3-2: vector lines plus the one-sample float",
-        "functions). default sgd_step: one call, parameter arrays in and out. default train: `train(batch_size=1)`,",
-        "per-sample SGD with the parameters kept as Python floats inside the call. torch: autograd step on CPU.",
-        "vector GEMM share: time of the step's five matrix products alone in numpy / the generated vector step.",
+        "default: the trainer a build writes without --style (nets of up to 250 parameters: vector lines plus the",
+        "one-sample float functions; larger nets: vector lines). default sgd_step: one call, parameter arrays in and",
+        "out. default train: `train(batch_size=1)`, per-sample SGD with the parameters kept as Python floats inside",
+        "the call. torch: autograd step on CPU. vector GEMM share: time of the step's five matrix products alone in",
+        "numpy / the generated vector step. Every time is the best of several rounds with the garbage collector off",
+        "(as timeit does); the styles' rounds are interleaved. default / faster style: the default's time over the",
+        "faster of the scalar and vector styles (1.00: as fast; the default runs the scalar style's float lines for",
+        "one sample of a small net and the vector lines otherwise, so it differs from the faster one only by noise).",
     ]
     text = "\n".join(parts) + "\n"
     print(text)

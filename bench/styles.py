@@ -1,0 +1,44 @@
+"""The mini-batch table of `make bench`: ms per epoch of ``train`` in each trainer style, by batch size."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from timing import best_of_each, load_trainer
+
+#: nets of the style table: two small ones, one just above render.SCALAR_MAX_PARAMETERS (its default
+#: has no one-sample float functions) and the size of the digits example
+STYLE_NETS = (
+    ("2-3-2", "tanh,softmax", "ce"),
+    ("4-8-3", "tanh,softmax", "ce"),
+    ("10-16-8", "tanh,softmax", "ce"),
+    ("64-32-10", "tanh,softmax", "ce"),
+)
+STYLE_BATCHES = (1, 4, 16, 32)
+
+
+def minibatch_rows(tmp: Path) -> list[str]:
+    """ms per epoch of ``train`` (150 samples, no loss evaluation) in each style, by batch size."""
+    rows = [
+        "| net | parameters | batch | scalar ms/epoch | vector ms/epoch | default ms/epoch | default / faster style |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arch, act, loss in STYLE_NETS:
+        trainers = {s: load_trainer(arch, s, tmp, act, loss) for s in ("scalar", "vector", "default")}
+        rng = np.random.default_rng(0)
+        sizes = trainers["vector"].SIZES
+        X = rng.normal(size=(150, sizes[0]))
+        T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 150)]
+        n_params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        for batch in STYLE_BATCHES:
+            fits = {
+                style: partial(tr.train, tr.init_params(0), X, T, epochs=1, lr=0.01, batch_size=batch, eval_every=0)
+                for style, tr in trainers.items()
+            }
+            ms = {style: 1e3 * sec for style, sec in best_of_each(fits, rounds=5 if n_params < 1000 else 3).items()}
+            ratio = ms["default"] / min(ms["scalar"], ms["vector"])
+            cells = " | ".join(f"{ms[style]:.2f}" for style in ("scalar", "vector", "default"))
+            rows.append(f"| {arch} {act}/{loss} | {n_params:,} | {batch} | {cells} | {ratio:.2f} |")
+    return rows
