@@ -65,8 +65,8 @@ def test_gradients_of_the_reordered_sums_are_right(wide, batch):
     grads = scalar.gradients(params, X, T)
     for key, value in params.items():
 
-        def loss_at(theta, key=key):
-            return scalar.loss({**params, key: theta.reshape(value.shape)}, X, T)
+        def loss_at(theta, key=key, shape=value.shape):
+            return scalar.loss({**params, key: theta.reshape(shape)}, X, T)
 
         assert_close(grads[key].ravel(), central_difference(loss_at, value.ravel()), 1e-7, 1e-5, key)
         assert_close(grads[key], vector.gradients(params, X, T)[key], 1e-14, 1e-12, key)
