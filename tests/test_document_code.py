@@ -213,3 +213,37 @@ def test_user_visible_text_is_escaped():
         document.render(d, trainer=fake.replace("'<b>'", r"'\end{lstlisting}\input{x}'"))
     with pytest.raises(ValueError, match="verbatim"):
         latex_code.listing_safe("δ = 1")
+
+
+def test_the_relu_step_states_its_value_at_zero_and_that_it_is_the_documents():
+    """The δ lines of a ReLU layer call heaviside(u, h); the section says h, and that the document's H(0) agrees."""
+    from fractions import Fraction
+
+    import sympy as sp
+
+    d = derivation(make_spec("3-4-3", act="relu,softmax", loss="ce"))
+    files = {k: v.decode() for k, v in render_files(d, BuildOptions(pdf=False)).items()}
+    (section,) = SECTION.findall(files["derivation.tex"])
+    listings = "\n".join(LISTING.findall(section))
+    written = set(re.findall(r"heaviside\([^,]+, ([^)]+)\)", listings))
+    assert written == {"1/2"}, written
+    a = sp.Symbol("a", real=True)
+    relu_slope_at_zero = sp.diff(sp.Max(0, a), a).subs(a, 0)  # the derivative the equations use
+    assert Fraction(written.pop()) == Fraction(str(relu_slope_at_zero)) == Fraction(1, 2)
+    assert "here $h = 1/2$, the convention $H(0) = \\tfrac{1}{2}$" in section
+    assert "differ" not in section
+    # the document states the same convention where it derives the ReLU's derivative
+    assert "takes $H(0) = \\tfrac12$" in files["derivation.tex"]
+    page_text = html.unescape(re.sub(r"<[^>]+>", "", files["derivation.html"]))
+    assert "here h = 1/2, the convention H(0) = 1/2" in page_text
+
+
+def test_a_step_at_zero_other_than_the_documents_is_reported_not_hidden():
+    assert code.step_convention("d = np.heaviside(A1, 1/2)*(delta_2 @ W2)")["agree"] is True
+    other = code.step_convention("d = np.heaviside(A1, 0)*(delta_2 @ W2)")
+    assert other["agree"] is False and other["code"] == ["0"]
+    assert code.step_convention("d = A1 * 2") is None
+    env = document.environment()
+    rule = {"key": "hidden", "title": "t", "entries": [], "forms": ["heaviside"], "step": other}
+    text = env.get_template("code.tex.j2").render(code={"rules": [rule], "trimmed": False, "shown": 3})
+    assert "the code and the\nequations differ" in text and "$h = 0$" in text

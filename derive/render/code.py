@@ -20,6 +20,9 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
 
 from derive.core.model import Derivation
 
@@ -49,6 +52,7 @@ FORMS = (
     ("softplus", re.compile(r"logaddexp\(0, ")),  # log(1 + e^u)
     ("logsumexp", re.compile(r"logaddexp(?!\(0, )")),  # log Σ e^u, of a softmax and its cross-entropy
     ("expm1", re.compile(r"expm1\(")),  # e^u − 1
+    ("heaviside", re.compile(r"heaviside\(")),  # the unit step H(u), with its value at u = 0 as second argument
 )
 
 
@@ -212,6 +216,49 @@ def rule_ids(d: Derivation, rule: str) -> list[str]:
     return [i for i in ids if i.startswith("update-")]
 
 
+def heaviside_at_zero(text: str) -> list[str]:
+    """The second arguments of the ``heaviside(u, h)`` calls in ``text`` (the step's value at 0), as written.
+
+    >>> heaviside_at_zero("d = np.heaviside(A1 @ (W.T), 1/2) * _heaviside(a[0], 0.5)")
+    ['1/2', '0.5']
+    """
+    found = []
+    for m in re.finditer(r"heaviside\(", text):
+        depth, last, k = 1, m.end(), m.end()
+        while k < len(text) and depth:
+            if text[k] in "([{":
+                depth += 1
+            elif text[k] in ")]}":
+                depth -= 1
+            elif text[k] == "," and depth == 1:
+                last = k + 1
+            k += 1
+        found.append(text[last : k - 1].strip())
+    return found
+
+
+def step_convention(text: str) -> dict | None:
+    """The value at 0 of the unit steps in ``text`` beside the one the document's derivatives use.
+
+    The document's ReLU derivative is SymPy's ``Heaviside`` step, whose value at 0 is ``Heaviside(0)``;
+    ``agree`` says whether every step of the code takes that value. None when the code has no step.
+    """
+    written = sorted(set(heaviside_at_zero(text)))
+    if not written:
+        return None
+    document = sp.Heaviside(sp.S.Zero)
+    try:
+        values = [sp.Rational(Fraction(v)) for v in written]
+    except ValueError:  # not a plain number: it cannot be shown to agree
+        values = []
+    return {
+        "code": written,
+        "document": str(document),  # as text (1/2), the code's way
+        "document_tex": sp.latex(document).replace(r"\frac", r"\tfrac"),
+        "agree": bool(values) and all(v == document for v in values),
+    }
+
+
 def section(d: Derivation, source: str) -> dict:
     """Each rule with its equations and the trainer lines that compute them.
 
@@ -235,6 +282,7 @@ def section(d: Derivation, source: str) -> dict:
         text = "\n".join(line for e in entries for b in e["blocks"] for line in b)
         forms = [form for form, pattern in FORMS if pattern.search(text)]
         if entries:
-            rules.append({"key": key, "title": title, "entries": entries, "forms": forms})
+            step = step_convention(text)
+            rules.append({"key": key, "title": title, "entries": entries, "forms": forms, "step": step})
     trimmed = any(e["more"] for rule in rules for e in rule["entries"])
     return {"rules": rules, "shown": SHOWN, "trimmed": trimmed}

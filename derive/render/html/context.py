@@ -243,5 +243,5 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "proof_summary": d.proof_summary,
         "rule_check": d.rule_check,
         "mapping": _mapping(d, notation),
-        "example": example.section(d, m.inline, shown_units, ex, TABLE_PARAMETERS),
+        "example": example.section(d, m.inline, shown_units, ex, TABLE_PARAMETERS, m.printer.notation.layer_name),
     }

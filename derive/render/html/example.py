@@ -13,6 +13,8 @@ from markupsafe import Markup
 from derive.core import naming
 from derive.core.model import Derivation
 from derive.render import example as example_mod
+from derive.render import plots
+from derive.render.html import plots as svg_plots
 
 
 def number(value: float) -> str:
@@ -29,7 +31,7 @@ def _symbol(key: str, index: tuple[int, ...]) -> sp.Symbol:
     return naming.symbol(role, layer, *(k + 1 for k in index))
 
 
-def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: int) -> dict:
+def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: int, layer_name=lambda l: l) -> dict:
     """The example's tables: inputs and targets, each layer's values, the gradients, the error after the step.
 
     Args:
@@ -38,6 +40,7 @@ def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: 
         shown_units: the unit numbers (0-based) a layer of a given width shows.
         ex: the example (seeded or the user's file).
         small: print every gradient up to this many parameters, else the sampled ones.
+        layer_name: the notation's number of a layer (the plots' labels).
     """
     step = example_mod.run(d, ex)
     v = step.values
@@ -90,4 +93,6 @@ def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: 
         "all": d.spec.n_parameters <= small,
         "error": Markup(number(step.error)),
         "error_after": Markup(number(step.error_after)),
+        "curve": svg_plots.curve(plots.curve(d, ex.params, ex.x, ex.t, ex.lr), plots.CURVE_STEPS),
+        "bars": svg_plots.bars(plots.norms(d, step.grads), [str(layer_name(layer.index)) for layer in d.layers]),
     }

@@ -11,14 +11,12 @@ import math
 from pathlib import Path
 
 import jinja2
-import numpy as np
 import sympy as sp
 
-from derive.core import evaluate
 from derive.core.model import Derivation
-from derive.render import correspondence, notations, seeding, templates
+from derive.render import correspondence, notations, templates
 from derive.render import example as example_mod
-from derive.render.latex import chain, code, diagram, hand, proofs, rules, why
+from derive.render.latex import chain, code, diagram, proofs, rules, why, worked
 from derive.render.latex import context as lc
 from derive.render.printer import NotationLatexPrinter, vector
 
@@ -142,97 +140,6 @@ def _mapping(d: Derivation, notation: str) -> dict:
     return {"keys": list(printers), "names": [notations.NOTATIONS[k].cited for k in printers], "rows": rows}
 
 
-#: the worked example's error is plotted over this many gradient steps on its one sample
-CURVE_STEPS = 200
-
-
-def _curve(d: Derivation, ex: example_mod.Example) -> str:
-    """pgfplots coordinates of the error over CURVE_STEPS steps (numbers from the core's evaluator)."""
-    errors = evaluate.descent(d, ex.params, ex.x, ex.t, ex.lr, CURVE_STEPS)
-    points = [(n, e) for n, e in enumerate(errors) if e > 0 and (n % 2 == 0 or n == len(errors) - 1)]
-    # a logarithmic axis needs positive errors, and a curve at least two of them
-    return " ".join(f"({n},{e:.6g})" for n, e in points) if len(points) > 1 else ""
-
-
-def _example(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
-    shown = []  # the parameters of the units the tables show, each checked by a finite difference
-    for layer in d.layers:
-        for j in lc.shown_units(layer.n_out):
-            shown += [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
-            shown += [layer.biases[j]] if layer.biases else []
-    step = example_mod.run(d, ex, shown)
-    norms = [
-        (layer.index, math.sqrt(sum(float(np.sum(g**2)) for k, g in step.grads.items() if int(k[1:]) == layer.index)))
-        for layer in d.layers
-    ]
-    layers = []
-    for layer in d.layers:
-        units = [
-            {
-                "a": c.tex(layer.a[j]),
-                "a_val": step.values[layer.a[j]],
-                "out": c.tex(layer.out[j]),
-                "out_val": step.values[layer.out[j]],
-                "delta": c.tex(layer.delta[j]),
-                "delta_val": step.values[layer.delta[j]],
-                "stale": step.stale.get(layer.delta[j]),
-                "gap": layer.n_out > lc.SMALL_WIDTH and j == layer.n_out - 1,  # an ellipsis row before it
-            }
-            for j in lc.shown_units(layer.n_out)
-        ]
-        layers.append({"index": layer.index, "units": units})
-    params = [
-        {
-            "sym": c.tex(sym),
-            "value": step.at(step.params, sym),
-            "grad": step.at(step.grads, sym),
-            "fd": step.fd_of(sym),
-            "new": step.at(step.updated, sym),
-        }
-        for sym in shown
-    ]
-    return {
-        "source": ex.source,
-        "title": ex.title,
-        "seed": example_mod.SEED,
-        "lr": ex.lr,
-        "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: lc.SMALL_WIDTH + 2],
-        "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: lc.SMALL_WIDTH + 2],
-        "more_inputs": len(ex.x) > lc.SMALL_WIDTH + 2,
-        "more_targets": len(ex.t) > lc.SMALL_WIDTH + 2,
-        "layers": layers,
-        "params": params,
-        "all_params": len(params) == d.spec.n_parameters,
-        "all_checked": len(step.fd) == d.spec.n_parameters,
-        "n_checked": len(step.fd),
-        "error": step.error,
-        "error_after": step.error_after,
-        "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
-        "curve": _curve(d, ex),
-        # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
-        "slice": f"units 1, 2 and the last of each layer wider than {lc.SMALL_WIDTH} (every unit of a narrower one)",
-        "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
-        "norms": " ".join(f"({l},{v:.6g})" for l, v in norms),
-        "zeros": _zeros(d, step, shown),
-        "curve_steps": CURVE_STEPS,
-        "hand_output": hand.unit(d, c, step, d.layers[-1]),
-        "hand_hidden": hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None,
-        "hand_layers": (d.spec.n_layers, d.spec.n_layers - 1),
-    }
-
-
-def _zeros(d: Derivation, step: example_mod.Step, shown: list[sp.Symbol]) -> list[str]:
-    """Why a listed gradient is zero, once per reason: its input is zero, or its unit's δ is."""
-    inputs = {w: layer.inputs[i] for layer in d.layers for row in layer.weights for i, w in enumerate(row)}
-    reasons = set()
-    for sym in shown:
-        if step.at(step.grads, sym) != 0:
-            continue
-        source = inputs.get(sym)
-        reasons.add("input" if source is not None and step.values[source] == 0 else "delta")
-    return sorted(reasons)
-
-
 #: how the appendix names the proof of one step (derive.prove.steps)
 STEP_PROOFS = {"identical": "as written", "simplify": "simplify"}
 
@@ -303,7 +210,7 @@ def template_values(
         "grad_rows": lc.gradient_rows(c) if d.spec.n_parameters <= lc.TABLE_PARAMETERS else [],
         "counts": lc.layer_counts(d),
         "n_params": d.spec.n_parameters,
-        "example": _example(d, c, ex),
+        "example": worked.section(d, c, ex),
         "proofs": proofs.records(d, c),
         "checked": proofs.how_checked(d),
         "fast": proofs.directional_setup(),

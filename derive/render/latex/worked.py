@@ -1,0 +1,98 @@
+"""The worked example of the LaTeX document: one checked SGD step, its tables, hand calculation and plots.
+
+The numbers come from :mod:`derive.render.example` (the step, every gradient beside a
+finite difference) and :mod:`derive.render.plots` (the points the web page draws too).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.core.model import Derivation
+from derive.render import example as example_mod
+from derive.render import plots, seeding
+from derive.render.latex import context as lc
+from derive.render.latex import hand
+
+
+def coordinates(points: list[tuple[int, float]]) -> str:
+    """pgfplots coordinates of plotted points, ``(x,y)`` each, as :func:`derive.render.plots.rounded` left them."""
+    return " ".join(f"({n},{v:.6g})" for n, v in points)
+
+
+def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
+    """The values of the worked-example section: the step's tables, the hand calculation and both plots."""
+    shown = []  # the parameters of the units the tables show, each checked by a finite difference
+    for layer in d.layers:
+        for j in lc.shown_units(layer.n_out):
+            shown += [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
+            shown += [layer.biases[j]] if layer.biases else []
+    step = example_mod.run(d, ex, shown)
+    norms = plots.norms(d, step.grads)
+    layers = []
+    for layer in d.layers:
+        units = [
+            {
+                "a": c.tex(layer.a[j]),
+                "a_val": step.values[layer.a[j]],
+                "out": c.tex(layer.out[j]),
+                "out_val": step.values[layer.out[j]],
+                "delta": c.tex(layer.delta[j]),
+                "delta_val": step.values[layer.delta[j]],
+                "stale": step.stale.get(layer.delta[j]),
+                "gap": layer.n_out > lc.SMALL_WIDTH and j == layer.n_out - 1,  # an ellipsis row before it
+            }
+            for j in lc.shown_units(layer.n_out)
+        ]
+        layers.append({"index": layer.index, "units": units})
+    params = [
+        {
+            "sym": c.tex(sym),
+            "value": step.at(step.params, sym),
+            "grad": step.at(step.grads, sym),
+            "fd": step.fd_of(sym),
+            "new": step.at(step.updated, sym),
+        }
+        for sym in shown
+    ]
+    return {
+        "source": ex.source,
+        "title": ex.title,
+        "seed": example_mod.SEED,
+        "lr": ex.lr,
+        "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: lc.SMALL_WIDTH + 2],
+        "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: lc.SMALL_WIDTH + 2],
+        "more_inputs": len(ex.x) > lc.SMALL_WIDTH + 2,
+        "more_targets": len(ex.t) > lc.SMALL_WIDTH + 2,
+        "layers": layers,
+        "params": params,
+        "all_params": len(params) == d.spec.n_parameters,
+        "all_checked": len(step.fd) == d.spec.n_parameters,
+        "n_checked": len(step.fd),
+        "error": step.error,
+        "error_after": step.error_after,
+        "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
+        "curve": coordinates(plots.curve(d, ex.params, ex.x, ex.t, ex.lr)),
+        # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
+        "slice": f"units 1, 2 and the last of each layer wider than {lc.SMALL_WIDTH} (every unit of a narrower one)",
+        "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
+        "norms": coordinates(norms),
+        "norm_layers": ",".join(str(c.nota.layer_name(l)) for l, _ in norms),
+        "zeros": _zeros(d, step, shown),
+        "curve_steps": plots.CURVE_STEPS,
+        "hand_output": hand.unit(d, c, step, d.layers[-1]),
+        "hand_hidden": hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None,
+        "hand_layers": (d.spec.n_layers, d.spec.n_layers - 1),
+    }
+
+
+def _zeros(d: Derivation, step: example_mod.Step, shown: list[sp.Symbol]) -> list[str]:
+    """Why a listed gradient is zero, once per reason: its input is zero, or its unit's δ is."""
+    inputs = {w: layer.inputs[i] for layer in d.layers for row in layer.weights for i, w in enumerate(row)}
+    reasons = set()
+    for sym in shown:
+        if step.at(step.grads, sym) != 0:
+            continue
+        source = inputs.get(sym)
+        reasons.add("input" if source is not None and step.values[source] == 0 else "delta")
+    return sorted(reasons)
