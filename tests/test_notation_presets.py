@@ -38,7 +38,9 @@ def tex(nets):
 @pytest.fixture(scope="module")
 def html(nets):
     return {
-        (arch, key): page.render(nets[arch], notation=key) for arch, key in RENDERED if key in ("nielsen", "goodfellow")
+        (arch, key): page.render(nets[arch], notation=key)
+        for arch, key in RENDERED
+        if key in ("nielsen", "goodfellow") or arch == "2-3-2"
     }
 
 
@@ -87,7 +89,7 @@ def test_the_html_page_uses_nielsens_numbers_and_letters(html):
 def test_goodfellow_prose_and_table_headers_say_g(tex, html, arch):
     text = body(tex[arch, "goodfellow"])
     assert r"\delta" not in text
-    assert r"\paragraph{The error signal $g$.}" in text
+    assert r"\paragraph{The pre-activation gradient $g$.}" in text
     assert r"g\ \text{form, then in forward values}" in text or "in $g$ form" in text
     assert r"\text{pre-activation, output, } g &" in text
     page_text = body(html[arch, "goodfellow"])
@@ -109,7 +111,9 @@ def test_prose_takes_its_letters_from_the_notation(tex, key):
         assert foreign not in text, (key, foreign)
     # the activation's rewrite names the notation's activation function
     assert re.search(r"solving \$[^$]+ = %s\(" % re.escape(nota.activation), text), key
-    assert f"error signals ${nota.letters['delta']}$ of" in text
+    # what each source calls δ, and its letters (seed 003's slides: δ at the output, γ in the hidden layer)
+    said = {"goodfellow": "pre-activation gradients $g$", "seed003": r"error signals $\delta/\gamma$"}
+    assert said.get(key, f"error signals ${nota.letters['delta']}$") + " of" in text
 
 
 @pytest.mark.parametrize("key", sorted(notations.NOTATIONS))
@@ -137,7 +141,7 @@ def test_the_correspondence_table_lists_only_what_differs(nets):
     rows = {k: {r["what"]: r["cells"] for r in correspondence.rows(d, k, printed)} for k in show}
     # Goodfellow and Bishop both write a for the pre-activation, b for a bias and index a weight w_{to,from}
     assert "pre-activation" not in rows["goodfellow"] and "bias, output layer" not in rows["goodfellow"]
-    assert rows["goodfellow"]["error signal, output layer"] == ["{g^{(2)}_{k}}", r"{\delta^{(2)}_{k}}"]
+    assert rows["goodfellow"]["pre-activation gradient, output layer"] == ["{g^{(2)}_{k}}", r"{\delta^{(2)}_{k}}"]
     assert rows["goodfellow"]["error"] == ["L", "E"]
     # Nielsen's table says his input layer is 1 and his first symbols carry 2
     assert rows["nielsen"]["number of the input layer"] == ["1", "0"]
@@ -146,3 +150,59 @@ def test_the_correspondence_table_lists_only_what_differs(nets):
     assert "number of the input layer" not in rows["goodfellow"]
     assert all(len(set(cells)) == 2 for table in rows.values() for cells in table.values())
     assert all(len(table) < len(correspondence.concepts(d)) + 1 for table in rows.values())
+
+
+def _text(page_text: str) -> str:
+    """The words of a page: tags dropped, but their title attributes (tooltips) kept."""
+    titles = " ".join(re.findall(r'title="([^"]*)"', page_text))
+    return re.sub(r"<[^>]+>", " ", page_text) + " " + titles
+
+
+@pytest.mark.parametrize("key", sorted(notations.NOTATIONS))
+def test_each_preset_calls_delta_by_its_own_name_everywhere(tex, html, key):
+    """Goodfellow et al. call g the gradient on the pre-activation; the other sources an error (signal)."""
+    for text in (body(tex["2-3-2", key]), _text(body(html["2-3-2", key]))):
+        low = re.sub(r"\s+", " ", text.lower())
+        if key == "goodfellow":
+            assert "error signal" not in low
+            assert "pre-activation gradients" in low
+        else:
+            assert "error signal" in low and "pre-activation gradient" not in low
+    if key == "goodfellow":
+        assert r"\paragraph{What a pre-activation gradient measures.}" in tex["2-3-2", key]
+
+
+def test_goodfellow_names_no_delta_outside_the_correspondence_table(tex, html):
+    for arch in ARCHS:
+        assert r"\delta" not in body(tex[arch, "goodfellow"])
+        assert "δ" not in _text(body(html[arch, "goodfellow"]))
+    # the appendix's table still says what g is in the default notation
+    assert r"{g^{(2)}_{k}} & {\delta^{(2)}_{k}}" in tex["2-3-2", "goodfellow"]
+
+
+def test_nielsen_tooltips_and_code_titles_number_the_input_layer_1(nets):
+    """Every 'layer n' of the equation titles and the code section is Nielsen's n: 2 and 3 in a 2-3-2 net."""
+    from derive.pipeline import BuildOptions, render_files
+
+    files = render_files(nets["2-3-2"], BuildOptions(pdf=False, notation="nielsen"))
+    page_text, tex_text = files["derivation.html"].decode(), files["derivation.tex"].decode()
+    titles = re.findall(r'title="([^"]*)"', page_text)
+    numbers = {int(n) for t in titles for n in re.findall(r"layer (\d+)", t)}
+    assert numbers == {2, 3}, titles
+    code = tex_text[
+        tex_text.index(r"\section{The code beside the maths}") : tex_text.index(r"\section{A worked example}")
+    ]
+    assert set(re.findall(r"layer (\d+), in", code)) == {"2", "3"}
+    bishop = render_files(nets["2-3-2"], BuildOptions(pdf=False))["derivation.html"].decode()
+    assert {int(n) for t in re.findall(r'title="([^"]*)"', bishop) for n in re.findall(r"layer (\d+)", t)} == {1, 2}
+
+
+def test_seed003_writes_delta_at_the_output_and_gamma_below(tex, html):
+    """Van Veen's slides: δ_k for the output units, γ_j for the hidden ones; the prose names each where it is."""
+    text = body(tex["2-3-2", "seed003"])
+    assert r"\paragraph{The error signal $\delta$.}" in text  # the output layer's section
+    assert r"\emph{$\gamma$ recursion}" in text  # the hidden layer's
+    rows = re.findall(r"^(\S+) & -?[0-9.]+ & (\S+) & -?[0-9.]+ & (\S+) & -?[0-9.]+\\\\$", text, re.M)
+    assert [r[2].split("_")[0] for r in rows] == [r"\gamma"] * 3 + [r"\delta"] * 2, rows
+    page_text = _text(body(html["2-3-2", "seed003"]))
+    assert re.search(r"The error signal\s+δ\s", page_text) and not re.search(r"The error signal\s+γ", page_text)

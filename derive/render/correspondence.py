@@ -72,5 +72,5 @@ def rows(d: Derivation, notation: str, show: Callable[[str, sp.Basic, int | None
     for what, expr, focus in concepts(d):
         cells = [show(k, expr, focus) for k in keys]
         if len(set(map(str, cells))) > 1:
-            out.append({"what": what, "cells": cells})
+            out.append({"what": notations.NOTATIONS[notation].words(what), "cells": cells})
     return out

@@ -6,10 +6,7 @@ unit), ``ji`` (both indices in the order the notation writes them), ``L``
 (number of weight layers) and ``sup`` (a layer superscript only when there are
 several hidden layers); see :func:`layer_fields`.
 
-Most presets write every role the same way: a letter, a layer superscript on
-the roles that have a layer, the unit as subscript, and the vector as the
-letter in a bold font. :func:`preset` fills those tables from a preset's
-letters, so a preset states only its letters and what does not follow the rule.
+The presets themselves are data, in :mod:`derive.render.presets`.
 """
 
 from __future__ import annotations
@@ -20,164 +17,14 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from derive.core import naming
-
-#: The letter of every role (the keys are :data:`derive.core.naming.ROLES`, in that order).
-LETTERS = {"x": "x", "a": "a", "z": "z", "y": "y", "t": "t", "w": "w", "b": "b", "delta": r"\delta"}
-#: The roles that carry a layer superscript.
-LAYERED = ("a", "z", "w", "b", "delta")
-#: The layer superscript most presets write: a^{(l)}.
-PAREN = "^{(%(l)s)}"
-
-_GREEK = re.compile(r"\\[a-z]+")
-
-
-def preset(
-    key: str,
-    title: str,
-    letters: dict[str, str] | None = None,
-    sup: str = PAREN,
-    font: str = r"\mathbf",
-    patterns: dict[str, str] | None = None,
-    vectors: dict[str, str] | None = None,
-    **options: object,
-) -> dict[str, object]:
-    r"""The fields of one notation, its tables filled from its letters.
-
-    Role r is written ``letter + sup + _{j}`` (a weight ``_{ji}``), its vector
-    ``font{letter} + sup``, with ``sup`` only on the roles in :data:`LAYERED`;
-    the weight matrix takes the capital letter, and a Greek letter is bold in
-    ``\boldsymbol`` (``\mathbf`` cannot bold it). ``patterns`` and ``vectors``
-    replace the entries that do not follow this rule; ``options`` are the
-    other fields of the notation, unchanged.
-    """
-    names = {**LETTERS, **(letters or {})}
-    table, vecs = {}, {}
-    for role, letter in names.items():
-        s = sup if role in LAYERED else ""
-        table[role] = letter + s + ("_{%(ji)s}" if role == "w" else "_{%(j)s}")
-        v = letter.upper() if role == "w" else letter
-        bold = r"\boldsymbol" if font == r"\mathbf" and _GREEK.fullmatch(v) else font
-        vecs[role] = (f"{bold}{{{v}}}" if bold else v) + s
-    return {
-        "key": key,
-        "title": title,
-        "letters": names,
-        "patterns": {**table, **(patterns or {})},
-        "vectors": {**vecs, **(vectors or {})},
-        **options,
-    }
-
-
-BISHOP = preset(
-    "bishop",
-    "Bishop, Pattern Recognition and Machine Learning, section 5.3",
-    citation="C. M. Bishop (2006), section 5.3",
-)
-
-NIELSEN = preset(
-    "nielsen",
-    "Nielsen, Neural Networks and Deep Learning, chapter 2",
-    letters={"a": "z", "z": "a", "y": "a", "t": "y"},
-    sup="^{%(l)s}",
-    font="",
-    patterns={"y": "a^{%(L)s}_{%(j)s}"},
-    vectors={"y": "a^{%(L)s}", "w": "w^{%(l)s}"},
-    error="C",
-    activation=r"\sigma",
-    index_letters="kjmnpqrs",
-    generic_letters="kjk",
-    # his input layer is layer 1, so his first weights are w^2; his w^l_{jk} runs from unit k of layer l-1 to unit j
-    layer_offset=1,
-    relative_indices=True,
-    citation="M. Nielsen (2015), chapter 2",
-    signal="Nielsen's error of the unit",
-    note=r"Nielsen's cost $C$ is averaged over a mini-batch of $m$ samples, so his update divides by $m$.",
-)
-
-GOODFELLOW = preset(
-    "goodfellow",
-    "Goodfellow, Bengio and Courville, Deep Learning, algorithms 6.3 and 6.4",
-    letters={"z": "h", "y": r"\hat{y}", "t": "y", "w": "W", "delta": "g"},
-    font=r"\boldsymbol",
-    vectors={"y": r"\hat{\boldsymbol{y}}"},
-    error="L",
-    rate=r"\epsilon",
-    activation="f",
-    citation="I. Goodfellow, Y. Bengio, A. Courville (2016), section 6.5",
-    signal="in Goodfellow et al., the gradient on the unit's pre-activation",
-    note=r"Goodfellow's $\boldsymbol{a}$ is the pre-activation (Nielsen's $a$ is the activation); "
-    r"$g^{(k)}_j$ here is $\partial L/\partial a^{(k)}_j$, the running gradient $\boldsymbol{g}$ of algorithm 6.4 "
-    r"just after it has been multiplied by $f'(\boldsymbol{a}^{(k)})$.",
-)
-
-SEED000 = preset(
-    "seed000",
-    "seed 000, Derivation of Backpropagation (net, a, w_kj, w_ji)",
-    source="the lecture notes “Derivation of Backpropagation”",
-    letters={"a": r"\mathrm{net}", "z": "a", "y": "a"},
-    patterns={"y": "a^{(%(L)s)}_{%(j)s}"},
-    vectors={"a": r"\mathbf{net}^{(%(l)s)}", "y": r"\mathbf{a}^{(%(L)s)}"},
-    rate=r"\varepsilon",
-    activation="f",
-    note=r"These notes write their output error as $(t - a)$, so their $\delta$ is $-\partial E/\partial \mathrm{net}$ "
-    r"and their update $\Delta w = \varepsilon\,\delta\,a$ adds; here $\delta = +\partial E/\partial \mathrm{net}$ "
-    r"and the update subtracts. The notes tell layers apart by the index letter alone; here a layer superscript does.",
-)
-
-SEED003 = preset(
-    "seed003",
-    "seed 003, Van Veen's slides (x, h, d-hat, w, v)",
-    source="the lecture slides “The Backpropagation Algorithm for Training Neural Networks”",
-    # the seed names no pre-activation: s hidden, r output
-    letters={"a": "s", "z": "h", "y": r"\hat{d}", "t": "d", "delta": r"\gamma"},
-    sup="%(sup)s",
-    patterns={"w": "w%(sup)s_{%(j)s,%(i)s}"},
-    vectors={"y": r"\hat{\mathbf{d}}"},
-    top={
-        "a": "r_{%(j)s}",
-        "w": "v_{%(j)s,%(i)s}",
-        "b": "c_{%(j)s}",
-        "delta": r"\delta_{%(j)s}",
-        "vec:w": r"\mathbf{V}",
-        "vec:b": r"\mathbf{c}",
-        "vec:delta": r"\boldsymbol{\delta}",
-        "vec:a": r"\mathbf{r}",
-    },
-    error="f",
-    rate=r"\alpha",
-    activation=r"\sigma",
-    index_letters="jmkpqrsu",
-    note=r"The slides have no symbol for a pre-activation ($s$ and $r$ here) and no biases ($b$, $c$ here); "
-    r"their hidden $\gamma$ is written with the already-updated weights $v^{t+1}$, which is wrong (section on the "
-    r"algorithm), and their $\sigma'(z) = 1/(1+e^{-z})^2$ is wrong: $\sigma'(z) = e^{-z}/(1+e^{-z})^2$.",
-)
-
-SEED004 = preset(
-    "seed004",
-    "seed 004, A Peek into the Mathematics of Optimization (row vectors, w_ij, u_ij)",
-    source="the lecture slides “Backpropagation: A Peek into the Mathematics of Optimization”",
-    letters={"z": "h"},
-    # the hidden activations and weights carry a superscript only when there are several hidden layers
-    patterns={"z": "h%(sup)s_{%(j)s}", "w": "w%(sup)s_{%(ji)s}"},
-    vectors={"z": r"\mathbf{h}%(sup)s", "w": r"\mathbf{W}%(sup)s"},
-    top={"w": "u_{%(ji)s}", "vec:w": r"\mathbf{U}"},
-    error="L",
-    activation=r"\sigma",
-    weight_order="ij",
-    note=r"The slides index a weight from its source: $w_{ij}$ runs from unit $i$ to unit $j$, and write "
-    r"layers as row vectors, $a^{(1)} = x w + b^{(1)}$. Their matrix is the transpose of the one used here.",
-)
-
-#: Every preset, in the order the document lists them.
-PRESETS = (BISHOP, NIELSEN, GOODFELLOW, SEED000, SEED003, SEED004)
-
+from derive.render.presets import LETTERS, PRESETS
 
 # --------------------------------------------------------------------------
 # Notation presets. Each is a table of %-format patterns with the fields
 #   l (layer), j (unit), i (source unit), ji (both indices in the order the
 #   notation writes them), L (number of weight layers)
 # plus plain strings for the error, learning rate and derivative of f.
-# The presets themselves are the data above.
+# The presets themselves are the data of derive.render.presets.
 # --------------------------------------------------------------------------
 
 
@@ -213,6 +60,10 @@ class Notation:
     note: str = ""
     #: what the source calls the error signal, plain text (said where the document defines it)
     signal: str = ""
+    #: the name of δ in this notation's prose: singular, plural, and with its article
+    term: str = "error signal"
+    terms: str = "error signals"
+    a_term: str = "an error signal"
 
     @property
     def cited(self) -> str:
@@ -222,6 +73,30 @@ class Notation:
     def layer_name(self, layer: int) -> int:
         """The number the source gives a layer the derivation numbers ``layer`` (the inputs are 0 there)."""
         return layer + self.layer_offset
+
+    def words(self, text: str) -> str:
+        """A phrase of the core (an equation's title) in this notation: its name of δ, its layer numbers.
+
+        >>> NOTATIONS["goodfellow"].words("hidden error signals"), NOTATIONS["nielsen"].words("delta, layer 1")
+        ('hidden pre-activation gradients', 'error signal, layer 2')
+        """
+        names = {"delta": self.term, "error signal": self.term, "error signals": self.terms}
+        text = re.sub(r"\b(?:delta|error signals?)\b", lambda m: names[m.group(0)], text)
+        return re.sub(r"\blayer (\d+)\b", lambda m: f"layer {self.layer_name(int(m.group(1)))}", text)
+
+    def signal_letters(self, n_layers: int) -> list[str]:
+        r"""The letters of δ, output layer first, each once (seed 003 writes δ at the output, γ below it).
+
+        >>> NOTATIONS["seed003"].signal_letters(2), NOTATIONS["goodfellow"].signal_letters(2)
+        (['\\delta', '\\gamma'], ['g'])
+        >>> NOTATIONS["seed003"].signal_letters(1)
+        ['\\delta']
+        """
+        top = self.top.get("delta")
+        letters = [re.sub(r"[_^].*$", "", top) if top else self.letters["delta"]]
+        if n_layers > 1 and self.letters["delta"] not in letters:
+            letters.append(self.letters["delta"])
+        return letters
 
     def layer_fields(self, layer: int, n_layers: int) -> dict[str, str]:
         """The layer fields of a pattern, in the source's numbering."""

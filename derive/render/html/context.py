@@ -100,7 +100,10 @@ def _layer(m: Maths, layer: Layer) -> dict:
 
 
 def _equations(d: Derivation, m: Maths) -> dict[str, dict]:
-    return {e.id: {"id": e.id, "number": e.number, "title": e.title, "row": m.row(e.lhs, e.rhs)} for e in d.equations}
+    return {
+        e.id: {"id": e.id, "number": e.number, "title": m.printer.notation.words(e.title), "row": m.row(e.lhs, e.rhs)}
+        for e in d.equations
+    }
 
 
 def _symbols(m: Maths, layers: list[dict]) -> list[dict]:
@@ -115,7 +118,7 @@ def _symbols(m: Maths, layers: list[dict]) -> list[dict]:
         rows.append(
             {"sym": info["out"], "what": f"output, {where} ({info['activation']})", "shape": str(info["n_out"])}
         )
-        rows.append({"sym": info["delta"], "what": f"error signal, {where}", "shape": str(info["n_out"])})
+        rows.append({"sym": info["delta"], "what": f"{m.printer.notation.term}, {where}", "shape": str(info["n_out"])})
     rows.append({"sym": m.family("t", m.L, m.L), "what": "target of an output unit", "shape": str(m.d.spec.sizes[-1])})
     return rows
 
@@ -224,6 +227,11 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         # the source's number of a layer, and its symbol of the error signal, for sentences
         "ln": m.printer.notation.layer_name,
         "D": Markup(m.printer.letter(m.printer.notation.letters["delta"])),
+        # δ's letter at the output, and every letter of δ (seed 003: δ at the output, γ below)
+        "D_out": Markup(m.printer.letter(m.printer.notation.signal_letters(d.spec.n_layers)[0])),
+        "D_all": Markup("/").join(
+            Markup(m.printer.letter(k)) for k in m.printer.notation.signal_letters(d.spec.n_layers)
+        ),
         "unit_letters": [Markup(m.printer.letter(k)) for k in m.printer.notation.generic_letters],
         "eq": eq,
         "other": [e for e in eq.values() if e["id"] not in placed],

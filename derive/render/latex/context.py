@@ -180,7 +180,7 @@ def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
             },
             {
                 "sym": info["delta"],
-                "what": f"error signal of unit ${info['j']}$ (the error's derivative by its pre-activation), {where}",
+                "what": f"{c.nota.term} of unit ${info['j']}$ (the error's derivative by its pre-activation), {where}",
                 "shape": str(n),
             },
         ]

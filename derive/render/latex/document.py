@@ -187,6 +187,9 @@ def template_values(
         # the source's number of a layer, and its symbol of the error signal, for sentences
         "ln": c.nota.layer_name,
         "D": c.nota.letters["delta"],
+        # δ's letter at the output, and every letter of δ (seed 003: δ at the output, γ below)
+        "D_out": c.nota.signal_letters(d.spec.n_layers)[0],
+        "D_all": "/".join(c.nota.signal_letters(d.spec.n_layers)),
         "E": c.printer.doprint(sp.Symbol("E")),
         "eq": {e.id: {"id": e.id, "number": e.number, **c.eq(e.lhs, e.rhs)} for e in d.equations},
         # the optimiser's equations, whichever the core derived (ids "update-...")
