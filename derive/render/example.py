@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from derive.core import decay
 from derive.core.evaluate import Evaluator, array_position, evaluator  # noqa: F401 (Evaluator: tests patch it here)
 from derive.core.model import Derivation
-from derive.render import seeding
+from derive.render import example_file, seeding
 from derive.render.example_file import Example, load, max_bytes, parse  # noqa: F401 (the example's public names)
 from derive.spec import NetworkSpec, SpecError
 
@@ -41,6 +42,10 @@ class Step:
     error_after: float
     fd: dict[tuple[str, tuple[int, ...]], float]
     stale: dict[sp.Symbol, float] = field(default_factory=dict)  # hidden δs from already-updated weights
+    #: with weight decay: ∂(E + Ω)/∂θ (``grads`` is ∂E/∂θ), Ω before and after the step; else grads, 0, 0
+    total: dict[str, np.ndarray] = field(default_factory=dict)
+    penalty: float = 0.0
+    penalty_after: float = 0.0
 
     def at(self, arrays: dict[str, np.ndarray], sym: sp.Symbol) -> float:
         key, index = array_position(sym, len(self.params))
@@ -86,7 +91,20 @@ def default(d: Derivation) -> Example:
     """The example of a build without ``--example``: :func:`seeded`, with the learning rate of
     :func:`derive.render.seeding.learning_rate` (one step lowers the error without wiping it out)."""
     ex = seeded(d.spec)
-    return dataclasses.replace(ex, lr=seeding.learning_rate(d, ex.x, ex.t, ex.params))
+    decay = example_file.DECAY if d.spec.weight_decay else 0.0  # so that the penalty's λθ shows in the numbers
+    return dataclasses.replace(ex, lr=seeding.learning_rate(d, ex.x, ex.t, ex.params), decay=decay)
+
+
+def decay_rates(spec: NetworkSpec, ex: Example) -> dict[str, float]:
+    """λ for each parameter array the penalty decays (``W1``, ``b1``, ...), 0 for the others."""
+    keys = [f"{r}{l}" for l in range(1, spec.n_layers + 1) for r in ("Wb" if spec.bias else "W")]
+    lam = ex.decay if spec.weight_decay else 0.0
+    return {k: lam if decay.decays(spec, "weight" if k[0] == "W" else "bias") else 0.0 for k in keys}
+
+
+def penalty(rates: dict[str, float], params: dict[str, np.ndarray]) -> float:
+    """Ω = Σ (λ/2) θ² over the decayed arrays."""
+    return float(sum(0.5 * rates[k] * np.sum(np.asarray(params[k], float) ** 2) for k in params if rates[k]))
 
 
 def sampled_positions(params: dict[str, np.ndarray]) -> list[tuple[str, tuple[int, ...]]]:
@@ -133,32 +151,35 @@ def _finite(ex: Example, what: str, *values) -> None:
 def _step(d: Derivation, ex: Example, shown: Sequence[sp.Symbol]) -> Step:
     ev = evaluator(d)
     params = {k: np.asarray(v, float) for k, v in ex.params.items()}
+    rates = decay_rates(d.spec, ex)
     values = dict(zip(d.inputs, ex.x)) | dict(zip(d.targets, ex.t))
     error = ev.run_forward(params, ex.x, ex.t, values)
     _finite(ex, "the forward pass", error, list(values.values()))
     grads = ev.run_backward(params, values)
     _finite(ex, "the backward pass", list(values.values()), *grads.values())
+    total = {k: grads[k] + rates[k] * params[k] for k in params}  # the penalty's derived term λθ
     positions = sampled_positions(params)
     positions += sorted(set(map(array_position, shown)) - set(positions))
     fd = {}
-    for key, idx in positions:
+    for key, idx in positions:  # a central difference of the objective E + Ω
         probe = {k: v.copy() for k, v in params.items()}
         probe[key][idx] += FD_STEP
-        up = ev.run_forward(probe, ex.x, ex.t)
+        up = ev.run_forward(probe, ex.x, ex.t) + penalty(rates, probe)
         probe[key][idx] -= 2 * FD_STEP
-        down = ev.run_forward(probe, ex.x, ex.t)
+        down = ev.run_forward(probe, ex.x, ex.t) + penalty(rates, probe)
         fd[(key, idx)] = value = (up - down) / (2 * FD_STEP)
         _finite(ex, "the finite-difference check", value)
-        g = float(grads[key][idx])
+        g = float(total[key][idx])
         # rounding in E itself limits what a difference quotient can resolve (large E, large inputs)
         rounding = 64 * np.finfo(float).eps * max(abs(up), abs(down)) / FD_STEP
         if not abs(value - g) <= 1e-6 + 1e-5 * abs(g) + rounding:  # written so that NaN fails
             raise AssertionError(f"{key}{list(idx)}: derived gradient {g!r}, finite difference {value!r}")
     _check_forms(d, params, grads, values)
-    updated = {k: params[k] - ex.lr * grads[k] for k in params}
+    updated = {k: params[k] - ex.lr * total[k] for k in params}
     error_after = ev.run_forward(updated, ex.x, ex.t)
     _finite(ex, "the error after the step", error_after, *updated.values())
     step = Step(values, error, params, grads, updated, error_after, fd)
+    step.total, step.penalty, step.penalty_after = total, penalty(rates, params), penalty(rates, updated)
     if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
         top = f"W{len(d.layers)}"
         stale = dict(params) | {top: updated[top]}

@@ -24,6 +24,8 @@ MAX_TITLE = 200
 MAX_DEPTH = 8
 #: Integers with more digits than this are refused before Python converts them.
 MAX_DIGITS = 30
+#: the decay coefficient λ of a ``--weight-decay`` build's example when its file does not set ``lambda``
+DECAY = 0.01
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Example:
     params: dict[str, list]
     source: str | None = None  # the file name as the user gave it; None when seeded
     title: str | None = None
+    decay: float = 0.0  # λ of the penalty (λ/2) Σ θ² (``--weight-decay`` builds only)
 
 
 def _number(value: object, what: str, name: str) -> float:
@@ -98,10 +101,15 @@ def parse(data: object, spec: NetworkSpec, name: str) -> Example:
         raise SpecError(f"example file {name!r}: expected a JSON object with keys x, t, lr, W1, ...")
     keys = ["x", "t", "lr"] + [f"{k}{l}" for l in range(1, spec.n_layers + 1) for k in ("Wb" if spec.bias else "W")]
     missing = [k for k in keys if k not in data]
-    unknown = sorted(set(data) - set(keys) - {"title"})
+    optional = ["title", "lambda"] if spec.weight_decay else ["title"]
+    unknown = sorted(set(data) - set(keys) - set(optional))
     if missing or unknown:
         problem = f"missing {', '.join(missing)}" if missing else f"unknown key(s) {', '.join(unknown)}"
-        raise SpecError(f"example file {name!r}: {problem}; expected keys {', '.join(keys)} (and optional title)")
+        if unknown == ["lambda"]:
+            problem += " (lambda, the decay coefficient, is for builds with --weight-decay)"
+        raise SpecError(
+            f"example file {name!r}: {problem}; expected keys {', '.join(keys)} (and optional {' and '.join(optional)})"
+        )
     x = _vector(data["x"], spec.sizes[0], "x", name)
     t = _vector(data["t"], spec.sizes[-1], "t", name)
     lr = _number(data["lr"], "lr", name)
@@ -128,7 +136,12 @@ def parse(data: object, spec: NetworkSpec, name: str) -> Example:
             f"example file {name!r}: title must be at most {MAX_TITLE} printable characters on one line "
             f"(it has {len(title)})"
         )
-    return Example(x, t, lr, params, source=name, title=title)
+    decay = 0.0
+    if spec.weight_decay:
+        decay = _number(data.get("lambda", DECAY), "lambda", name)
+        if decay < 0:
+            raise SpecError(f"example file {name!r}: lambda (the decay coefficient) must be zero or positive")
+    return Example(x, t, lr, params, source=name, title=title, decay=decay)
 
 
 def max_bytes(spec: NetworkSpec) -> int:

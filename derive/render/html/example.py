@@ -79,7 +79,7 @@ def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: 
             {
                 "sym": Markup(inline(_symbol(key, index))),
                 "before": Markup(number(float(step.params[key][index]))),
-                "grad": Markup(number(float(step.grads[key][index]))),
+                "grad": Markup(number(float(step.total[key][index]))),
                 "fd": Markup(number(step.fd[(key, index)])) if (key, index) in step.fd else "",
                 "after": Markup(number(float(step.updated[key][index]))),
             }
@@ -87,12 +87,18 @@ def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: 
     return {
         "source": ex.source,
         "lr": Markup(number(ex.lr)),
+        "decay": Markup(number(ex.decay)) if d.spec.weight_decay else None,
+        "decays_biases": d.spec.bias and d.spec.decay_biases,
+        "penalty": Markup(number(step.penalty)),
+        "penalty_after": Markup(number(step.penalty_after)),
         "io": io,
         "layers": layers,
         "gradients": grads,
         "all": d.spec.n_parameters <= small,
         "error": Markup(number(step.error)),
         "error_after": Markup(number(step.error_after)),
-        "curve": svg_plots.curve(plots.curve(d, ex.params, ex.x, ex.t, ex.lr), plots.CURVE_STEPS),
-        "bars": svg_plots.bars(plots.norms(d, step.grads), [str(layer_name(layer.index)) for layer in d.layers]),
+        "curve": svg_plots.curve(
+            plots.curve(d, ex.params, ex.x, ex.t, ex.lr, rates=example_mod.decay_rates(d.spec, ex)), plots.CURVE_STEPS
+        ),
+        "bars": svg_plots.bars(plots.norms(d, step.total), [str(layer_name(layer.index)) for layer in d.layers]),
     }

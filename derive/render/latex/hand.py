@@ -58,4 +58,16 @@ def unit(d: Derivation, c: lc.Printing, step: example_mod.Step, layer: Layer) ->
     if layer.is_output or sum(1 for s in form.free_symbols if s.name.startswith("delta_")) <= HAND_WIDTH:
         lines.append(_line(c, step, delta, form, step.values[delta]))
     lines.append(_line(c, step, grad, delta * layer.inputs[0], step.at(step.grads, w)))
+    total = step.at(step.total, w) if step.total else step.at(step.grads, w)
+    if total != step.at(step.grads, w):  # weight decay: the penalty's term λw joins the gradient
+        lam = (total - step.at(step.grads, w)) / step.at(step.params, w)
+        error = c.printer.doprint(sp.Symbol("E"))
+        lines.append(
+            {
+                "lhs": r"\frac{\partial (%s + \Omega)}{\partial %s}" % (error, c.tex(w)),
+                "formula": r"%s + \lambda %s" % (c.tex(grad), c.tex(w)),
+                "numbers": r"%.6f + %s \cdot (%.6f)" % (step.at(step.grads, w), f"{lam:.6g}", step.at(step.params, w)),
+                "result": f"{total:.6f}",
+            }
+        )
     return lines

@@ -28,7 +28,7 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
             shown += [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
             shown += [layer.biases[j]] if layer.biases else []
     step = example_mod.run(d, ex, shown)
-    norms = plots.norms(d, step.grads)
+    norms = plots.norms(d, step.total)
     layers = []
     for layer in d.layers:
         units = [
@@ -49,7 +49,7 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         {
             "sym": c.tex(sym),
             "value": step.at(step.params, sym),
-            "grad": step.at(step.grads, sym),
+            "grad": step.at(step.total, sym),
             "fd": step.fd_of(sym),
             "new": step.at(step.updated, sym),
         }
@@ -60,6 +60,10 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "title": ex.title,
         "seed": example_mod.SEED,
         "lr": ex.lr,
+        "decay": ex.decay if d.spec.weight_decay else 0.0,
+        "decays_biases": d.spec.bias and d.spec.decay_biases,
+        "penalty": step.penalty,
+        "penalty_after": step.penalty_after,
         "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: lc.SMALL_WIDTH + 2],
         "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: lc.SMALL_WIDTH + 2],
         "more_inputs": len(ex.x) > lc.SMALL_WIDTH + 2,
@@ -72,7 +76,7 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "error": step.error,
         "error_after": step.error_after,
         "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
-        "curve": coordinates(plots.curve(d, ex.params, ex.x, ex.t, ex.lr)),
+        "curve": coordinates(plots.curve(d, ex.params, ex.x, ex.t, ex.lr, rates=example_mod.decay_rates(d.spec, ex))),
         # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
         "slice": f"units 1, 2 and the last of each layer wider than {lc.SMALL_WIDTH} (every unit of a narrower one)",
         "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
