@@ -73,3 +73,22 @@ def test_the_document_states_each_rule_and_what_it_gave(built):
         assert r"\label{eq:%s}" % rule in tex
         for eq_id in gave:
             assert r"\eqn{%s}" % eq_id in tex
+
+
+def test_each_rule_names_its_instances_in_reading_order():
+    """'(17) gives (13), (14)': the equations a general rule instantiates are listed by their numbers."""
+    import re as _re
+
+    from derive.pipeline import derivation as _derivation
+    from derive.render.latex import document as _document
+    from derive.spec import make_spec as _make_spec
+
+    d = _derivation(_make_spec("2-3-3-2"))
+    tex = _document.render(d)
+    sentence = tex[tex.index(r"\paragraph{This network.}") :].split("\n\n")[0]
+    found = _re.findall(r"\\eqn\{(rule-\d)\} gives ((?:\\eqn\{[^}]+\}(?:, )?)+)", sentence)
+    assert len(found) == 4, sentence
+    for _, listed in found:
+        numbers = [d.equation(i).number for i in _re.findall(r"\\eqn\{([^}]+)\}", listed)]
+        assert numbers == sorted(numbers), (listed, numbers)
+    assert any(len(_re.findall(r"\\eqn", listed)) > 1 for _, listed in found)

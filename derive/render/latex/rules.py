@@ -19,7 +19,7 @@ def section(d: Derivation, c: lc.Printing) -> dict:
             rows, cols = e.lhs.shape
             matrix.append({"id": e.id, "shape": rf"{c.tex(rows)} \times {c.tex(cols)}"})
     instances = [
-        {"rule": rule, "ids": list(gave)}
+        {"rule": rule, "ids": sorted(gave, key=lambda g: d.equation(g).number)}  # in reading order
         for rule, gave, _ in d.general_proofs
         if not rule.endswith("-matrix") and all(g in ids for g in gave)
     ]
