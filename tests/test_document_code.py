@@ -245,5 +245,9 @@ def test_a_step_at_zero_other_than_the_documents_is_reported_not_hidden():
     assert code.step_convention("d = A1 * 2") is None
     env = document.environment()
     rule = {"key": "hidden", "title": "t", "entries": [], "forms": ["heaviside"], "step": other}
-    text = env.get_template("code.tex.j2").render(code={"rules": [rule], "trimmed": False, "shown": 3})
+    from derive.render.notations import NOTATIONS
+
+    text = env.get_template("code.tex.j2").render(
+        code={"rules": [rule], "trimmed": False, "shown": 3}, nota=NOTATIONS["bishop"]
+    )
     assert "the code and the\nequations differ" in text and "$h = 0$" in text
