@@ -190,15 +190,16 @@ def build(args: argparse.Namespace) -> int:
         html="html" in formats,
     )
     d = build_stage.derivation(spec)
-    files = build_stage.render_files(d, options)
     status, problem, keep_tex = 0, "", options.tex
-    if options.pdf:
-        try:
-            files["derivation.pdf"] = pdf.compile_pdf(files["derivation.tex"].decode())
-        except pdf.TeXMissing as e:  # the .tex is still written; the status tells a script no PDF came
-            status, problem, keep_tex = TEX_MISSING, str(e), True
-        except pdf.TeXError as e:
-            status, problem, keep_tex = 1, str(e), True
+    with pdf.Background() as tex_job:  # TeX runs while the other files are rendered
+        files = build_stage.render_files(d, options, tex_job.start if options.pdf else None)
+        if options.pdf:
+            try:
+                files["derivation.pdf"] = tex_job.result()
+            except pdf.TeXMissing as e:  # the .tex is still written; the status tells a script no PDF came
+                status, problem, keep_tex = TEX_MISSING, str(e), True
+            except pdf.TeXError as e:
+                status, problem, keep_tex = 1, str(e), True
     if not keep_tex:
         files.pop("derivation.tex", None)
     write_all(out, files)

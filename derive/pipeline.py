@@ -6,6 +6,7 @@ module only chains them and hands the result to :mod:`derive.output`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,17 +71,24 @@ def derivation(spec: NetworkSpec) -> Derivation:
     return verify(derive(spec))
 
 
-def render_files(d: Derivation, options: BuildOptions) -> dict[str, bytes]:
+def render_files(
+    d: Derivation, options: BuildOptions, tex_ready: Callable[[str], None] | None = None
+) -> dict[str, bytes]:
     """Every output file of one build, as bytes (no PDF; see :func:`derive.cli.build`).
 
     derivation.tex is among them when either the .tex or the PDF is asked for; the caller
-    drops it after compiling when only the PDF is wanted.
+    drops it after compiling when only the PDF is wanted. ``tex_ready`` is called with it
+    as soon as it is rendered, before the other files, so that TeX can run meanwhile.
     """
-    files = {"formulas.json": formulas.render(d, options.notation).encode()}
+    files: dict[str, bytes] = {}
     trainer = render.render(d, options.style)  # the documents show its lines beside the equations
-    files["trainer.py"] = trainer.encode()
     if options.tex or options.pdf:
-        files["derivation.tex"] = document.render(d, options.example, options.notation, trainer).encode()
+        tex = document.render(d, options.example, options.notation, trainer)
+        if tex_ready is not None:
+            tex_ready(tex)
+        files["derivation.tex"] = tex.encode()
+    files["formulas.json"] = formulas.render(d, options.notation).encode()
+    files["trainer.py"] = trainer.encode()
     if options.html:
         files["derivation.html"] = page.render(d, options.notation, options.example, trainer).encode()
     return files

@@ -1,4 +1,4 @@
-"""Success means a readable PDF: latexmk's status, errors anywhere in the log, the PDF checked by poppler."""
+"""Success means a readable PDF: pdflatex's status, errors anywhere in the log, the PDF checked by poppler."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ MINIMAL = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 
 def test_a_line_too_long_for_tex_is_an_error_not_a_pdf():
     """TeX stops with 'Unable to read an entire line'; the PDF it leaves must not be reported as written."""
-    with pytest.raises(pdf.TeXError, match="Unable to read an entire line|TeX capacity|latexmk"):
+    with pytest.raises(pdf.TeXError, match="Unable to read an entire line|TeX capacity|pdflatex"):
         pdf.compile_pdf(MINIMAL % ("x" * 250_000))
 
 
@@ -20,11 +20,11 @@ def test_a_good_document_compiles_and_is_readable():
     assert data.startswith(b"%PDF-")
 
 
-def test_latexmk_failing_without_an_error_line_is_an_error(monkeypatch):
+def test_pdflatex_failing_without_an_error_line_is_an_error(monkeypatch):
     real = pdf._run_tex
 
     def failing(*a, **k):
-        real(*a, **k)  # TeX runs and writes a good PDF, but latexmk's status says it failed
+        real(*a, **k)  # TeX runs and writes a good PDF, but its exit status says it failed
         return 12
 
     monkeypatch.setattr(pdf, "_run_tex", failing)

@@ -1,37 +1,35 @@
-"""Compile derivation.tex to PDF with latexmk/pdflatex, reproducibly and without shell escape."""
+"""Compile derivation.tex to PDF with pdflatex, reproducibly and without shell escape."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from pathlib import Path
+
+from derive.render.latex import texformat, texrun
+from derive.render.latex.texrun import TeXError, TeXTimeout, environment, workdir
 
 #: The Debian packages that provide everything the document uses.
 TEX_PACKAGES = (
     "texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils"
 )
-#: Fixed creation date (2024-01-01) so the same .tex gives the same PDF bytes.
-SOURCE_DATE_EPOCH = "1704067200"
 TIMEOUT_S = 300
+#: pdflatex runs at most this often, as latexmk does, when the .aux files keep changing.
+MAX_RUNS = 5
+#: The files a run writes that are not read back by the next run.
+_NOT_READ = {"derivation.tex", "derivation.log", "derivation.pdf"}
 
 
 class TeXMissing(RuntimeError):
-    """latexmk or pdflatex is not installed."""
-
-
-class TeXError(RuntimeError):
-    """TeX stopped; the message is the first error of the log."""
+    """pdflatex is not installed."""
 
 
 def available() -> bool:
-    return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+    return shutil.which("pdflatex") is not None
 
 
 #: A TeX error line: "! " and a capital, at the start of a line or after other output on it
@@ -66,99 +64,147 @@ def first_error(log: str) -> str | None:
 def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
     """PDF bytes of a LaTeX source.
 
+    With the cache on, the preamble's packages come from a precompiled format (see
+    :mod:`texformat`); the bytes are the same as without it. Anything wrong with a format
+    makes this compile without it.
+
     Raises:
         TeXMissing: no TeX installation.
         TeXError: TeX reported an error (message: the first error line).
     """
     if not available():
         raise TeXMissing(f"TeX is missing: run 'sudo apt-get install --no-install-recommends {TEX_PACKAGES}'")
-    with _workdir() as work:
-        src = Path(work) / "derivation.tex"
-        src.write_text(tex, encoding="utf-8")
-        env = dict(os.environ, SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH, FORCE_SOURCE_DATE="1", openin_any="p")
-        cmd = [
-            "latexmk",
-            "-pdf",
-            "-interaction=nonstopmode",
-            "-halt-on-error",
-            "-no-shell-escape",
-            "-quiet",
-            "derivation.tex",
-        ]
-        returncode = _run_tex(cmd, work, env)
-        log_path = Path(work) / "derivation.log"
-        log = log_path.read_text(encoding="latin-1") if log_path.exists() else ""
+    deadline = time.monotonic() + TIMEOUT_S
+    fmt = texformat.cached(tex)
+    if fmt is not None:
+        try:
+            return _compile(tex, keep_log, fmt, deadline)
+        except TeXTimeout:
+            raise
+        except TeXError:
+            pass  # the document's own error (the plain compile reports it again) or a broken format
+    data = _compile(tex, keep_log, None, deadline)
+    if fmt is not None:
+        texformat.reject(fmt.key)  # the plain compile worked where the format failed
+    elif texformat.wanted(tex):
+        _make_format(tex, data, deadline)
+    return data
+
+
+class Background:
+    """:func:`compile_pdf` in a thread of its own, so that other files are rendered while TeX runs.
+
+    Use it as a context manager: leaving the block by an exception (Ctrl-C, SIGTERM, a
+    failing renderer) kills TeX and waits until its temporary folder is removed.
+    SIGTERM and SIGINT stay with the main thread.
+    """
+
+    def __init__(self) -> None:
+        self._processes = texrun.Processes()
+        self._thread: threading.Thread | None = None
+        self._outcome: tuple[bytes | None, BaseException | None] = (None, None)
+
+    def start(self, tex: str) -> None:
+        self._thread = threading.Thread(target=self._work, args=(tex,), name="pdflatex")
+        self._thread.start()
+
+    def _work(self, tex: str) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            with texrun.owned_by(self._processes):
+                self._outcome = (compile_pdf(tex), None)
+        except BaseException as e:  # handed to the thread that asks for the result
+            self._outcome = (None, e)
+
+    def result(self) -> bytes:
+        """The PDF bytes (waits for TeX); raises what :func:`compile_pdf` raised."""
+        if self._thread is None:
+            raise RuntimeError("no PDF was started")
+        self._thread.join()
+        data, error = self._outcome
+        if error is not None:
+            raise error
+        assert data is not None
+        return data
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        if self._thread is None:
+            return
+        with texrun.signals_held():
+            if kind is not None:
+                self._processes.cancel()
+            self._thread.join()
+
+
+def _make_format(tex: str, expected: bytes, deadline: float) -> None:
+    """Build the format of ``tex``'s preamble; keep it if compiling with it gives exactly ``expected``."""
+    try:
+        with workdir() as work:
+            fmt = texformat.build(tex, work, lambda cmd: _run_tex(cmd, work, environment(), deadline))
+            if fmt is None:
+                key = texformat.preamble_key(tex)
+                if key:
+                    texformat.reject(key)
+                return
+            try:
+                same = _compile(tex, None, fmt, deadline) == expected
+            except TeXTimeout:
+                return  # a slow machine, not a broken format: try again next time
+            except TeXError:
+                same = False
+            if same:
+                texformat.keep(fmt)
+            else:
+                texformat.reject(fmt.key)
+    except (TeXTimeout, OSError):
+        pass  # the PDF is made; only the speed-up is missing
+
+
+def _compile(tex: str, keep_log: Path | None, fmt: texformat.Format | None, deadline: float) -> bytes:
+    """Run pdflatex until the .aux files stop changing (at most MAX_RUNS times); the PDF bytes."""
+    with workdir() as work:
+        folder = Path(work)
+        (folder / "derivation.tex").write_text(tex if fmt is None else texformat.job_source(tex, fmt), encoding="utf-8")
+        cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "derivation.tex"]
+        if fmt is not None:
+            cmd.insert(1, f"-fmt={fmt.path}")
+        env = environment()
+        state = _read_back(folder)
+        for _ in range(MAX_RUNS):
+            returncode = _run_tex(cmd, work, env, deadline)
+            log_path = folder / "derivation.log"
+            log = log_path.read_text(encoding="latin-1") if log_path.exists() else ""
+            error = first_error(log)
+            if error or returncode != 0:
+                break
+            state, previous = _read_back(folder), state
+            if state == previous:
+                break
         if keep_log is not None:
             keep_log.write_text(log, encoding="latin-1")
-        pdf = Path(work) / "derivation.pdf"
-        error = first_error(log)
+        pdf = folder / "derivation.pdf"
         if error or returncode != 0 or not pdf.exists():
-            raise TeXError(error or f"latexmk exited with status {returncode} and no error line in the log")
+            raise TeXError(error or f"pdflatex exited with status {returncode} and no error line in the log")
         data = pdf.read_bytes()
         check_readable(data, pdf)
         return data
 
 
-@contextmanager
-def _workdir() -> Iterator[str]:
-    """A temporary folder for TeX, created and removed with SIGTERM and SIGINT held back.
+def _read_back(folder: Path) -> dict[str, bytes]:
+    """The files a run leaves for the next one (.aux, .toc, .out, ...): when they change, TeX runs again."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name not in _NOT_READ and p.is_file()}
 
-    A signal that arrives meanwhile is delivered right after, so the folder is never
-    left half created or half removed by the exception the signal raises.
-    """
-    with _signals_held():
-        work = tempfile.mkdtemp(prefix="backprop-derive-tex.")
+
+def _run_tex(cmd: list[str], work: str, env: dict[str, str], deadline: float) -> int:
+    """Run one TeX command in ``work``; its exit status (see :func:`texrun.run`)."""
     try:
-        yield work
-    finally:
-        with _signals_held():
-            shutil.rmtree(work, ignore_errors=True)
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _run_tex(cmd: list[str], work: str, env: dict[str, str]) -> int:
-    """Run latexmk in ``work`` in a process group of its own; its exit status.
-
-    latexmk starts pdflatex as a child of its own. On a timeout, Ctrl-C or SIGTERM the
-    whole group is killed and waited for before the caller removes ``work``: a pdflatex
-    left running would write into the folder while it is being deleted and leave it behind.
-    """
-    proc = subprocess.Popen(
-        cmd,
-        cwd=work,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        return proc.wait(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise TeXError(f"TeX did not finish within {TIMEOUT_S} s") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:  # already gone
-        pass
-    proc.wait()
+        return texrun.run(cmd, work, env, deadline - time.monotonic())
+    except TeXTimeout:
+        raise TeXTimeout(f"TeX did not finish within {TIMEOUT_S} s") from None
 
 
 def check_readable(data: bytes, path: Path) -> None:
