@@ -167,3 +167,36 @@ def test_leaving_a_background_compile_early_kills_tex_and_removes_its_folder(tex
     assert not _tex_processes()
     assert list(tmp_path.iterdir()) == []
     assert [t.name for t in threading.enumerate() if t.name == "pdflatex"] == []
+
+
+def test_a_second_compile_of_the_same_document_runs_tex_once_with_the_same_bytes(
+    warm_cache, tex_232, tmp_path, monkeypatch
+):
+    """The .aux, .toc and .out of the last compile are put in place first: like a second run in a LaTeX folder."""
+    folder, first = warm_cache
+    copy = tmp_path / "cache"
+    (copy / "tex").mkdir(parents=True)
+    for path in (folder / "tex").iterdir():
+        (copy / "tex" / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setenv("BACKPROP_DERIVE_CACHE", str(copy))
+    runs = []
+    real = pdf._run_tex
+
+    def counted(cmd, *a, **k):
+        runs.append(cmd)
+        return real(cmd, *a, **k)
+
+    monkeypatch.setattr(pdf, "_run_tex", counted)
+    assert pdf.compile_pdf(tex_232) == first
+    scratch = len(runs)
+    assert scratch >= 2  # from scratch: until a run reads what the one before wrote and changes nothing
+    assert pdf.compile_pdf(tex_232) == first
+    assert len(runs) == scratch + 1
+    other = tex_232.replace("\\begin{abstract}", "\\begin{abstract}\nOne more sentence.", 1)
+    pdf.compile_pdf(other)
+    assert len(runs) >= scratch + 3  # another document finds nothing to start from
+    count = len(runs)
+    for record in (copy / "tex-aux").iterdir():  # a changed TeX file (here: the format) makes the record stale
+        record.write_text(record.read_text().replace('.fmt", ', '.fmt", 1'))
+    assert pdf.compile_pdf(tex_232) == first
+    assert len(runs) == count + scratch

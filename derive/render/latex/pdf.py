@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from derive.render.latex import texformat, texrun
+from derive.render.latex import texaux, texformat, texrun
 from derive.render.latex.texrun import TeXError, TeXTimeout, environment, workdir
 
 #: The Debian packages that provide everything the document uses.
@@ -21,7 +21,7 @@ TIMEOUT_S = 300
 #: pdflatex runs at most this often, as latexmk does, when the .aux files keep changing.
 MAX_RUNS = 5
 #: The files a run writes that are not read back by the next run.
-_NOT_READ = {"derivation.tex", "derivation.log", "derivation.pdf"}
+_NOT_READ = {"derivation.tex", "derivation.log", "derivation.pdf", "derivation.fls"}
 
 
 class TeXMissing(RuntimeError):
@@ -78,7 +78,7 @@ def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
     fmt = texformat.cached(tex)
     if fmt is not None:
         try:
-            return _compile(tex, keep_log, fmt, deadline)
+            return _compile(tex, keep_log, fmt, deadline, remember=True)
         except TeXTimeout:
             raise
         except TeXError:
@@ -164,16 +164,24 @@ def _make_format(tex: str, expected: bytes, deadline: float) -> None:
         pass  # the PDF is made; only the speed-up is missing
 
 
-def _compile(tex: str, keep_log: Path | None, fmt: texformat.Format | None, deadline: float) -> bytes:
-    """Run pdflatex until the .aux files stop changing (at most MAX_RUNS times); the PDF bytes."""
+def _compile(
+    tex: str, keep_log: Path | None, fmt: texformat.Format | None, deadline: float, remember: bool = False
+) -> bytes:
+    """Run pdflatex until the files it reads back stop changing (at most MAX_RUNS times); the PDF bytes.
+
+    With a format, the read-back files of the last compile of the same document are put in
+    place first (see :mod:`texaux`), and with ``remember`` the final ones are kept for the next.
+    """
     with workdir() as work:
         folder = Path(work)
         (folder / "derivation.tex").write_text(tex if fmt is None else texformat.job_source(tex, fmt), encoding="utf-8")
         cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "derivation.tex"]
         if fmt is not None:
-            cmd.insert(1, f"-fmt={fmt.path}")
+            cmd[1:1] = [f"-fmt={fmt.path}", "-recorder"]
+            for name, data in texaux.load(tex, fmt).items():
+                (folder / name).write_bytes(data)
         env = environment()
-        state = _read_back(folder)
+        state, stable = _read_back(folder), False
         for _ in range(MAX_RUNS):
             returncode = _run_tex(cmd, work, env, deadline)
             log_path = folder / "derivation.log"
@@ -183,6 +191,7 @@ def _compile(tex: str, keep_log: Path | None, fmt: texformat.Format | None, dead
                 break
             state, previous = _read_back(folder), state
             if state == previous:
+                stable = True
                 break
         if keep_log is not None:
             keep_log.write_text(log, encoding="latin-1")
@@ -191,6 +200,8 @@ def _compile(tex: str, keep_log: Path | None, fmt: texformat.Format | None, dead
             raise TeXError(error or f"pdflatex exited with status {returncode} and no error line in the log")
         data = pdf.read_bytes()
         check_readable(data, pdf)
+        if stable and remember and fmt is not None:
+            texaux.save(tex, fmt, state, folder / "derivation.fls", work)
         return data
 
 

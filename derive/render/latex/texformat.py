@@ -213,24 +213,24 @@ def keep(fmt: Format) -> None:
     if folder is None:
         return
     meta = {"inputs": _inputs(fmt.path.with_suffix(".fls")), "replay": fmt.replay}
-    with signals_held():  # a signal meanwhile must not leave a temporary file in the cache
-        with contextlib.suppress(OSError):
-            _place(folder / f"{fmt.key}.fmt", lambda p: shutil.copyfile(fmt.path, p))
-            # the .json last: it says that the .fmt beside it is complete
-            _place(folder / f"{fmt.key}.json", lambda p: p.write_text(json.dumps(meta), encoding="utf-8"))
+    with contextlib.suppress(OSError):
+        place(folder / f"{fmt.key}.fmt", lambda p: shutil.copyfile(fmt.path, p))
+        # the .json last: it says that the .fmt beside it is complete
+        place(folder / f"{fmt.key}.json", lambda p: p.write_text(json.dumps(meta), encoding="utf-8"))
     _prune(folder)
 
 
-def _place(target: Path, write: Callable[[Path], object]) -> None:
+def place(target: Path, write: Callable[[Path], object]) -> None:
     """Write ``target`` under a temporary name and rename it: a reader sees the whole file or none."""
-    fd, name = tempfile.mkstemp(prefix=".tmp.", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(name))
-        os.replace(name, target)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    with signals_held():  # a signal meanwhile must not leave a temporary file in the cache
+        fd, name = tempfile.mkstemp(prefix=".tmp.", dir=target.parent)
+        os.close(fd)
+        try:
+            write(Path(name))
+            os.replace(name, target)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
 
 
 def reject(key: str) -> None:
