@@ -84,7 +84,7 @@ def compile_pdf(tex: str, keep_log: Path | None = None) -> bytes:
         except TeXError:
             pass  # the document's own error (the plain compile reports it again) or a broken format
     data = _compile(tex, keep_log, None, deadline)
-    if fmt is not None:
+    if fmt is not None and fmt.path.is_file():  # (a format removed meanwhile by another build is no fault of it)
         texformat.reject(fmt.key)  # the plain compile worked where the format failed
     elif texformat.wanted(tex):
         _make_format(tex, data, deadline)

@@ -33,7 +33,7 @@ from derive.render.latex.texrun import signals_held
 #: Bumped whenever the way formats are built or used changes (old ones are then ignored).
 VERSION = "1"
 #: Formats kept in the cache (each is a few megabytes).
-KEEP = 4
+KEEP = 6
 #: One complete package line: ``\\usepackage[options]{names}``.
 _PACKAGE_LINE = re.compile(r"\\(?:usepackage|RequirePackage)(?:\[[^\]\n]*\])?\{[^}\n]*\}[ \t]*(?:%.*)?")
 #: The pdfTeX settings a format does not keep; such preamble lines are run again.
