@@ -363,21 +363,24 @@ def _heaviside(a, at_zero):
 def sgd_step(params, X, T, lr):
     """One gradient-descent step; every gradient is taken at the old parameters, which are left untouched."""
     dtype = params["W1"].dtype
-    if getattr(X, "ndim", 0) == 1 and getattr(T, "ndim", 0) == 1 and dtype in _FLOAT_PATH:
+    # one sample as 1-D arrays of the parameters' dtype: cheap checks in floats (sizes, finite
+    # values); anything else (lists, labels, NaN, other shapes) takes the checked path
+    if (
+        (dtype is _F64 or dtype is _F32) and type(X) is _NDARRAY and type(T) is _NDARRAY
+        and X.dtype is dtype and T.dtype is dtype and X.shape == (2,) and T.shape == (2,)
+    ):
         x, t = X.tolist(), T.tolist()
-        # the cheap checks of one sample in floats: sizes, finite values;
-        # anything unusual (labels, NaN, another shape) takes the checked path below
-        if (
-            len(x) == 2 and len(t) == 2 and math.isfinite(sum(x) + sum(t))
-        ):
+        if math.isfinite(sum(x) + sum(t)):
             return _arrays(_step_one(_lists(params), x, t, float(lr)), dtype)
     X = _inputs(params, X)
     return _step(params, X, _targets(params, T, X.shape[0]), lr)
 
 
-#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once (dtype objects,
-#: not types: ``in`` then finds the parameters' dtype by identity instead of converting a type per test)
-_FLOAT_PATH = (np.dtype(np.float64), np.dtype(np.float32))
+#: dtypes whose one-sample steps run on Python floats (float64) and are rounded back once; compared
+#: by identity (``is``), which finds numpy's own float64 and float32 dtype objects at once
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+_FLOAT_PATH = (_F64, _F32)
+_NDARRAY = np.ndarray
 
 
 def _step(params, X, T, lr):
