@@ -17,13 +17,46 @@ The stages underneath: ``verify(derive(make_spec("2-3-2")))`` gives the bare
 :class:`Derivation` that every output reads.
 """
 
-from derive.api import Derived, derivation
-from derive.core.model import Derivation, Equation, Layer, Parameter, Proof
-from derive.core.symbolic import derive
-from derive.display import DiffResult, Formula, Formulas
-from derive.prove.verify import VerificationError, verify
-from derive.render.trainer.load import load_trainer
-from derive.spec import NetworkSpec, SpecError, make_spec, parse_arch
+from __future__ import annotations
+
+import importlib
+
+#: Where each public name lives. The names are imported on first use, so that the command line
+#: (``python -m derive``, which starts here) loads only the modules its command needs.
+_HOME = {
+    "Derived": "derive.api",
+    "derivation": "derive.api",
+    "Derivation": "derive.core.model",
+    "Equation": "derive.core.model",
+    "Layer": "derive.core.model",
+    "Parameter": "derive.core.model",
+    "Proof": "derive.core.model",
+    "derive": "derive.core.symbolic",
+    "DiffResult": "derive.display",
+    "Formula": "derive.display",
+    "Formulas": "derive.display",
+    "VerificationError": "derive.prove.verify",
+    "verify": "derive.prove.verify",
+    "load_trainer": "derive.render.trainer.load",
+    "NetworkSpec": "derive.spec",
+    "SpecError": "derive.spec",
+    "make_spec": "derive.spec",
+    "parse_arch": "derive.spec",
+}
+
+
+def __getattr__(name: str):
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next look-up is an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
+
 
 __version__ = "0.1.0"
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import sympy as sp
 
-from derive.core import activations
+from derive.core import activations, stored
 from derive.core.patterns import Patterns
 
 A = sp.Symbol("A", real=True)  # a generic pre-activation
@@ -39,6 +40,7 @@ def _candidates(g: sp.Expr) -> list[sp.Expr]:
 
 
 @cache
+@stored.remembered(Path(__file__), Path(activations.__file__))  # the same on every run: kept between runs
 def elementwise(name: str) -> ActivationCalculus:
     """Differentiate an elementwise activation and look for f' as a function of f.
 

@@ -37,6 +37,7 @@ import sympy as sp
 from derive.core import calculus, decay, rules
 from derive.core.model import Derivation, Layer, Proof
 from derive.progress import Progress
+from derive.prove import workers
 
 DIGITS = 50
 TOLERANCE = mpmath.mpf(10) ** -40
@@ -251,20 +252,24 @@ def prove_parameters(d: Derivation) -> dict[str, int]:
         constraint = {last: 1 - sp.Add(*rest)}
     counts: dict[str, int] = {}
     functions = hidden_definitions(d) if abstract else None
-    progress = Progress("prove", len(d.parameters))
-    for n, p in enumerate(d.parameters):
+
+    def prove_one(n: int) -> tuple[sp.Expr, str, str]:
+        p = d.parameters[n]
         raw = sp.diff(E_full, p.symbol)
         if abstract:
             raw = lemma_rewrite(raw, d)
-        p.expanded = raw
         diff = (raw - (p.gradient + rules.penalty_gradient(d, p.symbol)).xreplace(full)).xreplace(constraint)
         method = prove_symbolic(diff, functions)
         if method == "symbolic" and abstract:
             method = "symbolic-lemma"
         if method is None:
-            method, detail = "random-points", random_points(diff, seed=n, functions=functions)
-        else:
-            detail = _DETAILS[method]
+            return raw, "random-points", random_points(diff, seed=n, functions=functions)
+        return raw, method, _DETAILS[method]
+
+    progress = Progress("prove", len(d.parameters))
+    # each parameter's proof reads only d: they run side by side, the results come back in order
+    for p, (raw, method, detail) in zip(d.parameters, workers.ordered(prove_one, len(d.parameters))):
+        p.expanded = raw
         if d.spec.weight_decay:
             detail += f"; {DECAY_DETAIL}"
         p.proof = Proof(method, detail, tuple(d.assumptions))

@@ -16,7 +16,7 @@ from sympy.printing.precedence import PRECEDENCE
 from derive.core import general, naming, update
 from derive.render import notations
 from derive.render.mathsymbols import symbol_nodes
-from derive.render.printer import ELIDED_HEAD, _unpadded, natural
+from derive.render.printing import ELIDED_HEAD, natural, unpadded
 
 
 class NotationMathMLPrinter(MathMLPresentationPrinter):
@@ -82,7 +82,7 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         return self._tex(self._index_text(k)) if naming.index_level(k) else self._print(k)
 
     def _print_Symbol(self, sym: sp.Symbol, style: str = "plain"):
-        sym = _unpadded(sym)
+        sym = unpadded(sym)
         if sym.name.startswith("gidx_"):  # the unit index of a general layer's rule
             return self._tex(self._latex_of(sym))
         if naming.index_level(sym):

@@ -7,6 +7,7 @@ reads offline and its bytes depend only on the Derivation and the notation.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -19,10 +20,12 @@ from derive.render.html.context import context
 TEMPLATES = templates.directory("html")
 
 
+@functools.cache  # one per process; compiled templates are cached between runs too
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=templates.bytecode_cache(),
         autoescape=True,  # text goes in escaped; the MathML arrives as Markup from the printer
         trim_blocks=False,  # a newline after a tag is a space between words in HTML
         lstrip_blocks=True,

@@ -7,6 +7,7 @@ that came from the user goes through the ``tex`` escaping filter.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -112,6 +113,7 @@ def number(value: float, digits: int = 6) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
+@functools.cache  # one per process; compiled templates are cached between runs too
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -122,6 +124,7 @@ def environment() -> jinja2.Environment:
         comment_start_string="((#",
         comment_end_string="#))",
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=templates.bytecode_cache(),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -15,6 +15,8 @@ stable equivalents (:func:`derive.render.trainer.stable.stabilize`) and printed.
 
 from __future__ import annotations
 
+import functools
+
 import jinja2
 import sympy as sp
 
@@ -208,10 +210,12 @@ def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
     }
 
 
+@functools.cache  # one per process; compiled templates are cached between runs too
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=templates.bytecode_cache(),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
