@@ -173,14 +173,19 @@ def _forms(d: Derivation) -> tuple:
     return (d.parameters, *(layer.delta_forms for layer in d.layers), *(layer.act for layer in d.layers))
 
 
-def descent(d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps: int) -> list[float]:
+def descent(
+    d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps: int, rates: dict[str, float] | None = None
+) -> list[float]:
     """The error of one sample before each of ``steps`` gradient steps and after the last (derived equations).
+
+    ``rates``: weight decay, the penalty gradient ``rates[k] * θ`` added to array k's gradient at each step.
 
     Stops early, leaving the list shorter, if the error stops being a finite number (an example far from where
     the activations are tame can overflow).
     """
     ev = evaluator(d)
     params = {k: np.array(v, float) for k, v in params.items()}
+    rates = rates or {}
     errors: list[float] = []
     with np.errstate(all="ignore"):
         for _ in range(steps):
@@ -189,7 +194,7 @@ def descent(d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps
             if not np.isfinite(errors[-1]):
                 return errors[:-1]
             grads = ev.run_backward(params, values)
-            params = {k: params[k] - lr * grads[k] for k in params}
+            params = {k: params[k] - lr * (grads[k] + rates[k] * params[k] if k in rates else grads[k]) for k in params}
         last = ev.run_forward(params, x, t)
     return errors + [last] if np.isfinite(last) else errors
 

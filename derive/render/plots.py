@@ -32,10 +32,7 @@ def curve(
     ``rates``: λ of each decayed parameter array; the steps then descend on E + Ω (the error E is plotted).
     Empty when fewer than two points remain (a curve needs two).
     """
-    if rates and any(rates.values()):
-        errors = _decayed_descent(d, params, x, t, lr, steps, rates)
-    else:
-        errors = evaluate.descent(d, params, x, t, lr, steps)
+    errors = evaluate.descent(d, params, x, t, lr, steps, rates if rates and any(rates.values()) else None)
     points = [(n, rounded(e)) for n, e in enumerate(errors) if e > 0 and (n % 2 == 0 or n == len(errors) - 1)]
     return points if len(points) > 1 else []
 
@@ -47,20 +44,3 @@ def norms(d: Derivation, grads: dict[str, np.ndarray]) -> list[tuple[int, float]
         total = sum(float(np.sum(np.asarray(g, float) ** 2)) for k, g in grads.items() if int(k[1:]) == layer.index)
         out.append((layer.index, rounded(math.sqrt(total))))
     return out
-
-
-def _decayed_descent(d: Derivation, params: dict, x, t, lr: float, steps: int, rates: dict[str, float]) -> list[float]:
-    """:func:`derive.core.evaluate.descent` with the penalty's gradient λθ added to each decayed array's."""
-    ev = evaluate.evaluator(d)
-    params = {k: np.array(v, float) for k, v in params.items()}
-    errors: list[float] = []
-    with np.errstate(all="ignore"):
-        for _ in range(steps):
-            values = dict(zip(d.inputs, x)) | dict(zip(d.targets, t))
-            errors.append(ev.run_forward(params, x, t, values))
-            if not np.isfinite(errors[-1]):
-                return errors[:-1]
-            grads = ev.run_backward(params, values)
-            params = {k: params[k] - lr * (grads[k] + rates.get(k, 0.0) * params[k]) for k in params}
-        last = ev.run_forward(params, x, t)
-    return errors + [last] if np.isfinite(last) else errors
