@@ -50,14 +50,7 @@ def curve(points: list[tuple[int, float]], steps: int) -> dict | None:
     yticks = [{"y": _px(y(p)), "label": f"10^{p}", "exp": p} for p in range(low, high + 1, every)]
     xticks = [{"x": _px(x(n)), "label": str(n)} for n in range(0, steps + 1, X_TICK)]
     return {
-        "width": CURVE_W,
-        "height": CURVE_H,
-        "x0": x0,
-        "x1": x1,
-        "y0": y0,
-        "y1": y1,
-        "xmid": _px((x0 + x1) / 2),
-        "ymid": _px((y0 + y1) / 2),
+        **_frame(CURVE_W, CURVE_H, x0, x1, y0, y1),
         "line": " ".join(f"{_px(x(n))},{_px(y(log))}" for (n, _), log in zip(points, logs)),
         "data": _data(points),
         "xticks": xticks,
@@ -93,15 +86,22 @@ def bars(norms: list[tuple[int, float]], names: list[str]) -> dict:
             }
         )
     return {
-        "width": BARS_W,
-        "height": BARS_H,
+        **_frame(BARS_W, BARS_H, x0, x1, y0, y1),
+        "bars": out,
+        "data": _data(norms),
+        "top": f"{top:.6g}",
+    }
+
+
+def _frame(width: int, height: int, x0: float, x1: float, y0: float, y1: float) -> dict:
+    """The picture's size and its plot area (left, right, bottom, top edges and their midpoints)."""
+    return {
+        "width": width,
+        "height": height,
         "x0": x0,
         "x1": x1,
         "y0": y0,
         "y1": y1,
         "xmid": _px((x0 + x1) / 2),
         "ymid": _px((y0 + y1) / 2),
-        "bars": out,
-        "data": _data(norms),
-        "top": f"{top:.6g}",
     }
