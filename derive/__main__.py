@@ -1,7 +1,5 @@
 """``python -m derive`` is the same as the ``backprop-derive`` command."""
 
-import sys
+from derive.cli import run
 
-from derive.cli import main
-
-sys.exit(main())
+run()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 
@@ -159,14 +160,27 @@ def focus_of(expr: sp.Basic) -> int | None:
     """The layer a formula is about: the layer of the first unit index of its first indexed symbol.
 
     In ``δ_j = h'(a_j) Σ_k w_kj δ_k`` (a δ on the left) that is the δ's layer; a formula whose
-    indices all belong to a sum over one layer is about that layer.
+    indices all belong to a sum over one layer is about that layer. "First" is in preorder; each
+    subexpression's answer is remembered, so a large expanded gradient is walked once.
     """
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Indexed):
-            for k in node.indices:
-                found = naming.index_level(k)
-                if found:
-                    return found[0]
+    try:
+        return _focus(expr)
+    except TypeError:  # unhashable (a mutable matrix): walk it without remembering
+        return _focus.__wrapped__(expr)
+
+
+@lru_cache(maxsize=1 << 16)
+def _focus(expr: sp.Basic) -> int | None:
+    if isinstance(expr, sp.Indexed):
+        for k in expr.indices:
+            found = naming.index_level(k)
+            if found:
+                return found[0]
+    for arg in expr.args:
+        if isinstance(arg, sp.Basic):
+            found_below = _focus(arg)
+            if found_below is not None:
+                return found_below
     return None
 
 

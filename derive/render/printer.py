@@ -21,11 +21,21 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence_traditional
 
 from derive.core import general, naming, update
 from derive.render import notations
-from derive.render.printing import ELIDED_HEAD, LexStrPrinter, Memo, factor_rank, natural, unpadded, vector
+from derive.render.printing import (
+    ELIDED_HEAD,
+    LexStrPrinter,
+    Memo,
+    contains,
+    factor_rank,
+    natural,
+    shown_as_written,
+    unpadded,
+    vector,
+)
 
 __all__ = ["ELIDED_HEAD", "LexStrPrinter", "NotationLatexPrinter", "latex", "natural", "vector"]
 
@@ -118,6 +128,22 @@ class NotationLatexPrinter(Memo, LatexPrinter):
         pattern = self.notation.pattern(role, layer, self.n_layers, vector=True)
         return _group(pattern % self.notation.layer_fields(layer, self.n_layers))
 
+    # SymPy's bracket rules, with its has() walks of every term remembered per subexpression
+    def _needs_add_brackets(self, expr) -> bool:
+        return bool(expr.is_Relational or expr.is_Add or contains(expr, (sp.Mod,)))
+
+    def _needs_mul_brackets(self, expr, first: bool = False, last: bool = False) -> bool:
+        if expr.is_Mul:
+            if not first and expr.could_extract_minus_sign():
+                return True
+        elif expr.is_Relational or precedence_traditional(expr) < PRECEDENCE["Mul"]:
+            return True
+        return bool(
+            expr.is_Piecewise
+            or contains(expr, (sp.Mod,))
+            or (not last and contains(expr, (sp.Integral, sp.Product, sp.Sum)))
+        )
+
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
         # Nielsen's ⊙ for the elementwise product; products of matrices inside get brackets
         return r" \odot ".join(self.parenthesize(arg, PRECEDENCE["Pow"], strict=True) for arg in expr.args)
@@ -176,7 +202,7 @@ class NotationLatexPrinter(Memo, LatexPrinter):
     def _print_Pow(self, expr: sp.Pow, *args, **kwargs) -> str:
         # z^{(2)}_k squared is (z^{(2)}_k)^2: written z^{(2)2}_k it would read as a power inside the superscript
         base, exp = expr.args
-        if exp == -1 and base.has(sp.UnevaluatedExpr):  # numbers put in by hand: 1/(1 + e^{...}) as a fraction
+        if exp == -1 and shown_as_written(base):  # numbers put in by hand: 1/(1 + e^{...}) as a fraction
             return r"\frac{1}{%s}" % self._print(base)
         if exp.is_Integer and exp > 1 and isinstance(base, (sp.Symbol, sp.Indexed, sp.MatrixSymbol)):
             text = self._print(base)
@@ -189,7 +215,7 @@ class NotationLatexPrinter(Memo, LatexPrinter):
         """Factors in a textbook's order: the activation derivative, then the error factor, then sums and inputs."""
         if not isinstance(expr, sp.Mul):  # SymPy prints a negative power as a quotient through here
             return super()._print_Mul(expr)
-        if expr.has(sp.UnevaluatedExpr):  # a product shown as written (numbers put in by hand), factor by factor
+        if shown_as_written(expr):  # a product shown as written (numbers put in by hand), factor by factor
             return self._shown_product(expr)
         factors = expr.as_ordered_factors()
         if expr.could_extract_minus_sign() or any(f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors):

@@ -8,6 +8,7 @@ former's module documentation for the order and the elision they implement.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -33,7 +34,7 @@ def natural(expr: sp.Basic) -> sp.Basic:
     """
     if not isinstance(expr, sp.Basic):
         return expr
-    symbols = expr.atoms(sp.Symbol)
+    symbols = [s for s in named_atoms(expr) if isinstance(s, sp.Symbol)]
     if not any(_LONG_NUMBER_RE.search(s.name) for s in symbols):  # the common case: nothing to rename
         return expr
     labels = {b.label for b in expr.atoms(sp.IndexedBase)}
@@ -42,6 +43,39 @@ def natural(expr: sp.Basic) -> sp.Basic:
         return expr
     pad = {s: sp.Symbol(_DIGITS_RE.sub(lambda m: m.group().zfill(PAD), s.name), **s.assumptions0) for s in names}
     return expr.xreplace(pad)
+
+
+#: subexpressions whose atoms are remembered (a build prints a few thousand distinct ones)
+_CACHED = 1 << 16
+
+
+@lru_cache(maxsize=_CACHED)
+def named_atoms(expr: sp.Basic) -> frozenset[sp.Basic]:
+    """``expr.atoms(sp.Symbol, sp.Indexed)``, remembered per subexpression.
+
+    A printer asks this of every factor at every level of a nested product; built from the
+    arguments' own sets, the whole of a large expanded gradient is walked once instead of once
+    per level.
+    """
+    found = frozenset((expr,)) if isinstance(expr, (sp.Symbol, sp.Indexed)) else frozenset()
+    return found.union(*(named_atoms(a) for a in expr.args if isinstance(a, sp.Basic)))
+
+
+@lru_cache(maxsize=_CACHED)
+def contains(expr: sp.Basic, kinds: tuple[type, ...]) -> bool:
+    """``expr.has(*kinds)`` for classes, remembered per subexpression (printers ask it at every level)."""
+    return isinstance(expr, kinds) or any(contains(a, kinds) for a in expr.args if isinstance(a, sp.Basic))
+
+
+def shown_as_written(expr: sp.Basic) -> bool:
+    """Whether ``expr`` holds numbers put in by hand (an ``UnevaluatedExpr``)."""
+    return contains(expr, (sp.UnevaluatedExpr,))
+
+
+@lru_cache(maxsize=_CACHED)
+def _mentions(g: sp.Basic) -> frozenset[sp.Basic]:
+    """The free symbols and the indexed symbols of ``g`` (what a factor may be found inside)."""
+    return frozenset(g.free_symbols) | frozenset(a for a in named_atoms(g) if isinstance(a, sp.Indexed))
 
 
 def unpadded(sym: sp.Symbol) -> sp.Symbol:
@@ -107,13 +141,13 @@ def factor_rank(f: sp.Expr, factors: list[sp.Expr]) -> tuple[int, int]:
     if role == "delta":
         return (1, 0)
     if isinstance(f, (sp.Symbol, sp.Indexed)):
-        inside = any(f in g.free_symbols or f in g.atoms(sp.Indexed) for g in factors if g is not f)
+        inside = any(f in _mentions(g) for g in factors if g is not f)
         return (2, 0) if inside else (3, 0)  # y (t_1 + ... + t_K), t log y, δ_j z_i
     if isinstance(f, sp.log):
         return (7, 0)
-    if isinstance(f, sp.Sum) or any(role_of(s) in ("w", "delta") for s in f.atoms(sp.Symbol, sp.Indexed)):
+    if isinstance(f, sp.Sum) or any(role_of(s) in ("w", "delta") for s in named_atoms(f)):
         return (5, 0)
-    if any(role_of(s) == "t" for s in f.atoms(sp.Symbol, sp.Indexed)):
+    if any(role_of(s) == "t" for s in named_atoms(f)):
         return (4, 0)
     return (2, 1)
 
