@@ -23,7 +23,7 @@ export BD_AGAINST := $(value AGAINST)
 unexport ARCH ACT LOSS NOTATION OUT STYLE EXAMPLE BIAS MEAN OPTIMIZER WEIGHT_DECAY DECAY_BIASES AGAINST
 
 BROWSER_PACKAGES := chromium chromium-driver
-TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils
+TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended poppler-utils
 
 .PHONY: help derive test test-fast lint clean tex browser venv diff bench need-arch
 
@@ -55,7 +55,7 @@ venv: $(STAMP)
 
 # TeX: installed from Debian packages when we are root; otherwise one line says what to run.
 tex:
-	@if command -v latexmk >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
+	@if command -v pdflatex >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing TeX from Debian packages (once)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null; \

@@ -15,7 +15,7 @@ from derive.render.latex.texrun import TeXError, TeXTimeout, environment, workdi
 
 #: The Debian packages that provide everything the document uses.
 TEX_PACKAGES = (
-    "texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended latexmk poppler-utils"
+    "texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended poppler-utils"
 )
 TIMEOUT_S = 300
 #: pdflatex runs at most this often, as latexmk does, when the .aux files keep changing.
