@@ -14,9 +14,7 @@ from derive.render.latex import texaux, texformat, texrun
 from derive.render.latex.texrun import TeXError, TeXTimeout, environment, workdir
 
 #: The Debian packages that provide everything the document uses.
-TEX_PACKAGES = (
-    "texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended poppler-utils"
-)
+TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-pictures texlive-fonts-recommended poppler-utils"
 TIMEOUT_S = 300
 #: pdflatex runs at most this often, as latexmk does, when the .aux files keep changing.
 MAX_RUNS = 5
