@@ -37,7 +37,7 @@ import sympy as sp
 from derive.core import calculus, decay, rules
 from derive.core.model import Derivation, Layer, Proof
 from derive.progress import Progress
-from derive.prove import workers
+from derive.prove import rational, workers
 
 DIGITS = 50
 TOLERANCE = mpmath.mpf(10) ** -40
@@ -158,7 +158,11 @@ def prove_symbolic(diff: sp.Expr, functions: Functions | None = None) -> str | N
     functions evaluated by their definitions in ``functions``).
     """
     for split_exp in (False, True):
-        if sp.cancel(sp.together(_Namer(split_exp)(diff))) == 0:
+        named = _Namer(split_exp)(diff)
+        zero = rational.is_zero(named)  # no gcds: decides most differences at a fraction of cancel's cost
+        if zero is None:
+            zero = sp.cancel(sp.together(named)) == 0
+        if zero:
             return "symbolic"
     if nonzero_somewhere(diff, functions):
         return None
