@@ -57,8 +57,22 @@ LABEL_BOX = (0.95, 0.42)
 LABEL_POSITIONS = (0.74, 0.82, 0.64, 0.56, 0.88, 0.48, 0.4)
 
 
+#: a unit's radius (cm): half the ``minimum size`` of the template's unit style; TikZ starts and ends an
+#: edge between two units on their borders, and its ``pos`` is measured along that shortened line
+UNIT_RADIUS = 0.525
+
+
 def label_point(source: tuple[float, float], target: tuple[float, float], pos: float) -> tuple[float, float]:
-    return (source[0] + pos * (target[0] - source[0]), source[1] + pos * (target[1] - source[1]))
+    """Where TikZ puts a label at ``pos`` on the edge between the units centred at ``source`` and ``target``.
+
+    >>> label_point((0, 0), (4.2, 0), 0.5), label_point((0, 0), (4.2, 0), 0.0)
+    ((2.1, 0.0), (0.525, 0.0))
+    """
+    dx, dy = target[0] - source[0], target[1] - source[1]
+    length = (dx * dx + dy * dy) ** 0.5
+    start = (source[0] + UNIT_RADIUS * dx / length, source[1] + UNIT_RADIUS * dy / length)
+    run = 1 - 2 * UNIT_RADIUS / length
+    return (round(start[0] + pos * run * dx, 9), round(start[1] + pos * run * dy, 9))
 
 
 def overlaps(p: tuple[float, float], q: tuple[float, float]) -> bool:
