@@ -112,7 +112,11 @@ def test_prose_takes_its_letters_from_the_notation(tex, key):
     # the activation's rewrite names the notation's activation function
     assert re.search(r"solving \$[^$]+ = %s\(" % re.escape(nota.activation), text), key
     # what each source calls δ, and its letters (seed 003's slides: δ at the output, γ in the hidden layer)
-    said = {"goodfellow": "pre-activation gradients $g$", "seed003": r"error signals $\delta/\gamma$"}
+    said = {
+        "goodfellow": "pre-activation gradients $g$",
+        "seed003": r"error signals $\delta/\gamma$",
+        "nielsen": r"errors $\delta$",  # his chapter 2: "the error delta^l_j in the j-th neuron"
+    }
     assert said.get(key, f"error signals ${nota.letters['delta']}$") + " of" in text
 
 
@@ -142,7 +146,11 @@ def test_the_correspondence_table_lists_only_what_differs(nets):
     # Goodfellow and Bishop both write a for the pre-activation, b for a bias and index a weight w_{to,from}
     assert "pre-activation" not in rows["goodfellow"] and "bias, output layer" not in rows["goodfellow"]
     assert rows["goodfellow"]["pre-activation gradient, output layer"] == ["{g^{(2)}_{k}}", r"{\delta^{(2)}_{k}}"]
-    assert rows["goodfellow"]["error"] == ["L", "E"]
+    assert rows["goodfellow"]["loss"] == ["L", "E"]  # the quantity named in the chosen preset's words
+    assert rows["nielsen"]["cost"] == ["C", "E"] and rows["nielsen"]["weighted input"] == [
+        "{z^{2}_{j}}",
+        "{a^{(1)}_{j}}",
+    ]
     # Nielsen's table says his input layer is 1 and his first symbols carry 2
     assert rows["nielsen"]["number of the input layer"] == ["1", "0"]
     assert rows["nielsen"]["weight, output layer"] == ["{w^{3}_{jk}}", "{w^{(2)}_{kj}}"]
@@ -166,10 +174,14 @@ def test_each_preset_calls_delta_by_its_own_name_everywhere(tex, html, key):
         if key == "goodfellow":
             assert "error signal" not in low
             assert "pre-activation gradients" in low
+        elif key == "nielsen":  # his "error" of a neuron
+            assert "error signal" not in low and "pre-activation gradient" not in low
         else:
             assert "error signal" in low and "pre-activation gradient" not in low
     if key == "goodfellow":
         assert r"\paragraph{What a pre-activation gradient measures.}" in tex["2-3-2", key]
+    if key == "nielsen":
+        assert r"\paragraph{What an error measures.}" in tex["2-3-2", key]
 
 
 def test_goodfellow_names_no_delta_outside_the_correspondence_table(tex, html):

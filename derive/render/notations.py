@@ -29,6 +29,15 @@ from derive.render.presets import LETTERS, PRESETS
 # --------------------------------------------------------------------------
 
 
+#: The name of each loss function in the prose of a notation that has none of its own.
+LOSS_NAMES = {
+    "sse": "sum-of-squares error",
+    "mse": "mean squared error",
+    "ce": "cross-entropy error",
+    "bce": "binary cross-entropy error",
+}
+
+
 @dataclass(frozen=True)
 class Notation:
     """One notation preset: how each role is written in LaTeX."""
@@ -65,6 +74,19 @@ class Notation:
     term: str = "error signal"
     terms: str = "error signals"
     a_term: str = "an error signal"
+    #: the source's word for the error function E (Nielsen's cost, Goodfellow's loss), in the prose
+    cost: str = "error"
+    #: the source's word for a unit's pre-activation (Nielsen's weighted input)
+    pre: str = "pre-activation"
+    #: the source's name of each loss function, where it has its own (keys: derive.spec's loss names)
+    loss_names: dict[str, str] = field(default_factory=dict)
+    #: the source's name in a table's column head (the key when empty)
+    short: str = ""
+
+    @property
+    def name(self) -> str:
+        """The source's name in a table's column head."""
+        return self.short or self.key
 
     @property
     def cited(self) -> str:
@@ -75,14 +97,30 @@ class Notation:
         """The number the source gives a layer the derivation numbers ``layer`` (the inputs are 0 there)."""
         return layer + self.layer_offset
 
+    def loss_name(self, loss: str) -> str:
+        """The name of a loss function in this notation's prose.
+
+        >>> NOTATIONS["nielsen"].loss_name("sse"), NOTATIONS["bishop"].loss_name("sse")
+        ('quadratic cost', 'sum-of-squares error')
+        """
+        return self.loss_names.get(loss, LOSS_NAMES[loss])
+
     def words(self, text: str) -> str:
-        """A phrase of the core (an equation's title) in this notation: its name of δ, its layer numbers.
+        """A phrase of the core (an equation's title) in this notation: its names of δ and E, its layer numbers.
 
         >>> NOTATIONS["goodfellow"].words("hidden error signals"), NOTATIONS["nielsen"].words("delta, layer 1")
-        ('hidden pre-activation gradients', 'error signal, layer 2')
+        ('hidden pre-activation gradients', 'error, layer 2')
+        >>> NOTATIONS["nielsen"].words("error of one sample"), NOTATIONS["goodfellow"].words("the error")
+        ('cost of one sample', 'the loss')
         """
-        names = {"delta": self.term, "error signal": self.term, "error signals": self.terms}
-        text = re.sub(r"\b(?:delta|error signals?)\b", lambda m: names[m.group(0)], text)
+        names = {
+            "delta": self.term,
+            "error signal": self.term,
+            "error signals": self.terms,
+            "error": self.cost,
+            "pre-activation": self.pre,
+        }
+        text = re.sub(r"\b(?:delta|error signals?|error|pre-activation)\b", lambda m: names[m.group(0)], text)
         return re.sub(r"\blayer (\d+)\b", lambda m: f"layer {self.layer_name(int(m.group(1)))}", text)
 
     def signal_letters(self, n_layers: int) -> list[str]:

@@ -63,6 +63,7 @@ BISHOP = preset(
     "bishop",
     "Bishop, Pattern Recognition and Machine Learning, section 5.3",
     citation="C. M. Bishop (2006), section 5.3",
+    short="Bishop",
 )
 
 NIELSEN = preset(
@@ -81,7 +82,19 @@ NIELSEN = preset(
     layer_offset=1,
     relative_indices=True,
     citation="M. Nielsen (2015), chapter 2",
-    signal="Nielsen's error of the unit",
+    # his words: the error δ of a neuron, the weighted input z, the cost C, the quadratic cost
+    term="error",
+    terms="errors",
+    a_term="an error",
+    cost="cost",
+    pre="weighted input",
+    loss_names={
+        "sse": "quadratic cost",
+        "mse": "mean quadratic cost",
+        "ce": "cross-entropy cost",
+        "bce": "cross-entropy cost",
+    },
+    short="Nielsen",
     note=r"Nielsen's cost $C$ is averaged over a mini-batch of $m$ samples, so his update divides by $m$.",
 )
 
@@ -100,6 +113,9 @@ GOODFELLOW = preset(
     term="pre-activation gradient",
     terms="pre-activation gradients",
     a_term="a pre-activation gradient",
+    cost="loss",
+    loss_names={"sse": "sum-of-squares loss", "ce": "cross-entropy loss", "bce": "binary cross-entropy loss"},
+    short="Goodfellow et al.",
     note=r"Goodfellow's $\boldsymbol{a}$ is the pre-activation (Nielsen's $a$ is the activation); "
     r"$g^{(k)}_j$ here is $\partial L/\partial a^{(k)}_j$, the running gradient $\boldsymbol{g}$ of algorithm 6.4 "
     r"just after it has been multiplied by $f'(\boldsymbol{a}^{(k)})$.",
@@ -109,6 +125,7 @@ SEED000 = preset(
     "seed000",
     "seed 000, Derivation of Backpropagation (net, a, w_kj, w_ji)",
     source="the lecture notes “Derivation of Backpropagation”",
+    short="the notes",
     letters={"a": r"\mathrm{net}", "z": "a", "y": "a"},
     patterns={"y": "a^{(%(L)s)}_{%(j)s}"},
     vectors={"a": r"\mathbf{net}^{(%(l)s)}", "y": r"\mathbf{a}^{(%(L)s)}"},
@@ -123,6 +140,7 @@ SEED003 = preset(
     "seed003",
     "seed 003, Van Veen's slides (x, h, d-hat, w, v)",
     source="the lecture slides “The Backpropagation Algorithm for Training Neural Networks”",
+    short="the slides",
     # the seed names no pre-activation: s hidden, r output
     letters={"a": "s", "z": "h", "y": r"\hat{d}", "t": "d", "delta": r"\gamma"},
     sup="%(sup)s",
@@ -151,6 +169,7 @@ SEED004 = preset(
     "seed004",
     "seed 004, A Peek into the Mathematics of Optimization (row vectors, w_ij, u_ij)",
     source="the lecture slides “Backpropagation: A Peek into the Mathematics of Optimization”",
+    short="the slides",
     letters={"z": "h"},
     # the hidden activations and weights carry a superscript only when there are several hidden layers
     patterns={"z": "h%(sup)s_{%(j)s}", "w": "w%(sup)s_{%(ji)s}"},

@@ -88,6 +88,17 @@ class NotationLatexPrinter(Memo, LatexPrinter):
         text = self._print(layer).replace(" ", "")
         return {"l": text, "L": self._print(general.TOP), "sup": "^{(%s)}" % text}
 
+    def _generic_pattern(self, role: str, layer: sp.Expr, vector: bool = False) -> str:
+        """The pattern of a role in a rule for a general layer: the output layer's own where it is layer L.
+
+        A notation that writes its output layer with other letters (seed 003's v, r, c) uses them at L;
+        at a general layer l, which may be any layer, it keeps its hidden-layer letters.
+        """
+        key = f"vec:{role}" if vector else role
+        if layer == general.TOP and key in self.notation.top:
+            return self.notation.top[key]
+        return (self.notation.vectors if vector else self.notation.patterns)[role]
+
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         if general.is_generic(expr.base):  # a rule for a general layer: the first index is the layer
             role = general.role_of(expr.base)
@@ -97,7 +108,7 @@ class NotationLatexPrinter(Memo, LatexPrinter):
             if len(idx) == 2:
                 fields["i"] = idx[1]
                 fields["ji"] = "".join(idx if self.notation.weight_order == "ji" else idx[::-1])
-            return _group(self.notation.patterns[role] % fields)
+            return _group(self._generic_pattern(role, expr.indices[0]) % fields)
         role, layer = naming.indexed_info(expr.base, self.n_layers)
         idx = [self._index(k) for k in expr.indices]
         sep = "," if any(len(k) > 1 and k.isdigit() for k in idx) else ""
@@ -115,7 +126,7 @@ class NotationLatexPrinter(Memo, LatexPrinter):
             if role == "fprime":
                 arg = self._print(general.matrix("a", layer))
                 return r"%s'\!\left(%s\right)" % (self.notation.activation, arg)
-            text = _group(self.notation.vectors[role] % self._generic_fields(layer))
+            text = _group(self._generic_pattern(role, layer, vector=True) % self._generic_fields(layer))
             return r"\nabla_{%s} %s" % (text, self.notation.error) if kind == "ggrad" else text
         # names made by :func:`vector`: "vec:<role>:<layer>"
         parts = expr.name.split(":")
@@ -149,9 +160,21 @@ class NotationLatexPrinter(Memo, LatexPrinter):
         return r" \odot ".join(self.parenthesize(arg, PRECEDENCE["Pow"], strict=True) for arg in expr.args)
 
     def _print_Transpose(self, expr: sp.Transpose) -> str:
-        if isinstance(expr.arg, sp.MatrixSymbol):  # a braced symbol takes the T without brackets
-            return r"%s^{\mathsf{T}}" % self._print(expr.arg)
-        return r"\left(%s\right)^{\mathsf{T}}" % self._print(expr.arg)
+        text = self._print(expr.arg)
+        # a bare symbol takes the T without brackets; one with a superscript of its own, W^{(l+1)}, is
+        # bracketed, (W^{(l+1)})^T, so that the T is not read as part of its layer superscript
+        if isinstance(expr.arg, sp.MatrixSymbol) and "^" not in text:
+            return r"%s^{\mathsf{T}}" % text
+        if isinstance(expr.arg, sp.MatrixSymbol) and text.startswith("{") and text.endswith("}"):
+            text = text[1:-1]  # the braces of one grouped symbol (:func:`_group`)
+        return r"\left(%s\right)^{\mathsf{T}}" % text
+
+    def _print_ExpBase(self, expr: sp.Expr, exp: str | None = None) -> str:
+        # a negative number put in by hand is bracketed in a product, (-0.62) x; as an exponent it is not: e^{-0.62}
+        arg = expr.args[0]
+        if isinstance(arg, sp.UnevaluatedExpr) and arg.args[0].is_Number:
+            return self._do_exponent(r"e^{%s}" % self._print(arg.args[0]), exp)
+        return super()._print_ExpBase(expr, exp)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         return "".join(self._add_pieces(expr, order))

@@ -159,6 +159,8 @@ def how_tex(layer: Layer, c: Printing) -> str:
 def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
     """The symbol table: symbol, meaning, shape."""
     rows = [{"sym": c.family("x", 0, 0, focus=1), "what": "input unit", "shape": f"{c.d.spec.sizes[0]} inputs"}]
+    # the source's word for a pre-activation, with the other common name beside it
+    pre = c.nota.pre + (" (weighted input)" if c.nota.pre != "weighted input" else " (pre-activation)")
     for info in infos:
         l, n = info["name"], info["n_out"]
         where = "output layer" if info["is_output"] else f"hidden layer {l}"
@@ -172,7 +174,7 @@ def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
         if info["bias"]:
             rows.append({"sym": info["b"], "what": f"bias of unit ${info['j']}$, {where}", "shape": str(n)})
         rows += [
-            {"sym": info["a"], "what": f"pre-activation (weighted input), {where}", "shape": str(n)},
+            {"sym": info["a"], "what": f"{pre}, {where}", "shape": str(n)},
             {
                 "sym": info["out"],
                 "what": f"output of unit ${info['j']}$, {where} ({info['activation']})",
@@ -180,7 +182,7 @@ def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
             },
             {
                 "sym": info["delta"],
-                "what": f"{c.nota.term} of unit ${info['j']}$ (the error's derivative by its pre-activation), {where}",
+                "what": f"{c.nota.term} of unit ${info['j']}$ (the {c.nota.cost}'s derivative by its {c.nota.pre}), {where}",
                 "shape": str(n),
             },
         ]

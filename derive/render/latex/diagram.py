@@ -120,7 +120,11 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
         what = (
             "inputs"
             if col == 0
-            else ("outputs" if col == len(columns) - 1 else f"hidden layer {printer.notation.layer_name(col)}")
+            else (
+                ("outputs" if len(units) > 1 else "output")
+                if col == len(columns) - 1
+                else f"hidden layer {printer.notation.layer_name(col)}"
+            )
         )
         act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
         captions.append({"x": col * column, "y": round(-(tallest / 2) * ROW_CM - 0.2, 3), "what": what, "act": act})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from pathlib import Path
 
 import jinja2
@@ -140,11 +141,28 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def top_letters(nota: notations.Notation) -> list[dict[str, str]]:
+    """The letters a notation gives the output layer where they differ from the hidden layers' (seed 003's v for w)."""
+    out = []
+    for role, pattern in nota.top.items():
+        if ":" in role:
+            continue
+        letter = re.sub(r"[_^].*$", "", pattern)
+        if letter != nota.letters[role]:
+            out.append({"hidden": nota.letters[role], "top": letter})
+    return out
+
+
 def _mapping(d: Derivation, notation: str) -> dict:
     """The symbols of this notation where they differ from the default's (:mod:`derive.render.correspondence`)."""
     printers = {k: NotationLatexPrinter(k, d.spec.n_layers) for k in correspondence.presets(notation)}
     rows = correspondence.rows(d, notation, lambda k, e, focus: printers[k].doprint(e, focus))
-    return {"keys": list(printers), "names": [notations.NOTATIONS[k].cited for k in printers], "rows": rows}
+    return {
+        "keys": list(printers),
+        "names": [notations.NOTATIONS[k].cited for k in printers],
+        "short": [notations.NOTATIONS[k].name for k in printers],
+        "rows": rows,
+    }
 
 
 #: how the appendix names the proof of one step (derive.prove.steps)
@@ -206,12 +224,10 @@ def template_values(
         "symbols": lc.symbol_rows(c, infos),
         "diagram": diagram.diagram(d, c.printer),
         "loss": d.spec.loss,
-        "loss_name": {
-            "sse": "sum of squares",
-            "mse": "mean squared error",
-            "ce": "cross-entropy",
-            "bce": "binary cross-entropy",
-        }[d.spec.loss],
+        # the source's words: its name of the loss function, of E (error, cost, loss) and of a (pre-activation)
+        "loss_name": c.nota.loss_name(d.spec.loss),
+        "cost": c.nota.cost,
+        "pre": c.nota.pre,
         "reduction": d.reduction,
         "assumptions": d.assumptions,
         "chain": chain.output_chain(c),
@@ -229,6 +245,7 @@ def template_values(
         "proof_summary": d.proof_summary,
         "mapping": _mapping(d, notation),
         "g": rules.section(d, c),
+        "top_letters": top_letters(c.nota),
         "why": why.section(d, c),
         "steps": shown_steps(d, c),
         "code": code.section(d, trainer) if trainer is not None else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derive.core import route
 from derive.core.model import Derivation, Proof
 from derive.prove import directional
 
@@ -45,6 +46,32 @@ def counts(d: Derivation) -> dict[str, int]:
     return out
 
 
+#: what each symbolic method did, in the reader's words ({cost}: the notation's word for the error function);
+#: the records' own details name the prover's internals
+METHOD_WORDS = {
+    "symbolic": "sympy.diff of the fully written-out {cost}, minus the backpropagated form, cancels to 0 "
+    "(while cancelling, each exponential, logarithm, tanh, maximum and step function counts as one symbol)",
+    "symbolic-lemma": "sympy.diff of the written-out {cost}, with each hidden activation an undefined function "
+    "whose derivative is the proved rule in the activation's own output, minus the backpropagated form, cancels to 0",
+    "symbolic-simplify": "sympy.simplify reduces sympy.diff of the written-out {cost} minus the backpropagated form to 0",
+}
+#: what a proof with weight decay compared, in the reader's words
+DECAY_WORDS = (
+    "with weight decay the written-out {cost} includes the penalty Ω over the decayed parameters, and the "
+    "backpropagated form carries the penalty's gradient"
+)
+
+
+def method_words(proof: Proof | None, cost: str) -> str:
+    """The appendix's description of one record's method (its own detail where no description is written)."""
+    if proof is None:
+        return ""
+    if proof.method not in METHOD_WORDS:
+        return proof.detail
+    words = METHOD_WORDS[proof.method].format(cost=cost)
+    return words + ("; " + DECAY_WORDS.format(cost=cost) if "weight decay" in proof.detail else "")
+
+
 def records(d: Derivation, c) -> list[dict]:
     """The appendix's list: one entry per record (per method in a small net, per layer in a large one)."""
     out = []
@@ -55,7 +82,7 @@ def records(d: Derivation, c) -> list[dict]:
                 "method": proof.method if proof else "none",
                 "layer": layers.get(proof),
                 "count": n,
-                "detail": proof.detail if proof else "",
+                "detail": method_words(proof, c.nota.cost),
                 "bound": proof.false_pass_bound if proof else None,
                 "figures": dict(proof.figures) if proof else {},
                 "params": [c.tex(p.symbol) for p in params],
@@ -73,8 +100,26 @@ def how_checked(d: Derivation) -> dict:
         "points": n.get("random-points", 0),
         "directional": n.get("directional", 0),
         "unchecked": n.get("none", 0),
-        "rule_check": d.rule_check,
+        "rule_check": narrow_check(d) if d.rule_check else "",
     }
+
+
+def narrow_check(d: Derivation) -> str:
+    """The appendix's sentence on how the rules of a large net were compared with those of a narrow one."""
+    narrow = "-".join(str(n) for n in route.proxy_sizes(d.spec.sizes))
+    on = (
+        "the loss's scale and the softmax sum depend"
+        if d.spec.activations[-1] == "softmax"
+        else "the loss's scale depends"
+    )
+    return (
+        f"the equations for a general unit of each layer were derived once more for a narrow network of the same "
+        f"depth, {narrow}, with the same activations and loss (its output layer keeps its size, on which "
+        f"{on}), and after widening their sums to this network's sizes they "
+        f"are the equations of this document; those of the narrow network were checked against its unit-by-unit "
+        f"derivation at every unit. A narrow network is enough because each equation sums over the units of one "
+        f"layer terms that all have the same form: a wider layer adds terms of that form and changes nothing else"
+    )
 
 
 def directional_setup() -> dict:
