@@ -182,7 +182,8 @@ def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
             },
             {
                 "sym": info["delta"],
-                "what": f"{c.nota.term} of unit ${info['j']}$ (the {c.nota.cost}'s derivative by its {c.nota.pre}), {where}",
+                "what": f"{c.nota.term} of unit ${info['j']}$ (the {c.nota.cost}'s derivative by its {c.nota.pre}), "
+                f"{where}",
                 "shape": str(n),
             },
         ]

@@ -53,7 +53,8 @@ METHOD_WORDS = {
     "(while cancelling, each exponential, logarithm, tanh, maximum and step function counts as one symbol)",
     "symbolic-lemma": "sympy.diff of the written-out {cost}, with each hidden activation an undefined function "
     "whose derivative is the proved rule in the activation's own output, minus the backpropagated form, cancels to 0",
-    "symbolic-simplify": "sympy.simplify reduces sympy.diff of the written-out {cost} minus the backpropagated form to 0",
+    "symbolic-simplify": "sympy.simplify reduces sympy.diff of the written-out {cost} minus the backpropagated form "
+    "to 0",
 }
 #: what a proof with weight decay compared, in the reader's words
 DECAY_WORDS = (
