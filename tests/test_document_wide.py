@@ -61,7 +61,7 @@ def test_the_abstract_and_appendix_say_how_a_large_net_was_checked(wide):
     assert r"\author{derived with SymPy and tested at random points" in tex
     appendix = tex.split(r"\appendix")[1]
     assert r"\section{How each formula was tested}" in appendix
-    assert r"2T/\eta + 2^{-41}" in appendix and "error caught" in appendix  # the bound, stated once
+    assert r"2T/\eta + 2^{-41}" in appendix and "mistake caught" in appendix  # the bound, stated once
     for layer in d.layers:  # one table row per layer: its parameters and its measured figures
         n = layer.n_out * (layer.n_in + (1 if layer.biases else 0))
         assert re.search(rf"^{layer.index} & {n} & \$[^$]+\$ & \$[^$]+\$ & \$[^$]+\$ \\\\$", appendix, re.M), layer
