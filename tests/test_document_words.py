@@ -217,3 +217,9 @@ def test_no_two_weight_label_boxes_overlap(arch):
                 apart_x = abs(p[0] - q[0]) >= diagram.LABEL_BOX[0]
                 apart_y = abs(p[1] - q[1]) >= diagram.LABEL_BOX[1]
                 assert apart_x or apart_y, (arch, p, q)
+
+
+def test_the_contents_end_on_the_title_page(presets, nets):
+    """No line of the contents is left alone on a page of its own: the network's section starts page 2."""
+    for name, built in {**presets, **nets}.items():
+        assert re.match(r"\s*1\s+The network\n", built["pages"][1]), (name, built["pages"][1][:80])
