@@ -223,3 +223,10 @@ def test_the_contents_end_on_the_title_page(presets, nets):
     """No line of the contents is left alone on a page of its own: the network's section starts page 2."""
     for name, built in {**presets, **nets}.items():
         assert re.match(r"\s*1\s+The network\n", built["pages"][1]), (name, built["pages"][1][:80])
+
+
+def test_every_sentence_is_followed_by_a_space(presets, nets):
+    """A sentence that a template ends on a condition is not glued to the next (".The last column")."""
+    for name, built in {**presets, **nets}.items():
+        prose = re.sub(r"\\[a-zA-Z]+|\$[^$]*\$|e\.g\.|i\.e\.", " ", built["tex"])
+        assert not re.search(r"[a-z)]\.[A-Z][a-z]", prose), (name, re.search(r".{40}[a-z)]\.[A-Z][a-z].{20}", prose))
