@@ -120,7 +120,12 @@ def test_the_slides_write_the_rule_about_layer_L_in_their_output_letters(presets
     assert r"\boldsymbol{\delta} = \sigma'\!\left(\mathbf{r}\right) \odot" in tex
     assert r"{\gamma^{(l)}_{j}} = \sigma'\!\left({s^{(l)}_{j}}\right)" in tex  # a general layer keeps s and γ
     note = words(presets["seed003"]["text"])
-    assert "The output layer has letters of its own here (r, v, c, δ for the hidden layers’ s, w, b, γ)" in note
+    assert (
+        "The output layer has letters of its own here (r, v, c, δ for the hidden layers’ s, w, b, γ): the rule" in note
+    )
+    # the other slides name only their output weights u, which no rule about layer L has
+    other = words(presets["seed004"]["text"])
+    assert "letters of its own here (u for the hidden layers’ w); in a rule about a general layer l" in other
     assert "letters of its own" not in words(presets["bishop"]["text"])
 
 

@@ -149,7 +149,8 @@ def top_letters(nota: notations.Notation) -> list[dict[str, str]]:
             continue
         letter = re.sub(r"[_^].*$", "", pattern)
         if letter != nota.letters[role]:
-            out.append({"hidden": nota.letters[role], "top": letter})
+            # rule 1, the one rule about layer L, has the output layer's pre-activation, signal and output
+            out.append({"hidden": nota.letters[role], "top": letter, "in_rule_1": role in ("a", "delta", "y")})
     return out
 
 
