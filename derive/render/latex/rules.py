@@ -1,58 +1,15 @@
-"""What the section on the four rules for a general layer prints (from :mod:`derive.core.general`)."""
+"""What the section on the four rules for a general layer prints, in LaTeX (:mod:`derive.render.rules`)."""
 
 from __future__ import annotations
 
-from derive.core import general, naming
 from derive.core.model import Derivation
-from derive.prove import general as proof
+from derive.render import rules
 from derive.render.latex import context as lc
 
 
 def section(d: Derivation, c: lc.Printing) -> dict:
     """The printed symbols of the general section, its matrix rules with their shapes, and what each rule gave."""
-    l, L = general.LAYER, general.TOP
-    i, j, k = (general.index(o) for o in (-1, 0, 1))
-    ids = {e.id for e in d.equations}
-    matrix = []
-    for e in d.equations:
-        if e.id.startswith("rule-") and e.id.endswith("-matrix"):
-            rows, cols = e.lhs.shape
-            matrix.append({"id": e.id, "shape": rf"{c.tex(rows)} \times {c.tex(cols)}"})
-    instances = [
-        {"rule": rule, "ids": sorted(gave, key=lambda g: d.equation(g).number)}  # in reading order
-        for rule, gave, _ in d.general_proofs
-        if not rule.endswith("-matrix") and all(g in ids for g in gave)
-    ]
-    return {
-        "n_l": c.tex(general.Width(l)),
-        "n_below": c.tex(general.Width(l - 1)),
-        "h": c.nota.activation,
-        "z0": c.tex(general.family("z")[0, i]),
-        "x": c.tex(naming.indexed("x", 0)[i]),
-        "yj": c.tex(general.family("y")[L, j]),
-        "i": c.tex(i),
-        "j": c.tex(j),
-        "k": c.tex(k),
-        "W": c.tex(general.matrix("w", l)),
-        "wji": c.tex(general.family("w")[l, j, i]),
-        "a_vec": c.tex(general.matrix("a", l)),
-        "z_vec": c.tex(general.matrix("z", l)),
-        "zprev_vec": c.tex(general.matrix("z", l - 1)),
-        "zL_vec": c.tex(general.matrix("z", L)),
-        "b_vec": c.tex(general.matrix("b", l)),
-        "delta_vec": c.tex(general.matrix("delta", l)),
-        "matrix": matrix,
-        "instances": instances,
-        "proofs": [
-            {
-                "rule": rule,
-                "ids": list(gave),
-                "layers": ", ".join(str(c.nota.layer_name(n)) for n in lay),
-                "entrywise": rule.endswith("-matrix"),
-            }
-            for rule, gave, lay in d.general_proofs
-            if all(g in ids for g in gave)
-        ],
-        "matrix_limit": proof.MATRIX_ENTRIES,
-        "unchecked_matrix": any(a * b > proof.MATRIX_ENTRIES for a, b in zip(d.spec.sizes[1:], d.spec.sizes)),
-    }
+    g = rules.section(d, c)
+    g["h"] = c.nota.activation
+    g["matrix"] = [{"id": r["id"], "shape": rf"{r['rows']} \times {r['cols']}"} for r in g["matrix"]]
+    return g

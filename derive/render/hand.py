@@ -1,0 +1,142 @@
+"""The worked example's hand calculation, for any printer: one output unit and one hidden unit.
+
+Each shown line is a formula of the Derivation, then the same formula with the example's
+values in place of its symbols, then the evaluator's result. The numbers stand where
+their symbols stood: every symbol becomes a :class:`Valued` atom with the symbol's
+name, so SymPy orders the terms and factors as it orders the formula's, and the factors
+of a product are put in the order the printers give the formula's (:func:`factor_rank`).
+Nothing is multiplied out, so a reader can redo every product with a calculator.
+
+The printing object ``c`` is the format's own (``derive.render.latex.context.Printing``
+or ``derive.render.html.teach.Printing``): ``c.tex`` prints one expression in it.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.core.model import Derivation, Layer
+from derive.render import example as example_mod
+from derive.render.printing import factor_rank
+
+#: a layer with more inputs than this is not written out by hand (its sum would not fit a line)
+HAND_WIDTH = 4
+#: a hand calculation writes numbers with six decimals; larger ones are left to the tables
+HAND_LARGEST = 1e4
+
+
+def decimals(value: float) -> str:
+    """A value to six decimals without trailing zeros (one decimal kept), never "-0.0".
+
+    >>> decimals(-0.79), decimals(1.0), decimals(0.0019504), decimals(-1e-9)
+    ('-0.79', '1.0', '0.00195', '0.0')
+    """
+    text = f"{value:.6f}".rstrip("0")
+    text = text + "0" if text.endswith(".") else text
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+class Valued(sp.Dummy):
+    """A number put in by hand for a symbol: named as the symbol (so it sorts as the symbol), printed as its value."""
+
+    def __new__(cls, name: str, value: float):
+        obj = super().__new__(cls, name)
+        obj.value = float(decimals(value))
+        obj.text = decimals(value)
+        return obj
+
+    def _latex(self, printer) -> str:
+        return r"\left(%s\right)" % self.text if self.value < 0 else self.text
+
+    def _mathml_presentation(self, printer):
+        number = printer.dom.createElement("mn")
+        number.appendChild(printer.dom.createTextNode(self.text.replace("-", "−")))
+        if self.value >= 0:
+            return number
+        row = printer.dom.createElement("mrow")
+        for child in (printer._l_paren(), number, printer._r_paren()):
+            row.appendChild(child)
+        return row
+
+
+def value_of(step: example_mod.Step, sym: sp.Symbol) -> float:
+    return step.values[sym] if sym in step.values else step.at(step.params, sym)
+
+
+def with_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
+    """``expr`` with every symbol replaced by its value to six decimals, kept unevaluated (``.doit()`` evaluates)."""
+    numbers = {s: sp.Float(f"{value_of(step, s):.6f}") for s in expr.free_symbols}
+    try:
+        return expr.xreplace({s: sp.UnevaluatedExpr(v) for s, v in numbers.items()})
+    except (TypeError, ValueError):  # max(0, a) must compare its arguments: it takes the number itself
+        return expr.xreplace(numbers)
+
+
+def shown_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
+    """``expr`` as the printers show it with the example's numbers in place, term for term and factor for factor."""
+    if isinstance(expr, sp.Symbol):
+        return sp.UnevaluatedExpr(Valued(expr.name, value_of(step, expr)))
+    if not expr.args or expr.is_Number:
+        return expr
+    if isinstance(expr, sp.Mul):
+        factors = expr.as_ordered_factors()
+        negative = expr.could_extract_minus_sign()
+        if not (negative or any(f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors)):
+            factors = sorted(factors, key=lambda f: factor_rank(f, factors))  # the printers' order
+        return sp.Mul(*[shown_numbers(f, step) for f in factors], evaluate=False)
+    return expr.func(*[shown_numbers(a, step) for a in expr.args], evaluate=False)
+
+
+def evaluated(shown: sp.Expr) -> float:
+    """The number a line of :func:`shown_numbers` stands for (its values put back and the whole evaluated)."""
+    values = {v: sp.Float(v.value) for v in shown.atoms(Valued)}
+    return float(shown.xreplace(values).doit())
+
+
+def _line(c, step: example_mod.Step, lhs: sp.Expr, formula: sp.Expr, result: float) -> dict:
+    return {
+        "lhs": c.tex(lhs),
+        "formula": c.tex(formula),
+        "numbers": c.tex(shown_numbers(formula, step)),
+        "result": f"{result:.6f}",
+        "value": result,
+    }
+
+
+def unit(d: Derivation, c, step: example_mod.Step, layer: Layer) -> list[dict] | None:
+    """Pre-activation, output, error signal and one weight's gradient of unit 1 of ``layer``, or None if too wide.
+
+    With weight decay a last entry (``"decay"``) holds the numbers of the penalty's term, for the format to write.
+    """
+    if layer.n_in > HAND_WIDTH or (layer.activation == "softmax" and layer.n_out > HAND_WIDTH):
+        return None
+    a, out, delta, w = layer.a[0], layer.out[0], layer.delta[0], layer.weights[0][0]
+    used = set(layer.pre[0].free_symbols) | set(layer.delta_forms[0].free_symbols) | {a, out, delta}
+    if any(not abs(value_of(step, s)) < HAND_LARGEST for s in used):
+        return None  # numbers this large are not done by hand (the tables print them in scientific form)
+    grad = sp.Derivative(sp.Symbol("E"), w)
+    lines = [
+        _line(c, step, a, layer.pre[0], step.values[a]),
+        _line(c, step, out, layer.act[0], step.values[out]),
+    ]
+    form = layer.delta_forms[0]
+    if layer.is_output or sum(1 for s in form.free_symbols if s.name.startswith("delta_")) <= HAND_WIDTH:
+        lines.append(_line(c, step, delta, form, step.values[delta]))
+    lines.append(_line(c, step, grad, delta * layer.inputs[0], step.at(step.grads, w)))
+    total = step.at(step.total, w) if step.total else step.at(step.grads, w)
+    if total != step.at(step.grads, w):  # weight decay: the penalty's term λw joins the gradient
+        lam = (total - step.at(step.grads, w)) / step.at(step.params, w)
+        lines.append(
+            {
+                "decay": True,
+                "w": c.tex(w),
+                "grad": c.tex(grad),
+                "E": c.tex(sp.Symbol("E")),
+                "grad_value": step.at(step.grads, w),
+                "lam": lam,
+                "w_value": step.at(step.params, w),
+                "result": f"{total:.6f}",
+                "value": total,
+            }
+        )
+    return lines
