@@ -140,3 +140,15 @@ def unit(d: Derivation, c, step: example_mod.Step, layer: Layer) -> list[dict] |
             }
         )
     return lines
+
+
+def zeros(d: Derivation, step: example_mod.Step, listed: list[sp.Symbol]) -> list[str]:
+    """Why a listed gradient is zero, once per reason: its input is zero ("input"), or its unit's δ is ("delta")."""
+    inputs = {w: layer.inputs[i] for layer in d.layers for row in layer.weights for i, w in enumerate(row)}
+    reasons = set()
+    for sym in listed:
+        if step.at(step.grads, sym) != 0:
+            continue
+        source = inputs.get(sym)
+        reasons.add("input" if source is not None and step.values[source] == 0 else "delta")
+    return sorted(reasons)

@@ -16,7 +16,7 @@ from sympy.printing.precedence import PRECEDENCE
 from derive.core import general, naming, update
 from derive.render import notations
 from derive.render.mathsymbols import symbol_nodes
-from derive.render.printing import ELIDED_HEAD, natural, unpadded
+from derive.render.printing import ELIDED_HEAD, factor_rank, natural, shown_as_written, unpadded
 
 
 class NotationMathMLPrinter(MathMLPresentationPrinter):
@@ -177,6 +177,72 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
             row.appendChild(self._print(expr.args[1]))
             row.appendChild(self._r_paren())
         return row
+
+    def _print_Mul(self, expr):
+        """Factors in the LaTeX printer's textbook order (:func:`factor_rank`); numbers put in by hand with dots."""
+        if not isinstance(expr, sp.Mul):
+            return super()._print_Mul(expr)
+        if shown_as_written(expr):
+            return self._shown_product(expr)
+        if expr.could_extract_minus_sign():
+            return self._row(self._el("mo", text="−"), self._print(-expr))
+        factors = expr.as_ordered_factors()
+        below = [f for f in factors if f.is_Pow and f.exp.is_number and f.exp.is_negative]
+        if below:  # a quotient: every factor with a negative power below the bar (e^{-a} stays above)
+            top = sp.Mul(*[f for f in factors if f not in below])
+            return self._el("mfrac", self._print(top), self._print(sp.Mul(*[f.base**-f.exp for f in below])))
+        if any(f.is_Number for f in factors):
+            return super()._print_Mul(expr)
+        row = self._row()
+        for n, f in enumerate(sorted(factors, key=lambda f: factor_rank(f, factors))):
+            if n:
+                row.appendChild(self._el("mo", text="\u2062"))
+            row.appendChild(self.parenthesize(f, PRECEDENCE["Mul"]))
+        return row
+
+    def _dotted(self, items: list):
+        row = self._row()
+        for n, item in enumerate(items):
+            if n:
+                row.appendChild(self._el("mo", text="·"))
+            row.appendChild(item)
+        return row
+
+    def _shown_product(self, expr: sp.Mul):
+        """A product of numbers put in by hand, factor by factor in its own order; divisors below a fraction bar."""
+        negative, top, below = False, [], []
+        for f in expr.args:
+            if f == -1:
+                negative = True
+                continue
+            if isinstance(f, sp.Pow) and f.exp == -1:
+                below.append(self._print(f.base))
+                continue
+            inner = f.args[0] if isinstance(f, sp.UnevaluatedExpr) else f
+            printed = self._print(f)
+            top.append(self._row(self._l_paren(), printed, self._r_paren()) if inner.is_Add else printed)
+        body = self._dotted(top) if top else self._el("mn", text="1")
+        if below:
+            body = self._el("mfrac", body, self._dotted(below))
+        return self._row(self._el("mo", text="−"), body) if negative else body
+
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr):
+        # a number put into a formula by hand: a negative one in brackets, as on paper
+        inner = expr.args[0]
+        printed = self._print(inner)
+        if inner.is_Number and inner < 0:
+            return self._row(self._l_paren(), printed, self._r_paren())
+        return printed
+
+    def _print_Pow(self, expr: sp.Pow):
+        base, exp = expr.args
+        if exp == -1 and shown_as_written(base):  # numbers put in by hand: 1/(1 + e^...) as a fraction
+            return self._el("mfrac", self._el("mn", text="1"), self._print(base))
+        if exp.is_Integer and exp > 1 and isinstance(base, (sp.Symbol, sp.Indexed)):
+            printed = self._print(base)
+            if printed.tagName in ("msup", "msubsup"):  # (z_k^(2))^2, not a power inside the superscript
+                return self._el("msup", self._row(self._l_paren(), printed, self._r_paren()), self._print(exp))
+        return super()._print_Pow(expr)
 
     def _print_Heaviside(self, expr: sp.Heaviside):
         return self._call(self._el("mi", text="H"), expr.args)

@@ -15,7 +15,7 @@ from derive.core import activations, naming, update
 from derive.core.model import Derivation, Layer
 from derive.render import correspondence, notations
 from derive.render import example as example_mod
-from derive.render.html import example, svg
+from derive.render.html import example, svg, teach
 from derive.render.mathml import NotationMathMLPrinter
 from derive.render.printer import vector
 
@@ -212,11 +212,13 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
     """Every value the page templates use; ``ex`` is the worked example (the seeded one by default)."""
     m = Maths(d, notation)
     ex = ex if ex is not None else example_mod.default(d)
+    c = teach.Printing(d, m.printer, max(d.spec.sizes) > SMALL_WIDTH)
     layers = [_layer(m, layer) for layer in d.layers]
     eq = _equations(d, m)
     placed = {f"{p}-{lay['index']}" for lay in layers for p in ("forward-a", "forward-z", "fprime", "delta")}
     placed |= {f"{p}-{lay['index']}" for lay in layers for p in ("grad-w", "grad-b", "update-w", "update-b")}
     placed |= {"error", "dE-dy", "penalty"} | {e.id for e in d.equations if e.id.startswith("grad-penalty-")}
+    placed |= {e.id for e in d.equations if e.id.startswith(("rule-", "update-"))}  # the general rules, the update
     return {
         "spec": d.spec,
         "arch": d.spec.arch,
@@ -251,5 +253,25 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "proof_summary": d.proof_summary,
         "rule_check": d.rule_check,
         "mapping": _mapping(d, notation),
-        "example": example.section(d, m.inline, shown_units, ex, TABLE_PARAMETERS, m.printer.notation.layer_name),
+        "example": example.section(
+            d, m.inline, shown_units, ex, TABLE_PARAMETERS, m.printer.notation.layer_name, printing=c
+        ),
+        "chain": teach.output_chain(c),
+        "chains": teach.hidden_chains(d, c),
+        "g": teach.general_rules(d, c),
+        "why": teach.why_section(d, c),
+        "steps": teach.shown_steps(d, c),
+        "updates": [e.id for e in d.equations if e.id.startswith("update-")],
+        "matrix_vec": [
+            {
+                "index": lay["index"],
+                "w": m.inline(m.vec("w", lay["index"])),
+                "a": m.inline(m.vec("a", lay["index"])),
+                "out": m.inline(m.vec("y" if lay["is_output"] else "z", lay["index"])),
+                "delta": m.inline(m.vec("delta", lay["index"])),
+                "b": m.inline(m.vec("b", lay["index"])) if lay["bias"] else None,
+            }
+            for lay in layers
+        ],
+        "x_vec": m.inline(vector("x", 0, d.layers[0].n_in)),
     }

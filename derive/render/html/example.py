@@ -13,8 +13,9 @@ from markupsafe import Markup
 from derive.core import naming
 from derive.core.model import Derivation
 from derive.render import example as example_mod
-from derive.render import plots
+from derive.render import hand, plots
 from derive.render.html import plots as svg_plots
+from derive.render.html import teach
 
 
 def number(value: float) -> str:
@@ -31,7 +32,9 @@ def _symbol(key: str, index: tuple[int, ...]) -> sp.Symbol:
     return naming.symbol(role, layer, *(k + 1 for k in index))
 
 
-def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: int, layer_name=lambda l: l) -> dict:
+def section(
+    d: Derivation, inline, shown_units, ex: example_mod.Example, small: int, layer_name=lambda l: l, printing=None
+) -> dict:
     """The example's tables: inputs and targets, each layer's values, the gradients, the error after the step.
 
     Args:
@@ -41,8 +44,11 @@ def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: 
         ex: the example (seeded or the user's file).
         small: print every gradient up to this many parameters, else the sampled ones.
         layer_name: the notation's number of a layer (the plots' labels).
+        printing: the page's printing object (:class:`derive.render.html.teach.Printing`) for the hand
+            calculation of one output and one hidden unit; None leaves it out.
     """
-    step = example_mod.run(d, ex)
+    shown = [layer.weights[0][0] for layer in d.layers]  # the hand calculation's weights are checked too
+    step = example_mod.run(d, ex, shown)
     v = step.values
 
     def rows(symbols) -> list[dict]:
@@ -84,7 +90,21 @@ def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: 
                 "after": Markup(number(float(step.updated[key][index]))),
             }
         )
+    hand_output = hand_hidden = None
+    if printing is not None:
+        hand_output = teach.hand_lines(d, printing, step, d.layers[-1])
+        hand_hidden = teach.hand_lines(d, printing, step, d.layers[-2]) if len(d.layers) > 1 else None
+    stale = None
+    if step.stale:
+        first = d.layers[-2].delta[0]
+        stale = {"sym": Markup(inline(first)), "value": Markup(number(step.stale[first])), "right": Markup(number(v[first]))}
     return {
+        "hand_output": hand_output,
+        "hand_hidden": hand_hidden,
+        "zeros": hand.zeros(d, step, [_symbol(k, i) for k, i in positions]),
+        "stale": stale,
+        "n_checked": len(step.fd),
+        "all_checked": len(step.fd) == d.spec.n_parameters,
         "source": ex.source,
         "lr": Markup(number(ex.lr)),
         "decay": Markup(number(ex.decay)) if d.spec.weight_decay else None,
@@ -102,3 +122,4 @@ def section(d: Derivation, inline, shown_units, ex: example_mod.Example, small: 
         ),
         "bars": svg_plots.bars(plots.norms(d, step.total), [str(layer_name(layer.index)) for layer in d.layers]),
     }
+

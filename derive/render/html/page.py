@@ -11,6 +11,7 @@ import functools
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from derive.core.model import Derivation
 from derive.render import code, templates
@@ -19,10 +20,37 @@ from derive.render.html.context import context
 
 TEMPLATES = templates.directory("html")
 
+#: The page's sections in the PDF's order: anchor, title, template (the notes on notation share the last).
+SECTIONS = [
+    {"id": f"sec-{key}", "title": title, "template": f"{name}.html.j2"}
+    for key, title, name in (
+        ("network", "The network", "network"),
+        ("forward", "The forward pass", "forward"),
+        ("error", "The error function", "error"),
+        ("output", "Output-layer weights", "output"),
+        ("hidden", "Hidden layers", "hidden"),
+        ("biases", "Biases", "biases"),
+        ("matrix", "Matrix form", "matrix"),
+        ("general", "The four rules for any layer", "general"),
+        ("why", "Why it works, and why it is cheap", "why"),
+        ("algorithm", "The algorithm", "algorithm"),
+        ("code", "The code beside the maths", "code"),
+        ("gradients", "Every gradient", "gradients"),
+        ("example", "A worked example", "example"),
+        ("proofs", "How each formula was checked", "appendix"),
+        ("notation", "Notation", "notation"),
+    )
+]
+
+
+def inner(maths: str) -> Markup:
+    """The content of an inline ``<math>`` element, to go inside another formula."""
+    return Markup(str(maths).removeprefix("<math>").removesuffix("</math>"))
+
 
 @functools.cache  # one per process; compiled templates are cached between runs too
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
         bytecode_cache=templates.bytecode_cache(),
@@ -31,6 +59,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["inner"] = inner
+    return env
 
 
 def render(
@@ -51,4 +81,6 @@ def render(
     ex = example_mod.load(example_path, d.spec) if example_path else None
     values = context(d, notation, ex)
     values["code"] = code.section(d, trainer) if trainer is not None else None
+    values["sections"] = [s for s in SECTIONS if values["code"] or s["id"] != "sec-code"]
+    values["secno"] = {s["id"]: n for n, s in enumerate(values["sections"], 1)}
     return environment().get_template("page.html.j2").render(**values)

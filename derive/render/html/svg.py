@@ -5,6 +5,7 @@ Positions are whole pixels, so the same network always gives the same markup.
 
 from __future__ import annotations
 
+import sympy as sp
 from markupsafe import Markup
 
 from derive.core.model import Derivation
@@ -43,8 +44,13 @@ def _label(x: float, y: float, maths: str, cls: str) -> dict:
     }
 
 
-def diagram(d: Derivation, printer: NotationMathMLPrinter) -> dict:
-    """Circles, arrows, gaps, labels and captions of the network picture, in pixels."""
+def diagram(d: Derivation, printer: NotationMathMLPrinter, backward: bool = False) -> dict:
+    """Circles, arrows, gaps, labels and captions of the network picture, in pixels.
+
+    With ``backward`` the picture of the backward pass: each unit labelled with its δ, the arrows
+    from each layer to the one below, one representative arrow per layer labelled with the weight
+    the δs are multiplied by on the way down, and ∂E/∂y entering at the outputs.
+    """
     columns = [d.inputs] + [layer.out for layer in d.layers]
     tallest = max(len(_shown(len(c))) for c in columns)
     height = 2 * MARGIN + (tallest - 1) * ROW + CAPTION
@@ -63,7 +69,8 @@ def diagram(d: Derivation, printer: NotationMathMLPrinter) -> dict:
                 gaps.append({"x": x, "y": y})
                 continue
             units.append({"x": x, "y": y, "r": RADIUS, "kind": kind})
-            labels.append(_label(x, y, Markup(printer.math(nodes[u])), "unit"))
+            node = d.layers[col - 1].delta[u] if backward and col else nodes[u]
+            labels.append(_label(x, y, Markup(printer.math(node)), "unit"))
             placed[u] = (x, y)
         centres.append(placed)
         what = (
@@ -83,6 +90,20 @@ def diagram(d: Derivation, printer: NotationMathMLPrinter) -> dict:
                 dx, dy = x2 - x1, y2 - y1
                 length = (dx * dx + dy * dy) ** 0.5
                 ux, uy = dx / length, dy / length
+                if backward:  # from the unit above to the unit below, the representative arrow drawn strong
+                    arrows.append(
+                        {
+                            "x1": round(x2 - ux * RADIUS),
+                            "y1": round(y2 - uy * RADIUS),
+                            "x2": round(x1 + ux * (RADIUS + 4)),
+                            "y2": round(y1 + uy * (RADIUS + 4)),
+                            "strong": j == min(above) and i == min(below),
+                        }
+                    )
+                    if j == min(above) and i == min(below):
+                        lx, ly = x1 + 0.5 * dx, y1 + 0.5 * dy - 12
+                        labels.append(_label(lx, ly, Markup(printer.math(layer.weights[j][i])), "weight"))
+                    continue
                 arrows.append(
                     {
                         "x1": round(x1 + ux * RADIUS),
@@ -96,6 +117,11 @@ def diagram(d: Derivation, printer: NotationMathMLPrinter) -> dict:
                     labels.append(_label(lx, ly, Markup(printer.math(layer.weights[j][i])), "weight"))
     targets = []
     for k, (x, y) in centres[-1].items():
+        if backward:  # the error enters each output as its derivative by the output
+            targets.append({"x1": x + RADIUS + 40, "x2": x + RADIUS + 4, "y": y})
+            enters = sp.Derivative(sp.Symbol("E"), d.outputs[k])
+            labels.append(_label(x + RADIUS + 40 + LABEL_W / 2 + 4, y, Markup(printer.math(enters)), "target"))
+            continue
         targets.append({"x1": x + RADIUS, "x2": x + RADIUS + 40, "y": y})
         labels.append(_label(x + RADIUS + 40 + LABEL_W / 2 + 4, y, Markup(printer.math(d.targets[k])), "target"))
     return {
@@ -110,3 +136,8 @@ def diagram(d: Derivation, printer: NotationMathMLPrinter) -> dict:
         "labelled": labelled,
         "clipped": any(len(c) > MAX_DRAWN for c in columns),
     }
+
+
+def backward(d: Derivation, printer: NotationMathMLPrinter) -> dict:
+    """The picture of the backward pass, on the same positions as :func:`diagram`'s."""
+    return diagram(d, printer, backward=True)

@@ -1,0 +1,121 @@
+"""The teaching sections of the web page in MathML: the shared builders of the PDF, printed for the page.
+
+:mod:`derive.render.chain`, :mod:`derive.render.rules`, :mod:`derive.render.why` and
+:mod:`derive.render.hand` choose the lines, expressions and numbers; :class:`Printing` prints
+them as the inner MathML of a ``<math>`` element (the templates wrap it), so the page and
+the PDF show the same steps.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from markupsafe import Markup
+
+from derive.core import naming
+from derive.core.model import Derivation
+from derive.render import chain, hand, notations, rules, why
+from derive.render import example as example_mod
+from derive.render.html import svg
+from derive.render.mathml import NotationMathMLPrinter
+
+#: how the appendix names the proof of one step (derive.prove.steps)
+STEP_PROOFS = {"identical": "as written", "simplify": "simplify"}
+
+
+class Printing:
+    """The page's printing object for the shared builders: ``tex`` gives inner MathML (the name is the interface's)."""
+
+    def __init__(self, d: Derivation, printer: NotationMathMLPrinter, elides: bool):
+        self.d = d
+        self.L = d.spec.n_layers
+        self.printer = printer
+        self.nota = printer.notation
+        self.elides = elides
+
+    def tex(self, expr, focus: int | None = None) -> Markup:
+        return Markup(self.printer.doprint(expr, focus))
+
+    def eq(self, lhs, rhs) -> dict[str, Markup]:
+        focus = notations.equation_focus(lhs, rhs)
+        return {"lhs": self.tex(lhs, focus), "rhs": self.tex(rhs, focus)}
+
+    def family(self, role: str, layer: int, *idx: int, focus: int | None = None) -> Markup:
+        return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)], focus)
+
+    def dE(self, wrt) -> sp.Expr:
+        return sp.Derivative(sp.Symbol("E"), wrt)
+
+    def letter(self, tex: str) -> Markup:
+        """One of the notation's letters (given in LaTeX) as inner MathML."""
+        return Markup(self.printer._tex(tex).toxml())
+
+
+def thousands(n: int) -> str:
+    """An integer with thin spaces between groups of three digits."""
+    return f"{n:,}".replace(",", "\u2009")
+
+
+def general_rules(d: Derivation, c: Printing) -> dict:
+    g = rules.section(d, c)
+    g["h"] = c.letter(c.nota.activation)
+    g["hprime"] = c.letter(c.nota.activation + "'")
+    return g
+
+
+def why_section(d: Derivation, c: Printing) -> dict:
+    values = why.section(d, c)
+    values["numbers"] = {k: thousands(v) for k, v in values["counts"].items()}
+    values["flow"] = svg.backward(d, c.printer)
+    return values
+
+
+def output_chain(c: Printing) -> dict:
+    out = chain.output_chain(c)
+    out.pop("sum_expr", None)
+    return out
+
+
+def hidden_chains(d: Derivation, c: Printing) -> dict[int, dict]:
+    return {layer.index: chain.hidden_chain(c, layer) for layer in d.layers[:-1]}
+
+
+def shown_steps(d: Derivation, c: Printing) -> dict[str, dict]:
+    """The proved derivations shown line by line, keyed by id (their first line as ∂/∂a of the definition)."""
+    out = {}
+    for s in d.steps:
+        a = s.lines[0].variables[0]
+        first = (
+            f"<mfrac><mo>∂</mo><mrow><mo>∂</mo>{c.tex(a)}</mrow></mfrac>"
+            f"<mrow><mo>(</mo>{c.tex(s.definition)}<mo>)</mo></mrow>"
+        )
+        out[s.id] = {
+            "lhs": c.tex(sp.Derivative(s.output, a)),
+            "first": Markup(first),
+            "lines": [c.tex(line) for line in s.lines[1:]],
+            "activation": s.activation,
+            "layer": s.layer,
+            "proofs": [STEP_PROOFS[p] for p in s.proofs],
+        }
+    return out
+
+
+def hand_lines(d: Derivation, c: Printing, step: example_mod.Step, layer) -> list[dict] | None:
+    """The hand calculation of unit 1 of ``layer`` (:func:`derive.render.hand.unit`), the decay line written out."""
+    lines = hand.unit(d, c, step, layer)
+    if lines is None:
+        return None
+    for r in lines:
+        if r.get("decay"):
+            r["lhs"] = Markup(
+                f"<mfrac><mrow><mo>∂</mo><mo>(</mo>{r['E']}<mo>+</mo><mi mathvariant='normal'>Ω</mi><mo>)</mo></mrow>"
+                f"<mrow><mo>∂</mo>{r['w']}</mrow></mfrac>"
+            )
+            r["formula"] = Markup(f"{r['grad']}<mo>+</mo><mi>λ</mi>{r['w']}")
+            r["numbers"] = Markup(
+                "<mn>{}</mn><mo>+</mo><mn>{}</mn><mo>·</mo><mrow><mo>(</mo><mn>{}</mn><mo>)</mo></mrow>".format(
+                    hand.decimals(r["grad_value"]).replace("-", "−"),
+                    f"{r['lam']:.6g}",
+                    hand.decimals(r["w_value"]).replace("-", "−"),
+                )
+            )
+    return lines
