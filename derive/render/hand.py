@@ -89,8 +89,11 @@ def shown_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
 
 def evaluated(shown: sp.Expr) -> float:
     """The number a line of :func:`shown_numbers` stands for (its values put back and the whole evaluated)."""
-    values = {v: sp.Float(v.value) for v in shown.atoms(Valued)}
-    return float(shown.xreplace(values).doit())
+    numbers = shown.replace(
+        lambda e: isinstance(e, sp.UnevaluatedExpr) and isinstance(e.args[0], Valued),
+        lambda e: sp.Float(e.args[0].value),
+    )
+    return float(numbers.doit())
 
 
 def _line(c, step: example_mod.Step, lhs: sp.Expr, formula: sp.Expr, result: float) -> dict:

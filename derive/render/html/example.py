@@ -97,7 +97,11 @@ def section(
     stale = None
     if step.stale:
         first = d.layers[-2].delta[0]
-        stale = {"sym": Markup(inline(first)), "value": Markup(number(step.stale[first])), "right": Markup(number(v[first]))}
+        stale = {
+            "sym": Markup(inline(first)),
+            "value": Markup(number(step.stale[first])),
+            "right": Markup(number(v[first])),
+        }
     return {
         "hand_output": hand_output,
         "hand_hidden": hand_hidden,
@@ -122,4 +126,3 @@ def section(
         ),
         "bars": svg_plots.bars(plots.norms(d, step.total), [str(layer_name(layer.index)) for layer in d.layers]),
     }
-
