@@ -51,8 +51,8 @@ class Printing:
 
 
 def thousands(n: int) -> str:
-    """An integer with thin spaces between groups of three digits."""
-    return f"{n:,}".replace(",", "\u2009")
+    """An integer with narrow no-break spaces between groups of three digits."""
+    return f"{n:,}".replace(",", "\u202f")
 
 
 def general_rules(d: Derivation, c: Printing) -> dict:
