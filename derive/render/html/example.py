@@ -13,7 +13,7 @@ from markupsafe import Markup
 from derive.core import naming
 from derive.core.model import Derivation
 from derive.render import example as example_mod
-from derive.render import hand, plots
+from derive.render import hand, plots, seeding
 from derive.render.html import plots as svg_plots
 from derive.render.html import teach
 
@@ -109,6 +109,7 @@ def section(
         "stale": stale,
         "n_checked": len(step.fd),
         "all_checked": len(step.fd) == d.spec.n_parameters,
+        "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
         "source": ex.source,
         "lr": Markup(number(ex.lr)),
         "decay": Markup(number(ex.decay)) if d.spec.weight_decay else None,
