@@ -266,3 +266,5 @@ def test_no_words_from_inside_the_project(net):
     words = _text(page).lower()
     for word in ("proxy", "seed", "session", "helper"):
         assert word not in words, word
+    letters = re.sub(r"<[^>]+>", "", page)  # the maths' letters too, as a reader sees them
+    assert "idx" not in letters  # no symbol reaches the page by its internal name

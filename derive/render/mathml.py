@@ -73,6 +73,8 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         return symbol_nodes(self.dom, tex)
 
     def _index_text(self, k: sp.Expr) -> str:
+        if isinstance(k, sp.Symbol) and k.name.startswith("gidx_"):  # a general layer's unit: j, its i and k
+            return self._latex_of(k)
         found = naming.index_level(k)
         if found:
             return self.notation.index_letter(*found, focus=self.focus)
