@@ -268,3 +268,16 @@ def test_no_words_from_inside_the_project(net):
         assert word not in words, word
     letters = re.sub(r"<[^>]+>", "", page)  # the maths' letters too, as a reader sees them
     assert "idx" not in letters  # no symbol reaches the page by its internal name
+
+
+def test_every_gradient_expands_the_rows_the_pdf_expands(net):
+    dd, page = net
+    table = re.search(r'<table id="tab-gradients">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td><code>(.*?)</code></td></tr>", table, re.S)
+    assert len(rows) == dd.spec.n_parameters
+    tex = dd.latex()
+    table_tex = tex[tex.index(r"\label{tab:grads}") : tex.index(r"\end{longtable}", tex.index(r"\label{tab:grads}"))]
+    pieces = re.split(r"\\texttt\{([^}]*)\}", table_tex)[1:]  # key, the text after it, key, ...
+    pdf_expanded = [key for key, after in zip(pieces[::2], pieces[1::2]) if r"\multicolumn" in after.split("&")[1]]
+    assert pdf_expanded, "the PDF expands no gradient"
+    assert [key for _, cell, key in rows if "<br>" in cell] == pdf_expanded

@@ -13,11 +13,11 @@ from markupsafe import Markup
 
 from derive.core import activations, naming, update
 from derive.core.model import Derivation, Layer
-from derive.render import correspondence, notations
+from derive.render import correspondence, gradients, notations
 from derive.render import example as example_mod
 from derive.render.html import example, svg, teach
 from derive.render.mathml import NotationMathMLPrinter
-from derive.render.printer import vector
+from derive.render.printer import NotationLatexPrinter, vector
 
 #: Nets with no layer wider than this show every unit; wider ones their first units and the last.
 SMALL_WIDTH = 6
@@ -158,18 +158,12 @@ def _matrix(m: Maths) -> dict:
     }
 
 
-def _gradients(m: Maths) -> list[dict]:
+def _gradients(m: Maths, c: teach.Printing, notation: str) -> list[dict]:
     d = m.d
     if d.spec.n_parameters > TABLE_PARAMETERS:
         return []
-    return [
-        {
-            "sym": m.inline(sp.Derivative(sp.Symbol("E"), p.symbol)),
-            "form": m.inline(p.gradient),
-            "key": f"{p.key}[{', '.join(str(i) for i in p.index)}]",
-        }
-        for p in d.parameters
-    ]
+    latex = NotationLatexPrinter(notation, d.spec.n_layers, elide=ELIDE_TERMS if c.elides else None)
+    return gradients.rows(d, c, latex)
 
 
 def _proofs(d: Derivation) -> list[dict]:
@@ -247,7 +241,7 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "reduction": d.reduction,
         "assumptions": d.assumptions,
         "matrix": _matrix(m),
-        "gradients": _gradients(m),
+        "gradients": _gradients(m, c, notation),
         "n_params": d.spec.n_parameters,
         "proofs": _proofs(d),
         "proof_summary": d.proof_summary,
