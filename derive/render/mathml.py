@@ -247,7 +247,8 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         return super()._print_Pow(expr)
 
     def _print_Heaviside(self, expr: sp.Heaviside):
-        return self._call(self._el("mi", text="H"), expr.args)
+        # H(a): the value at 0 (SymPy's second argument) is stated in the text, as in the PDF
+        return self._call(self._el("mi", text="H"), expr.args[:1])
 
     def _print_Add(self, expr: sp.Add, order: str | None = None):
         # positive terms first, as textbooks write y - t and 1 - y; long runs elided

@@ -255,6 +255,7 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "g": teach.general_rules(d, c),
         "why": teach.why_section(d, c),
         "steps": teach.shown_steps(d, c),
+        "how": teach.how_derived(d, c),
         "updates": [e.id for e in d.equations if e.id.startswith("update-")],
         "matrix_vec": [
             {

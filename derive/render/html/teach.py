@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 from markupsafe import Markup
 
-from derive.core import naming
+from derive.core import calculus, naming
 from derive.core.model import Derivation
 from derive.render import chain, hand, notations, rules, why
 from derive.render import example as example_mod
@@ -119,3 +119,42 @@ def hand_lines(d: Derivation, c: Printing, step: example_mod.Step, layer) -> lis
                 )
             )
     return lines
+
+
+def how_derived(d: Derivation, c: Printing) -> list[dict]:
+    """Per layer, how the activation's derivative was written in the unit's output (the PDF's appendix list)."""
+    out = []
+    for layer in d.layers:
+        l = layer.index
+        if layer.activation == "softmax":
+            how = Markup(
+                "writing each output as its exponential over the sum <i>S</i> of all the exponentials, solving that "
+                "for the exponential (<i>S</i> times the output) and substituting in the quotient rule"
+            )
+        else:
+            calc = calculus.elementwise(layer.activation)
+            role = "y" if layer.is_output else "z"
+            y, a = naming.indexed(role, l)[naming.index(l)], naming.indexed("a", l)[naming.index(l)]
+            f = c.letter(c.nota.activation)
+            y_m, a_m = c.tex(y, l), c.tex(a, l)
+            if calc.inverse is not None:
+                inverse = calc.inverse.replace(
+                    lambda e: isinstance(e, sp.log), lambda e: sp.log(calculus.tidy(e.args[0], {calculus.Y}))
+                )
+                how = Markup(
+                    "solving <math>{0}<mo>=</mo>{1}<mo>(</mo>{2}<mo>)</mo></math> "
+                    "for <math>{2}<mo>=</mo>{3}</math> and substituting"
+                ).format(y_m, f, a_m, c.tex(inverse.xreplace({calculus.Y: y}), l))
+            elif calc.fprime_out is not None:
+                how = Markup(
+                    "substituting <math>{0}</math> for <math>{1}<mo>(</mo>{2}<mo>)</mo></math> "
+                    "in <math>{3}<mo>(</mo>{2}<mo>)</mo></math>"
+                ).format(y_m, f, a_m, c.letter(c.nota.activation + "'"))
+            else:
+                fprime = c.tex(calc.fprime.xreplace({calculus.A: a}), l)
+                how = Markup(
+                    "<math>{0}<mo>(</mo>{1}<mo>)</mo><mo>=</mo>{2}</math> "
+                    "is not a function of <math>{3}<mo>(</mo>{1}<mo>)</mo></math>"
+                ).format(c.letter(c.nota.activation + "'"), a_m, fprime, f)
+        out.append({"index": l, "activation": layer.activation, "how": how})
+    return out
