@@ -92,6 +92,7 @@ def _layer(m: Maths, layer: Layer) -> dict:
         "b": m.family("b", l, l, focus=l),
         "delta": m.family("delta", l, l, focus=l),
         "j": m.inline(naming.index(l), l),
+        "i": m.inline(naming.index(l - 1), l),
         "pre": _units(m, layer.a, layer.pre, layer.n_out),
         "act": _units(m, layer.out, layer.act, layer.n_out),
         "deltas": _units(m, layer.delta, layer.delta_forms, layer.n_out),
@@ -256,6 +257,8 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "why": teach.why_section(d, c),
         "steps": teach.shown_steps(d, c),
         "how": teach.how_derived(d, c),
+        # the index letters repeat when the net has more levels (inputs and layers) than letters
+        "index_cycle": len(c.nota.index_letters) if d.spec.n_layers + 1 > len(c.nota.index_letters) else 0,
         "updates": [e.id for e in d.equations if e.id.startswith("update-")],
         "matrix_vec": [
             {
