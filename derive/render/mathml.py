@@ -240,6 +240,9 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
         base, exp = expr.args
         if exp == -1 and shown_as_written(base):  # numbers put in by hand: 1/(1 + e^...) as a fraction
             return self._el("mfrac", self._el("mn", text="1"), self._print(base))
+        if exp.is_Integer and exp > 1 and isinstance(base, (sp.tanh, sp.sinh, sp.cosh)):  # tanh²(a), as the PDF
+            name = self._el("msup", self._el("mi", text=type(base).__name__), self._print(exp))
+            return self._call(name, base.args)
         if exp.is_Integer and exp > 1 and isinstance(base, (sp.Symbol, sp.Indexed)):
             printed = self._print(base)
             if printed.tagName in ("msup", "msubsup"):  # (z_k^(2))^2, not a power inside the superscript
