@@ -281,3 +281,32 @@ def test_every_gradient_expands_the_rows_the_pdf_expands(net):
     pdf_expanded = [key for key, after in zip(pieces[::2], pieces[1::2]) if r"\multicolumn" in after.split("&")[1]]
     assert pdf_expanded, "the PDF expands no gradient"
     assert [key for _, cell, key in rows if "<br>" in cell] == pdf_expanded
+
+
+def test_zero_gradients_are_explained_with_the_pdfs_reasons(tmp_path):
+    """An input of 0 and a switched-off ReLU: both pages say why their zero gradients are zero, and say the same."""
+    import json
+
+    example_file = tmp_path / "dead.json"
+    example_file.write_text(
+        json.dumps(
+            {
+                "x": [0.0, 0.5, -0.3],
+                "t": [1, 0, 0],
+                "lr": 0.1,
+                "W1": [[0.5, 0.2, -0.1], [-0.5, -0.8, 0.9], [0.3, 0.4, 0.2], [0.1, -0.2, 0.3]],
+                "b1": [0.1, -0.2, 0.0, 0.05],
+                "W2": [[0.2, -0.3, 0.4, 0.1], [0.5, 0.1, -0.2, 0.3], [-0.1, 0.2, 0.3, -0.4]],
+                "b2": [0.0, 0.1, -0.1],
+            }
+        )
+    )
+    dd = derive.derivation("3-4-3", act="relu,softmax", loss="ce")
+    page, tex = dd.html(example=example_file), dd.latex(example=example_file)
+    said = [re.sub(r"<[^>]+>", "", p) for p in re.findall(r'<p class="zeros">(.*?)</p>', page, re.S)]
+    assert len(said) == 2  # x_1 = 0, and unit 2 of the hidden layer has a negative pre-activation
+    for sentence in said:
+        assert sentence.rstrip(".") in " ".join(tex.split())
+    table = page.split('id="tab-example-gradients"')[1].split("</table>")[0]
+    grads = re.findall(r"<tr><td><math>.*?</math></td><td>.*?</td><td>(.*?)</td>", table)
+    assert grads.count("0") >= 2  # W1[0, 0] (input 0) and every weight into the switched-off unit
