@@ -310,3 +310,25 @@ def test_zero_gradients_are_explained_with_the_pdfs_reasons(tmp_path):
     table = page.split('id="tab-example-gradients"')[1].split("</table>")[0]
     grads = re.findall(r"<tr><td><math>.*?</math></td><td>.*?</td><td>(.*?)</td>", table)
     assert grads.count("0") >= 2  # W1[0, 0] (input 0) and every weight into the switched-off unit
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_pdf_hand_numbers_stand_in_the_order_of_the_formula(name):
+    """The PDF's pre-activation line: b + w z + ... with its numbers in the same places."""
+    from derive.render import example
+    from derive.render.latex import hand as latex_hand
+    from derive.render.latex.context import Printing
+    from derive.render.printer import latex
+
+    kw = dict(NETS[name])
+    d = derive.derivation(kw.pop("arch"), **kw).derivation
+    step = example.run(d, example.default(d))
+    for layer in d.layers[-2:]:
+        rows = latex_hand.unit(d, Printing(d, "bishop"), step, layer)
+        formula, numbers = rows[0]["formula"], rows[0]["numbers"]
+        spots = sorted(
+            (formula.index(latex(s, "bishop", d.spec.n_layers)), hand.decimals(hand.value_of(step, s)))
+            for s in layer.pre[0].free_symbols
+        )
+        printed = re.findall(r"-?\d+\.\d+", numbers)
+        assert printed == [v for _, v in spots]
