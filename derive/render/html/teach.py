@@ -13,13 +13,10 @@ from markupsafe import Markup
 
 from derive.core import calculus, naming
 from derive.core.model import Derivation
-from derive.render import chain, hand, notations, rules, why
+from derive.render import chain, hand, notations, rules, steps, why
 from derive.render import example as example_mod
 from derive.render.html import svg
 from derive.render.mathml import NotationMathMLPrinter
-
-#: how the appendix names the proof of one step (derive.prove.steps)
-STEP_PROOFS = {"identical": "as written", "simplify": "simplify"}
 
 
 class Printing:
@@ -79,24 +76,15 @@ def hidden_chains(d: Derivation, c: Printing) -> dict[int, dict]:
     return {layer.index: chain.hidden_chain(c, layer) for layer in d.layers[:-1]}
 
 
+def _first_line(c: Printing, a, definition) -> Markup:
+    return Markup(
+        f"<mfrac><mo>∂</mo><mrow><mo>∂</mo>{c.tex(a)}</mrow></mfrac><mrow><mo>(</mo>{c.tex(definition)}<mo>)</mo></mrow>"
+    )
+
+
 def shown_steps(d: Derivation, c: Printing) -> dict[str, dict]:
     """The proved derivations shown line by line, keyed by id (their first line as ∂/∂a of the definition)."""
-    out = {}
-    for s in d.steps:
-        a = s.lines[0].variables[0]
-        first = (
-            f"<mfrac><mo>∂</mo><mrow><mo>∂</mo>{c.tex(a)}</mrow></mfrac>"
-            f"<mrow><mo>(</mo>{c.tex(s.definition)}<mo>)</mo></mrow>"
-        )
-        out[s.id] = {
-            "lhs": c.tex(sp.Derivative(s.output, a)),
-            "first": Markup(first),
-            "lines": [c.tex(line) for line in s.lines[1:]],
-            "activation": s.activation,
-            "layer": s.layer,
-            "proofs": [STEP_PROOFS[p] for p in s.proofs],
-        }
-    return out
+    return steps.shown(d, c, _first_line)
 
 
 def hand_lines(d: Derivation, c: Printing, step: example_mod.Step, layer) -> list[dict] | None:
