@@ -39,19 +39,20 @@ def decimals(value: float) -> str:
 class Valued(sp.Dummy):
     """A number put in by hand for a symbol: named as the symbol (so it sorts as the symbol), printed as its value."""
 
-    def __new__(cls, name: str, value: float):
+    def __new__(cls, name: str, value: float, bare: bool = False):
         obj = super().__new__(cls, name)
         obj.value = float(decimals(value))
         obj.text = decimals(value)
+        obj.bare = bare  # an exponent: a negative number needs no brackets there (e^{-0.08})
         return obj
 
     def _latex(self, printer) -> str:
-        return r"\left(%s\right)" % self.text if self.value < 0 else self.text
+        return r"\left(%s\right)" % self.text if self.value < 0 and not self.bare else self.text
 
     def _mathml_presentation(self, printer):
         number = printer.dom.createElement("mn")
         number.appendChild(printer.dom.createTextNode(self.text.replace("-", "−")))
-        if self.value >= 0:
+        if self.value >= 0 or self.bare:
             return number
         row = printer.dom.createElement("mrow")
         for child in (printer._l_paren(), number, printer._r_paren()):
@@ -78,6 +79,9 @@ def shown_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
         return sp.UnevaluatedExpr(Valued(expr.name, value_of(step, expr)))
     if not expr.args or expr.is_Number:
         return expr
+    if isinstance(expr, sp.exp) and isinstance(expr.args[0], sp.Symbol):
+        power = expr.args[0]
+        return sp.exp(sp.UnevaluatedExpr(Valued(power.name, value_of(step, power), bare=True)), evaluate=False)
     if isinstance(expr, sp.Mul):
         factors = expr.as_ordered_factors()
         negative = expr.could_extract_minus_sign()
