@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from styles import minibatch_rows
-from timing import best, best_of_each, load_trainer
+from timing import load, load_trainer, median, ratio, rounds
 
 from derive import derive, make_spec, verify
 from derive.render import formulas
@@ -115,13 +115,19 @@ def _gemms(Xb, W1, W2, Z, D2):
     Z.T @ Xb
 
 
-def _train_per_sample(trainer, p, X, T, epochs: int = 20) -> float:
-    """Seconds per sample of ``train(batch_size=1)``: per-sample SGD as a user runs it."""
-    fit = partial(trainer.train, p, X, T, epochs=epochs, lr=0.1, batch_size=1, shuffle=False)
-    return best(fit, repeat=3, number=1) / (epochs * len(X))
+#: samples of the per-sample ``train`` call timed beside the single steps
+TRAIN_SAMPLES = 200
 
 
-def _step_case(torch, trainers, arch: str, batch: int, number: int, dtype) -> str:
+def _same_step(trainer_new: dict, torch_new: dict, dtype) -> None:
+    """Refuse to time two steps that do not compute the same thing."""
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for key, value in trainer_new.items():
+        if not np.allclose(value, torch_new[key].numpy(), rtol=tol, atol=tol):
+            raise AssertionError(f"the trainer's and PyTorch's steps differ in {key}")
+
+
+def _step_case(torch, trainers, arch: str, batch: int, dtype) -> str:
     """One table row: every time measured here, on the same parameters and data, in interleaved rounds."""
     sizes = [int(n) for n in arch.split("-")]
     rng = np.random.default_rng(0)
@@ -133,34 +139,30 @@ def _step_case(torch, trainers, arch: str, batch: int, number: int, dtype) -> st
     tX, tT = torch.from_numpy(X.copy()), torch.from_numpy(T.copy())
     Z = np.ones((batch, sizes[1]), dtype=dtype)
     D2 = np.ones((batch, sizes[2]), dtype=dtype)
+    _same_step(trainers["vector"].sgd_step(p, x, t, 0.1), torch_step(torch, dict(tp), tX, tT, 0.1), dtype)
     fns = {
         "vector": partial(trainers["vector"].sgd_step, p, x, t, 0.1),
         "numpy": partial(numpy_step, p, X, T, 0.1),
         "torch": lambda: torch_step(torch, dict(tp), tX, tT, 0.1),
         "gemm": partial(_gemms, X, p["W1"], p["W2"], Z, D2),
     }
-    scalar = trainers.get("default")  # small nets: one sample runs the unit-by-unit float functions
-    if scalar:
-        fns["default"] = partial(scalar.sgd_step, p, x, t, 0.1)
-    times = best_of_each(fns, rounds=5, number=number)
-    t_sc, t_vec, t_np, t_torch, t_gemm = (times.get(k) for k in ("default", "vector", "numpy", "torch", "gemm"))
-    t_train = (
-        _train_per_sample(
-            scalar,
-            p,
-            rng.uniform(0, 1, (200, sizes[0])).astype(dtype),
-            rng.uniform(0, 1, (200, sizes[-1])).astype(dtype),
-        )
-        if scalar
-        else None
-    )
+    default = trainers.get("default")  # small nets: one sample runs the unit-by-unit float functions
+    if default:
+        _same_step(default.sgd_step(p, x, t, 0.1), torch_step(torch, dict(tp), tX, tT, 0.1), dtype)
+        Xs = rng.uniform(0, 1, (TRAIN_SAMPLES, sizes[0])).astype(dtype)
+        Ts = rng.uniform(0, 1, (TRAIN_SAMPLES, sizes[-1])).astype(dtype)
+        fns["default"] = partial(default.sgd_step, p, x, t, 0.1)
+        fns["train"] = partial(default.train, p, Xs, Ts, 1, 0.1, batch_size=1, shuffle=False, eval_every=0)
+    times = rounds(fns, n_rounds=25 if batch == 1 else 15)
+    if default:  # train: per sample
+        times["train"] = [sec / TRAIN_SAMPLES for sec in times["train"]]
+    us = lambda key: f"{1e6 * median(times[key]):.1f}" if key in times else "n/a"  # noqa: E731
+    over = lambda key: f"{ratio(times, 'torch', key):.1f}" if key in times else "n/a"  # noqa: E731
     name = f"{arch} batch {batch}" if batch > 1 else f"{arch} per sample"
-    us = lambda sec: "n/a" if sec is None else f"{1e6 * sec:.1f}"  # noqa: E731
-    ratio = lambda sec: "n/a" if sec is None else f"{t_torch / sec:.2f}"  # noqa: E731
-    return (
-        f"| {name} | {np.dtype(dtype).name} | {us(t_sc)} | {us(t_train)} | {us(t_vec)} | {us(t_np)} | "
-        f"{us(t_torch)} | {ratio(t_sc)} | {ratio(t_train)} | {ratio(t_vec)} | {t_gemm / t_vec:.0%} |"
-    )
+    cells = [us(k) for k in ("default", "train", "vector", "numpy", "torch")]
+    cells += [over(k) for k in ("default", "train", "vector")]
+    gemm = ratio(times, "gemm", "vector")
+    return f"| {name} | {np.dtype(dtype).name} | {' | '.join(cells)} | {gemm:.0%} | {load(1)} |"
 
 
 def step_rows(tmp: Path) -> list[str]:
@@ -169,53 +171,80 @@ def step_rows(tmp: Path) -> list[str]:
     torch.set_num_threads(os.cpu_count() or 1)
     rows = [
         "| case | dtype | default sgd_step µs | default train µs/sample | vector sgd_step µs | numpy µs | torch µs | "
-        "torch / default step | torch / default train | torch / vector | vector GEMM share |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "torch / default step | torch / default train | torch / vector | vector GEMM share | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    cases = [("2-3-2", 1, 2000), ("784-128-10", 32, 50), ("784-128-10", 256, 20)]
-    for arch, batch, number in cases:
+    cases = [("2-3-2", 1), ("784-128-10", 32), ("784-128-10", 256)]
+    for arch, batch in cases:
         # the scalar style of 784-128-10 is ~100k lines of generated code: rendering it
         # reads every lazy parameter record and takes minutes, so it is timed for 2-3-2 only
         styles = ("default", "vector") if batch == 1 else ("vector",)
         trainers = {s: load_trainer(arch, s, tmp) for s in styles}
         for dtype in (np.float64, np.float32):
-            rows.append(_step_case(torch, trainers, arch, batch, number, dtype))
+            rows.append(_step_case(torch, trainers, arch, batch, dtype))
     return rows
 
 
-def torch_momentum_step(torch, p, v, X, T, lr, alpha):
-    """The same momentum step in PyTorch: v = alpha v - lr g, p = p + v."""
+#: λ of the weight-decay rows: PyTorch's SGD adds λθ to the gradient as the trainer does
+DECAY = 1e-4
+
+
+def torch_decay_step(torch, p, v, X, T, lr, alpha, decay):
+    """The trainer's update in PyTorch: g = dE/dθ (+ λθ for weights), v = α v - lr g, θ = θ + v.
+
+    ``v`` None: plain gradient descent, θ = θ - lr g. Biases are not decayed, as in the trainer.
+    """
     ps = {k: t.requires_grad_(True) for k, t in p.items()}
     Z = torch.sigmoid(X @ ps["W1"].T + ps["b1"])
     Y = torch.sigmoid(Z @ ps["W2"].T + ps["b2"])
     E = 0.5 * ((T - Y) ** 2).sum()
-    grads = torch.autograd.grad(E, list(ps.values()))
+    grads = dict(zip(ps, torch.autograd.grad(E, list(ps.values()))))
     with torch.no_grad():
-        nv = {k: alpha * v[k] - lr * g for k, g in zip(ps, grads)}
+        for k in ("W1", "W2"):
+            grads[k] += decay * ps[k]
+        if v is None:
+            return {k: (t - lr * grads[k]).detach() for k, t in ps.items()}, None
+        nv = {k: alpha * v[k] - lr * g for k, g in grads.items()}
         return {k: (t + nv[k]).detach() for k, t in ps.items()}, nv
 
 
-def momentum_rows(tmp: Path) -> list[str]:
-    """784-128-10 at batch 256: one momentum step of the trainer against PyTorch."""
+def update_rows(tmp: Path) -> list[str]:
+    """784-128-10 at batch 256 with weight decay: a plain and a momentum step of the trainer against PyTorch."""
     import torch
 
-    rows = ["| case | dtype | momentum_step µs | torch µs | torch / trainer |", "|---|---|---:|---:|---:|"]
-    tr = load_trainer("784-128-10", "default", tmp, optimizer="momentum")
+    rows = [
+        "| case | update | dtype | trainer µs | torch µs | torch / trainer | load |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    sgd = load_trainer("784-128-10", "default", tmp, weight_decay=True)
+    mom = load_trainer("784-128-10", "default", tmp, optimizer="momentum", weight_decay=True)
     for dtype in (np.float64, np.float32):
         rng = np.random.default_rng(0)
-        p = tr.init_params(0, dtype=dtype)
+        p = mom.init_params(0, dtype=dtype)
         v = {k: (0.01 * rng.standard_normal(a.shape)).astype(dtype) for k, a in p.items()}
         X = rng.uniform(0, 1, (256, 784)).astype(dtype)
         T = rng.uniform(0, 1, (256, 10)).astype(dtype)
-        t_tr = best(partial(tr.momentum_step, p, v, X, T, 0.1, 0.9), number=20)
         tp = {k: torch.from_numpy(a.copy()) for k, a in p.items()}
         tv = {k: torch.from_numpy(a.copy()) for k, a in v.items()}
         tX, tT = torch.from_numpy(X), torch.from_numpy(T)
-        t_torch = best(partial(torch_momentum_step, torch, tp, tv, tX, tT, 0.1, 0.9), number=20)
-        rows.append(
-            f"| 784-128-10 batch 256 | {np.dtype(dtype).name} | {1e6 * t_tr:.1f} | {1e6 * t_torch:.1f} | "
-            f"{t_torch / t_tr:.2f} |"
-        )
+        cases = {
+            "SGD + weight decay": (
+                partial(sgd.sgd_step, p, X, T, 0.1, weight_decay=DECAY),
+                partial(torch_decay_step, torch, tp, None, tX, tT, 0.1, 0.9, DECAY),
+            ),
+            "momentum + weight decay": (
+                partial(mom.momentum_step, p, v, X, T, 0.1, 0.9, weight_decay=DECAY),
+                partial(torch_decay_step, torch, tp, tv, tX, tT, 0.1, 0.9, DECAY),
+            ),
+        }
+        for update, (mine, theirs) in cases.items():
+            got, want = mine(), theirs()
+            _same_step(got[0] if isinstance(got, tuple) else got, want[0], dtype)
+            times = rounds({"trainer": mine, "torch": theirs}, n_rounds=15)
+            rows.append(
+                f"| 784-128-10 batch 256 | {update} | {np.dtype(dtype).name} | {1e6 * median(times['trainer']):.1f} | "
+                f"{1e6 * median(times['torch']):.1f} | {ratio(times, 'torch', 'trainer'):.2f} | {load(1)} |"
+            )
     return rows
 
 
@@ -243,14 +272,6 @@ def environment() -> list[str]:
     return lines
 
 
-def load() -> str:
-    """The machine's load average: timings taken beside other work are slower, PyTorch's threads most."""
-    try:
-        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         parts = ["# make bench", "", *environment(), "", "## Build time of small nets (PDF included)", ""]
@@ -261,21 +282,26 @@ def main() -> int:
         parts += derivation_rows(WIDTHS)
         parts += ["", "## SGD step time (same process, same data)", ""]
         parts += step_rows(Path(tmp))
-        parts += ["", "## Momentum step (same process, same data)", ""]
-        parts += momentum_rows(Path(tmp))
+        parts += ["", "## Weight decay and momentum (same process, same data)", ""]
+        parts += update_rows(Path(tmp))
         parts += ["", "## Mini-batch training by style (same process, same data)", ""]
         parts += minibatch_rows(Path(tmp))
     parts += ["", f"Load average at the end (1, 5, 15 min): {load()}; {os.cpu_count()} CPUs."]
     parts += [
         "",
+        "Method: the functions of one row run in the same process on the same data, in 25 alternating rounds (15",
+        "for the large nets) of about 20 ms each, with the garbage collector off during a round. A time is the median",
+        "over the rounds; a ratio is the median over the rounds of the two times measured in the same round, so load",
+        "from other work that comes and goes slows both sides of it. load: the 1-minute load average after the row.",
+        "Before timing, each trainer step is checked against PyTorch's result on the same data.",
+        "",
         "default: the trainer a build writes without --style (nets of up to 250 parameters: vector lines plus the",
         "one-sample float functions; larger nets: vector lines). default sgd_step: one call, parameter arrays in and",
-        "out. default train: `train(batch_size=1)`, per-sample SGD with the parameters kept as Python floats inside",
-        "the call. torch: autograd step on CPU. vector GEMM share: time of the step's five matrix products alone in",
-        "numpy / the generated vector step. Every time is the best of several rounds with the garbage collector off",
-        "(as timeit does); the styles' rounds are interleaved. default / faster style: the default's time over the",
-        "faster of the scalar and vector styles (1.00: as fast; the default runs the scalar style's float lines for",
-        "one sample of a small net and the vector lines otherwise, so it differs from the faster one only by noise).",
+        "out. default train: `train(batch_size=1, eval_every=0)` over 200 samples, per sample: per-sample SGD with",
+        "the parameters kept as Python floats inside the call. torch: autograd step on CPU, the update written out as",
+        "the trainer's (weight decay λθ on the weights only, λ = 1e-4; momentum α = 0.9). vector GEMM share: the",
+        "step's five matrix products alone in numpy over the generated vector step. default / faster style: the",
+        "default's time over the faster of the scalar and vector styles in the same round (1.00: as fast).",
     ]
     text = "\n".join(parts) + "\n"
     print(text)

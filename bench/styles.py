@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from timing import best_of_each, load_trainer
+from timing import load, load_trainer, median, ratio, rounds
 
 #: nets of the style table: two small ones, one just above render.SCALAR_MAX_PARAMETERS (its default
 #: has no one-sample float functions) and the size of the digits example
@@ -22,8 +22,9 @@ STYLE_BATCHES = (1, 4, 16, 32)
 def minibatch_rows(tmp: Path) -> list[str]:
     """ms per epoch of ``train`` (150 samples, no loss evaluation) in each style, by batch size."""
     rows = [
-        "| net | parameters | batch | scalar ms/epoch | vector ms/epoch | default ms/epoch | default / faster style |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| net | parameters | batch | scalar ms/epoch | vector ms/epoch | default ms/epoch | default / faster style "
+        "| load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for arch, act, loss in STYLE_NETS:
         trainers = {s: load_trainer(arch, s, tmp, act, loss) for s in ("scalar", "vector", "default")}
@@ -37,8 +38,8 @@ def minibatch_rows(tmp: Path) -> list[str]:
                 style: partial(tr.train, tr.init_params(0), X, T, epochs=1, lr=0.01, batch_size=batch, eval_every=0)
                 for style, tr in trainers.items()
             }
-            ms = {style: 1e3 * sec for style, sec in best_of_each(fits, rounds=5 if n_params < 1000 else 3).items()}
-            ratio = ms["default"] / min(ms["scalar"], ms["vector"])
-            cells = " | ".join(f"{ms[style]:.2f}" for style in ("scalar", "vector", "default"))
-            rows.append(f"| {arch} {act}/{loss} | {n_params:,} | {batch} | {cells} | {ratio:.2f} |")
+            times = rounds(fits, n_rounds=15 if n_params < 1000 else 9)
+            cells = " | ".join(f"{1e3 * median(times[style]):.2f}" for style in ("scalar", "vector", "default"))
+            faster = ratio(times, "default", ("scalar", "vector"))
+            rows.append(f"| {arch} {act}/{loss} | {n_params:,} | {batch} | {cells} | {faster:.2f} | {load(1)} |")
     return rows

@@ -109,8 +109,8 @@ def float_blocks(d: Derivation) -> dict[str, list[Line] | str]:
         "one_lines": shared + b["grads"] + _gradient_arrays(d, order),
         "one_return": grads,
         "step_lines": shared + b["updates"] + [Line("new", tuple_text([f"{p.symbol.name}_new" for p in order]))],
-        "lists_lines": [Line("P", " + ".join(_to_list(d, key) for key in keys(d)))],
-        "arrays_lines": [Line("flat", "np.array(P, dtype)"), Line("params", _views(d))],
+        "lists_lines": _list_lines(d, order),
+        "arrays_lines": [Line("flat", f"np.fromiter(P, dtype, {len(order)})"), Line("params", _views(d))],
     }
 
 
@@ -123,8 +123,21 @@ def _shapes(d: Derivation) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _to_list(d: Derivation, key: str) -> str:
-    return f'params["{key}"].ravel().tolist()' if key.startswith("W") else f'params["{key}"].tolist()'
+def _list_lines(d: Derivation, order: list[Parameter]) -> list[Line]:
+    """Each array to Python floats with one ``tolist``, unpacked into the parameters' names (a weight
+    matrix row by row), then the flat tuple ``P`` in the order of ``KEYS``: cheaper than ravelling the
+    matrices and joining their lists."""
+    lines = []
+    for key, shape in _shapes(d).items():
+        names = [p.symbol.name for p in order if p.key == key]
+        if len(shape) > 1:
+            rows = [_targets(names[r * shape[1] : (r + 1) * shape[1]]) for r in range(shape[0])]
+            rows = [f"({row})" if shape[1] > 1 else row for row in rows]
+            target = ", ".join(rows) if len(rows) > 1 else f"({rows[0]},)"
+        else:
+            target = _targets(names)
+        lines.append(Line(target, f'params["{key}"].tolist()'))
+    return [*lines, Line("P", "[" + ", ".join(p.symbol.name for p in order) + "]")]
 
 
 def _views(d: Derivation) -> str:

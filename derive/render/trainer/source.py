@@ -47,11 +47,14 @@ def is_primary(text: str) -> bool:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Break at spaces, never inside a subscript such as ``W2[3, 0]``."""
-    depth, chars = 0, []
-    for ch in text:
-        depth += {"[": 1, "]": -1}.get(ch, 0)
-        chars.append("\0" if ch == " " and depth > 0 else ch)
+    """Break at spaces, never inside a subscript such as ``W2[3, 0]`` (a list display ``[a, b]`` may break)."""
+    brackets, chars = [], []  # for each open bracket: whether it opens a subscript
+    for pos, ch in enumerate(text):
+        if ch == "[":
+            brackets.append(pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in "_])"))
+        elif ch == "]" and brackets:
+            brackets.pop()
+        chars.append("\0" if ch == " " and any(brackets) else ch)
     parts = textwrap.wrap("".join(chars), width, break_long_words=False, break_on_hyphens=False)
     return [part.replace("\0", " ") for part in parts]
 
