@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from digits import digits_rows
 from styles import minibatch_rows
 from timing import load, load_trainer, median, ratio, rounds
 
@@ -284,6 +285,8 @@ def main() -> int:
         parts += step_rows(Path(tmp))
         parts += ["", "## Weight decay and momentum (same process, same data)", ""]
         parts += update_rows(Path(tmp))
+        parts += ["", "## Digits: the README's example against scikit-learn (same process, same data)", ""]
+        parts += digits_rows(Path(tmp))
         parts += ["", "## Mini-batch training by style (same process, same data)", ""]
         parts += minibatch_rows(Path(tmp))
     parts += ["", f"Load average at the end (1, 5, 15 min): {load()}; {os.cpu_count()} CPUs."]

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 from timing import load, load_trainer, median, ratio, rounds
 
-#: nets of the style table: two small ones, one just above render.SCALAR_MAX_PARAMETERS (its default
-#: has no one-sample float functions) and the size of the digits example
+#: nets of the style table: two small ones, a deeper one whose default has the one-sample float functions
+#: (render.SCALAR_MAX_PARAMETERS_PER_LAYER), one just above that bound (its default has none) and the
+#: size of the digits example
 STYLE_NETS = (
     ("2-3-2", "tanh,softmax", "ce"),
     ("4-8-3", "tanh,softmax", "ce"),
+    ("4-12-12-4", "tanh,tanh,softmax", "ce"),
     ("10-16-8", "tanh,softmax", "ce"),
     ("64-32-10", "tanh,softmax", "ce"),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -91,19 +92,15 @@ def load(first: int = 3) -> str:
         return "unknown"
 
 
-def load_trainer(
-    arch: str,
-    style: str,
-    tmp: Path,
-    act: str = "sigmoid",
-    loss: str = "sse",
-    optimizer: str = "sgd",
-    weight_decay: bool = False,
-):
-    """Render and import one trainer; ``style`` "default" is what a build without --style writes."""
-    d = verify(derive(make_spec(arch, act, loss, optimizer=optimizer, weight_decay=weight_decay)))
-    wd = "_wd" if weight_decay else ""
-    path = tmp / f"trainer_{arch.replace('-', '_')}_{style}_{loss}_{optimizer}{wd}.py"
+def load_trainer(arch: str, style: str, tmp: Path, act: str = "sigmoid", loss: str = "sse", **options):
+    """Render and import one trainer; ``style`` "default" is what a build without --style writes.
+
+    ``options``: the other keywords of ``make_spec`` (optimizer, weight_decay, mean, ...).
+    """
+    d = verify(derive(make_spec(arch, act, loss, **options)))
+    extra = "".join(f"_{k}_{v}" for k, v in sorted(options.items()))
+    name = f"trainer_{arch}_{style}_{act}_{loss}{extra}"
+    path = tmp / (re.sub(r"[^A-Za-z0-9_]", "_", name) + ".py")
     path.write_text(render.render(d, None if style == "default" else style))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)

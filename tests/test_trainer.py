@@ -406,6 +406,22 @@ def test_style_is_chosen_for_speed_and_can_be_forced(tmp_path):
         assert_close(flat(small.gradients(params, x, t)), flat(vector.gradients(params, x, t)), 1e-14, 1e-12)
 
 
+def test_deeper_nets_keep_the_float_functions_up_to_a_bound_per_layer(tmp_path):
+    """The bound on the one-sample float functions grows with the number of layers: 4-12-12-4 (268
+    parameters, three layers) has them, 10-16-8 (312, two layers) and 8-16-16-8 (552, three) do not."""
+    deep = _load_default(tmp_path, "4-12-12-4", "tanh,tanh,softmax", "ce")
+    assert deep.STYLE == "vector" and hasattr(deep, "_step_one")
+    for arch, act in (("10-16-8", "tanh,softmax"), ("8-16-16-8", "tanh,tanh,softmax")):
+        assert not hasattr(_load_default(tmp_path, arch, act, "ce"), "_step_one"), arch
+    params = deep.init_params(seed=1)
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=4), np.eye(4)[2]
+    one = deep.sgd_step(params, x, t, 0.1)  # the float lines
+    grads = deep.gradients(params, np.stack([x, x]), np.stack([t, t]))  # the matrix lines, two equal samples
+    for key, value in one.items():
+        np.testing.assert_allclose(value, params[key] - 0.1 * grads[key] / 2, rtol=1e-12, atol=1e-14)
+
+
 def test_demo_runs_and_prints_the_loss(rendered):
     cases = [
         (Config("2-2-1", "sigmoid", "sse", True, False), 600),  # XOR; the first epochs sit on a plateau

@@ -31,12 +31,14 @@ from derive.render.trainer.vector import vector_blocks
 
 TEMPLATES = templates.directory()
 
-#: Nets up to this many parameters get the one-sample float functions unless a style is asked for.
-#: Floats cost about 0.15 µs per parameter and sample, the matrix lines about 40 µs per sample
-#: whatever the size: per-sample SGD (CPU µs per sample) on 6-12-6, 162 parameters: 23 in floats,
-#: 41 in numpy; 8-16-8, 280: 41 to 65 against 66 to 70; 10-16-8, 312: 56 to 62 against 41 to 43;
-#: 16-16-8, 408: 55 to 78 against 39 to 56 (sigmoid/sse and tanh,softmax/ce).
-SCALAR_MAX_PARAMETERS = 250
+#: Nets of up to this many parameters per layer (counting at least two layers) get the one-sample
+#: float functions unless a style is asked for. Floats cost about 0.15 µs per parameter and sample,
+#: the matrix lines some 15 to 20 µs per layer and sample whatever its width, so the bound grows with
+#: the depth. Per-sample ``train``, time in floats over time in matrix lines (median of same-round
+#: ratios; tanh hidden layers, softmax/ce): 6-12-6 (162 parameters) 0.66, 8-14-8 (246) 0.97,
+#: 8-16-8 (280) 0.95, 9-16-8 (296) 1.10, 10-16-8 (312) 1.23; 4-8-8-8-4 (220) 0.48, 4-12-12-4 (268)
+#: 0.76, 6-16-12-6 (394) 1.10, 8-16-12-8 (452) 1.14; 8-12-12-12-4 (472) 0.94.
+SCALAR_MAX_PARAMETERS_PER_LAYER = 125
 
 
 def choose_style(d: Derivation, style: str | None) -> str:
@@ -51,7 +53,8 @@ def one_sample_floats(d: Derivation, style: str | None) -> bool:
     costs about a microsecond even on one value, so one sample is several times faster in
     Python floats), while its batches run the vector style's matrix lines.
     """
-    return style == "scalar" or (style is None and d.spec.n_parameters <= SCALAR_MAX_PARAMETERS)
+    limit = SCALAR_MAX_PARAMETERS_PER_LAYER * max(d.spec.n_layers, 2)
+    return style == "scalar" or (style is None and d.spec.n_parameters <= limit)
 
 
 def _body(lines: list[Line], returned: str) -> list[str]:
