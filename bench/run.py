@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from digits import digits_rows
 from styles import minibatch_rows
-from timing import load, load_trainer, median, ratio, rounds
+from timing import load, load_trainer, median, ratio, rounds, threads
 
 from derive import derive, make_spec, verify
 from derive.render import formulas
@@ -116,6 +116,10 @@ def _gemms(Xb, W1, W2, Z, D2):
     Z.T @ Xb
 
 
+#: the thread counts of the matrix cases: every CPU (what a user gets), and one
+THREADS = (os.cpu_count() or 1, 1)
+
+
 #: samples of the per-sample ``train`` call timed beside the single steps
 TRAIN_SAMPLES = 200
 
@@ -128,7 +132,7 @@ def _same_step(trainer_new: dict, torch_new: dict, dtype) -> None:
             raise AssertionError(f"the trainer's and PyTorch's steps differ in {key}")
 
 
-def _step_case(torch, trainers, arch: str, batch: int, dtype) -> str:
+def _step_case(torch, trainers, arch: str, batch: int, dtype, n_threads: int) -> str:
     """One table row: every time measured here, on the same parameters and data, in interleaved rounds."""
     sizes = [int(n) for n in arch.split("-")]
     rng = np.random.default_rng(0)
@@ -163,17 +167,16 @@ def _step_case(torch, trainers, arch: str, batch: int, dtype) -> str:
     cells = [us(k) for k in ("default", "train", "vector", "numpy", "torch")]
     cells += [over(k) for k in ("default", "train", "vector")]
     gemm = ratio(times, "gemm", "vector")
-    return f"| {name} | {np.dtype(dtype).name} | {' | '.join(cells)} | {gemm:.0%} | {load(1)} |"
+    return f"| {name} | {np.dtype(dtype).name} | {n_threads} | {' | '.join(cells)} | {gemm:.0%} | {load(1)} |"
 
 
 def step_rows(tmp: Path) -> list[str]:
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
     rows = [
-        "| case | dtype | default sgd_step µs | default train µs/sample | vector sgd_step µs | numpy µs | torch µs | "
-        "torch / default step | torch / default train | torch / vector | vector GEMM share | load |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | dtype | threads | default sgd_step µs | default train µs/sample | vector sgd_step µs | numpy µs | "
+        "torch µs | torch / default step | torch / default train | torch / vector | vector GEMM share | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cases = [("2-3-2", 1), ("784-128-10", 32), ("784-128-10", 256)]
     for arch, batch in cases:
@@ -181,8 +184,10 @@ def step_rows(tmp: Path) -> list[str]:
         # reads every lazy parameter record and takes minutes, so it is timed for 2-3-2 only
         styles = ("default", "vector") if batch == 1 else ("vector",)
         trainers = {s: load_trainer(arch, s, tmp) for s in styles}
-        for dtype in (np.float64, np.float32):
-            rows.append(_step_case(torch, trainers, arch, batch, dtype))
+        for n_threads in THREADS if batch > 1 else THREADS[:1]:
+            for dtype in (np.float64, np.float32):
+                with threads(n_threads):
+                    rows.append(_step_case(torch, trainers, arch, batch, dtype, n_threads))
     return rows
 
 
@@ -214,8 +219,8 @@ def update_rows(tmp: Path) -> list[str]:
     import torch
 
     rows = [
-        "| case | update | dtype | trainer µs | torch µs | torch / trainer | load |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| case | update | dtype | threads | trainer µs | torch µs | torch / trainer | load |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     sgd = load_trainer("784-128-10", "default", tmp, weight_decay=True)
     mom = load_trainer("784-128-10", "default", tmp, optimizer="momentum", weight_decay=True)
@@ -241,11 +246,14 @@ def update_rows(tmp: Path) -> list[str]:
         for update, (mine, theirs) in cases.items():
             got, want = mine(), theirs()
             _same_step(got[0] if isinstance(got, tuple) else got, want[0], dtype)
-            times = rounds({"trainer": mine, "torch": theirs}, n_rounds=15)
-            rows.append(
-                f"| 784-128-10 batch 256 | {update} | {np.dtype(dtype).name} | {1e6 * median(times['trainer']):.1f} | "
-                f"{1e6 * median(times['torch']):.1f} | {ratio(times, 'torch', 'trainer'):.2f} | {load(1)} |"
-            )
+            for n_threads in THREADS:
+                with threads(n_threads):
+                    times = rounds({"trainer": mine, "torch": theirs}, n_rounds=15)
+                rows.append(
+                    f"| 784-128-10 batch 256 | {update} | {np.dtype(dtype).name} | {n_threads} | "
+                    f"{1e6 * median(times['trainer']):.1f} | {1e6 * median(times['torch']):.1f} | "
+                    f"{ratio(times, 'torch', 'trainer'):.2f} | {load(1)} |"
+                )
     return rows
 
 
@@ -293,18 +301,21 @@ def main() -> int:
     parts += [
         "",
         "Method: the functions of one row run in the same process on the same data, in 25 alternating rounds (15",
-        "for the large nets) of about 20 ms each, with the garbage collector off during a round. A time is the median",
-        "over the rounds; a ratio is the median over the rounds of the two times measured in the same round, so load",
-        "from other work that comes and goes slows both sides of it. load: the 1-minute load average after the row.",
-        "Before timing, each trainer step is checked against PyTorch's result on the same data.",
+        "for the large nets) of about 20 ms each, with the garbage collector off during a round. A time is the",
+        "median over the rounds; a ratio is the median over the rounds of the two times measured in the same",
+        "round, so load from other work that comes and goes slows both sides of it. load: the 1-minute load",
+        "average after the row. Before timing, each trainer step is checked against PyTorch's result on the same",
+        "data. threads: numpy's BLAS and PyTorch both limited to that many threads (threadpoolctl,",
+        "torch.set_num_threads).",
         "",
-        "default: the trainer a build writes without --style (nets of up to 250 parameters: vector lines plus the",
-        "one-sample float functions; larger nets: vector lines). default sgd_step: one call, parameter arrays in and",
-        "out. default train: `train(batch_size=1, eval_every=0)` over 200 samples, per sample: per-sample SGD with",
-        "the parameters kept as Python floats inside the call. torch: autograd step on CPU, the update written out as",
-        "the trainer's (weight decay λθ on the weights only, λ = 1e-4; momentum α = 0.9). vector GEMM share: the",
-        "step's five matrix products alone in numpy over the generated vector step. default / faster style: the",
-        "default's time over the faster of the scalar and vector styles in the same round (1.00: as fast).",
+        "default: the trainer a build writes without --style (nets of up to 125 parameters per layer: vector",
+        "lines plus the one-sample float functions; larger nets: vector lines). default sgd_step: one call,",
+        "parameter arrays in and out. default train: `train(batch_size=1, eval_every=0)` over 200 samples, per",
+        "sample: per-sample SGD with the parameters kept as Python floats inside the call. torch: autograd step",
+        "on CPU, the update written out as the trainer's (weight decay λθ on the weights only, λ = 1e-4;",
+        "momentum α = 0.9). vector GEMM share: the step's five matrix products alone in numpy over the generated",
+        "vector step. default / faster style: the default's time over the faster of the scalar and vector styles",
+        "in the same round (1.00: as fast).",
     ]
     text = "\n".join(parts) + "\n"
     print(text)

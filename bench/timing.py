@@ -8,6 +8,7 @@ measured within one round: load that comes and goes falls on both sides of each 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib.util
 import os
@@ -81,6 +82,25 @@ def spread(times: dict[str, list[float]], slow: str, fast: str) -> tuple[float, 
     """The lower and upper quartile of the same-round ratios: how much the rounds disagree."""
     q = statistics.quantiles([s / f for s, f in zip(times[slow], times[fast])], n=4)
     return q[0], q[2]
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """numpy's BLAS and PyTorch both limited to ``n`` threads inside the block.
+
+    On a shared machine both libraries' threads compete with other work; one thread each
+    compares the libraries' kernels with the least disturbance, two threads what a user gets.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def load(first: int = 3) -> str:
