@@ -47,7 +47,11 @@ def is_primary(text: str) -> bool:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Break at spaces, never inside a subscript such as ``W2[3, 0]`` (a list display ``[a, b]`` may break)."""
+    """Break at spaces, never inside a subscript such as ``W2[3, 0]`` (a list display ``[a, b]`` may break).
+
+    >>> _wrap("[alpha, beta, W2[3, 0], gamma]", 14)
+    ['[alpha, beta,', 'W2[3, 0],', 'gamma]']
+    """
     brackets, chars = [], []  # for each open bracket: whether it opens a subscript
     for pos, ch in enumerate(text):
         if ch == "[":
