@@ -162,7 +162,7 @@ def _step_case(torch, trainers, arch: str, batch: int, dtype, n_threads: int) ->
     if default:  # train: per sample
         times["train"] = [sec / TRAIN_SAMPLES for sec in times["train"]]
     us = lambda key: f"{1e6 * median(times[key]):.1f}" if key in times else "n/a"  # noqa: E731
-    over = lambda key: f"{ratio(times, 'torch', key):.1f}" if key in times else "n/a"  # noqa: E731
+    over = lambda key: f"{ratio(times, 'torch', key):.2f}" if key in times else "n/a"  # noqa: E731
     name = f"{arch} batch {batch}" if batch > 1 else f"{arch} per sample"
     cells = [us(k) for k in ("default", "train", "vector", "numpy", "torch")]
     cells += [over(k) for k in ("default", "train", "vector")]
