@@ -152,10 +152,14 @@ def _views(d: Derivation) -> str:
 
 
 def _gradient_arrays(d: Derivation, order: list[Parameter]) -> list[Line]:
-    """Each key's gradients, one float per parameter, back into an array of the parameter's shape."""
-    lines = []
+    """The gradients, one float per parameter, into one new float64 array in the flat order of ``P``, and
+    each key's gradient a view of it in the parameter's shape (one allocation, as ``_arrays``)."""
+    names = tuple_text([f"dE_d{p.symbol.name}" for p in order])
+    lines = [Line("flat", f"np.fromiter({names}, np.float64, {len(order)})")]
+    start = 0
     for key, shape in _shapes(d).items():
-        values = tuple_text([f"dE_d{p.symbol.name}" for p in order if p.key == key])
-        reshape = f".reshape{literal(shape)}" if len(shape) > 1 else ""
-        lines.append(Line(f"dE_d{key}", f"np.array({values}){reshape}"))
+        stop = start + int(sp.prod(shape))
+        view = f"flat[{start}:{stop}]" + (f".reshape{literal(shape)}" if len(shape) > 1 else "")
+        lines.append(Line(f"dE_d{key}", view))
+        start = stop
     return lines
