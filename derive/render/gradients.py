@@ -7,6 +7,8 @@ characters, so that the PDF and the page expand the same rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy as sp
 
 from derive.core.model import Derivation
@@ -25,18 +27,30 @@ def expanded_deltas(d: Derivation) -> dict[sp.Symbol, sp.Expr]:
     return full
 
 
-def rows(d: Derivation, c, latex: NotationLatexPrinter) -> list[dict]:
-    """One row per parameter: its gradient, δ form, expanded form (None where too long) and array entry."""
+def rows(
+    d: Derivation,
+    c,
+    latex: NotationLatexPrinter | None = None,
+    head: Callable[[sp.Symbol], sp.Expr] | None = None,
+) -> list[dict]:
+    """One row per parameter: its head, gradient's δ form, expanded form (None where too long) and array entry.
+
+    ``latex`` measures the expanded form (None: ``c`` prints LaTeX itself); ``head`` gives what heads the row
+    for a parameter's symbol (by default ∂E/∂θ).
+    """
     full = expanded_deltas(d)
     out = []
     for p in d.parameters:
         expanded = p.gradient.xreplace(full)
-        short = len(latex.doprint(expanded)) <= EXPANDED_CHARS
+        measured = c.tex(expanded) if latex is None else latex.doprint(expanded)
+        shown = None
+        if len(measured) <= EXPANDED_CHARS:
+            shown = measured if latex is None else c.tex(expanded)  # LaTeX printed once where c prints it
         out.append(
             {
-                "sym": c.tex(sp.Derivative(sp.Symbol("E"), p.symbol)),
+                "sym": c.tex(sp.Derivative(sp.Symbol("E"), p.symbol) if head is None else head(p.symbol)),
                 "form": c.tex(p.gradient),
-                "expanded": c.tex(expanded) if short else None,
+                "expanded": shown,
                 "key": f"{p.key}[{', '.join(str(i) for i in p.index)}]",
             }
         )

@@ -1,8 +1,8 @@
 """What the document templates see: every formula of the Derivation printed in one notation.
 
 All maths goes through :class:`derive.render.printer.NotationLatexPrinter`; this
-module only chooses which expressions to print (and substitutes the δ forms
-into each other for the expanded gradients: substitution, not calculus).
+module only chooses which expressions to print. Which units a wide layer shows comes from
+:mod:`derive.render.chain`, the gradient table's rows from :mod:`derive.render.gradients`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,12 @@ import sympy as sp
 from derive.core import activations, calculus, naming
 from derive.core.calculus import Y
 from derive.core.model import Derivation, Layer
-from derive.render import notations
+from derive.render import gradients, notations
+from derive.render.chain import SMALL_WIDTH, shown_units
 from derive.render.printer import ELIDED_HEAD, NotationLatexPrinter, vector
 
-#: Nets with no layer wider than this get one equation per unit; wider ones a few instances.
-SMALL_WIDTH = 6
 #: The per-parameter gradient table is printed for nets with at most this many parameters (about two pages).
 TABLE_PARAMETERS = 32
-#: Activations whose derivative SymPy writes with the Heaviside step H.
-STEP_DERIVATIVE = ("relu", "leaky_relu")
-#: An expanded gradient longer than this (characters of LaTeX) is left to its equation.
-EXPANDED_CHARS = 260
 #: In a net wider than SMALL_WIDTH a run of more than this many like-signed terms prints elided.
 ELIDE_TERMS = SMALL_WIDTH + 1
 #: What an elided sum shows: its first terms, the ellipsis and the last term.
@@ -66,11 +61,6 @@ class Printing:
 
     def dE(self, wrt: sp.Expr) -> sp.Expr:
         return sp.Derivative(sp.Symbol("E"), wrt)
-
-
-def shown_units(n: int) -> list[int]:
-    """0-based units a large layer shows by instance."""
-    return list(range(n)) if n <= SMALL_WIDTH else [0, 1, n - 1]
 
 
 def _out_role(layer: Layer) -> str:
@@ -191,30 +181,9 @@ def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
     return rows
 
 
-def expanded_deltas(d: Derivation) -> dict[sp.Symbol, sp.Expr]:
-    """Every δ with the δs it reads replaced by their own forms, down to unit values."""
-    full: dict[sp.Symbol, sp.Expr] = {}
-    for layer in reversed(d.layers):
-        for dj, form in zip(layer.delta, layer.delta_forms):
-            full[dj] = form.xreplace(full)
-    return full
-
-
 def gradient_rows(c: Printing) -> list[dict]:
-    """One row per parameter: δ form and (where short enough) the form in unit values."""
-    full = expanded_deltas(c.d)
-    rows = []
-    for p in c.d.parameters:
-        expanded = c.tex(p.gradient.xreplace(full))
-        rows.append(
-            {
-                "sym": c.tex(p.symbol),
-                "form": c.tex(p.gradient),
-                "expanded": expanded if len(expanded) <= EXPANDED_CHARS else None,
-                "key": f"{p.key}[{', '.join(str(i) for i in p.index)}]",
-            }
-        )
-    return rows
+    """One row per parameter, headed by the parameter: δ form and (where short enough) the form in unit values."""
+    return gradients.rows(c.d, c, head=lambda p: p)
 
 
 def layer_counts(d: Derivation) -> list[dict]:

@@ -16,8 +16,9 @@ import jinja2
 import sympy as sp
 
 from derive.core.model import Derivation
-from derive.render import correspondence, notations, templates
+from derive.render import correspondence, notations, steps, templates
 from derive.render import example as example_mod
+from derive.render.chain import SMALL_WIDTH
 from derive.render.latex import chain, code, diagram, proofs, rules, why, worked
 from derive.render.latex import context as lc
 from derive.render.printer import NotationLatexPrinter, vector
@@ -166,24 +167,14 @@ def _mapping(d: Derivation, notation: str) -> dict:
     }
 
 
-#: how the appendix names the proof of one step (derive.prove.steps)
-STEP_PROOFS = {"identical": "as written", "simplify": "simplify"}
+def _first_line(c: lc.Printing, a: sp.Symbol, definition: sp.Expr) -> str:
+    """The first line of a derivation shown line by line: ∂/∂a of the activation's definition."""
+    return r"\frac{\partial}{\partial %s} \left(%s\right)" % (c.tex(a), c.tex(definition))
 
 
 def shown_steps(d: Derivation, c: lc.Printing) -> dict[str, dict]:
-    """The proved derivations shown line by line, keyed by id, printed (their first line as d/da of the definition)."""
-    out = {}
-    for s in d.steps:
-        a = s.lines[0].variables[0]
-        out[s.id] = {
-            "lhs": c.tex(sp.Derivative(s.output, a)),
-            "first": r"\frac{\partial}{\partial %s} \left(%s\right)" % (c.tex(a), c.tex(s.definition)),
-            "lines": [c.tex(line) for line in s.lines[1:]],
-            "activation": s.activation,
-            "layer": s.layer,
-            "proofs": [STEP_PROOFS[p] for p in s.proofs],
-        }
-    return out
+    """The proved derivations shown line by line (:func:`derive.render.steps.shown`), keyed by id."""
+    return steps.shown(d, c, _first_line)
 
 
 def template_values(
@@ -192,7 +183,7 @@ def template_values(
     """Every value the templates use (``trainer``: the text of the trainer.py written beside the document)."""
     c = lc.Printing(d, notation)
     infos = [lc.layer_info(c, layer) for layer in d.layers]
-    small = max(d.spec.sizes) <= lc.SMALL_WIDTH
+    small = max(d.spec.sizes) <= SMALL_WIDTH
     letters = c.nota.index_letters
     hidden = [chain.hidden_chain(c, layer) for layer in reversed(d.layers[:-1])]
     bp2 = {}

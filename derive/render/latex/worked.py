@@ -6,11 +6,11 @@ finite difference) and :mod:`derive.render.plots` (the points the web page draws
 
 from __future__ import annotations
 
-import sympy as sp
-
 from derive.core.model import Derivation
 from derive.render import example as example_mod
+from derive.render import hand as hand_mod
 from derive.render import plots, seeding
+from derive.render.chain import SMALL_WIDTH, shown_units
 from derive.render.latex import context as lc
 from derive.render.latex import hand
 
@@ -24,8 +24,8 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
     """The values of the worked-example section: the step's tables, the hand calculation and both plots."""
     shown = []  # the parameters of the units the tables show, each checked by a finite difference
     for layer in d.layers:
-        for j in lc.shown_units(layer.n_out):
-            shown += [layer.weights[j][i] for i in lc.shown_units(layer.n_in)]
+        for j in shown_units(layer.n_out):
+            shown += [layer.weights[j][i] for i in shown_units(layer.n_in)]
             shown += [layer.biases[j]] if layer.biases else []
     step = example_mod.run(d, ex, shown)
     norms = plots.norms(d, step.total)
@@ -40,9 +40,9 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
                 "delta": c.tex(layer.delta[j]),
                 "delta_val": step.values[layer.delta[j]],
                 "stale": step.stale.get(layer.delta[j]),
-                "gap": layer.n_out > lc.SMALL_WIDTH and j == layer.n_out - 1,  # an ellipsis row before it
+                "gap": layer.n_out > SMALL_WIDTH and j == layer.n_out - 1,  # an ellipsis row before it
             }
-            for j in lc.shown_units(layer.n_out)
+            for j in shown_units(layer.n_out)
         ]
         layers.append({"index": layer.index, "units": units})
     params = [
@@ -64,10 +64,10 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "decays_biases": d.spec.bias and d.spec.decay_biases,
         "penalty": step.penalty,
         "penalty_after": step.penalty_after,
-        "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: lc.SMALL_WIDTH + 2],
-        "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: lc.SMALL_WIDTH + 2],
-        "more_inputs": len(ex.x) > lc.SMALL_WIDTH + 2,
-        "more_targets": len(ex.t) > lc.SMALL_WIDTH + 2,
+        "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: SMALL_WIDTH + 2],
+        "targets": [{"sym": c.tex(s), "val": v} for s, v in zip(d.targets, ex.t)][: SMALL_WIDTH + 2],
+        "more_inputs": len(ex.x) > SMALL_WIDTH + 2,
+        "more_targets": len(ex.t) > SMALL_WIDTH + 2,
         "layers": layers,
         "params": params,
         "all_params": len(params) == d.spec.n_parameters,
@@ -78,25 +78,13 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
         "curve": coordinates(plots.curve(d, ex.params, ex.x, ex.t, ex.lr, rates=example_mod.decay_rates(d.spec, ex))),
         # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
-        "slice": f"units 1, 2 and the last of each layer wider than {lc.SMALL_WIDTH} (every unit of a narrower one)",
+        "slice": f"units 1, 2 and the last of each layer wider than {SMALL_WIDTH} (every unit of a narrower one)",
         "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
         "norms": coordinates(norms),
         "norm_layers": ",".join(str(c.nota.layer_name(l)) for l, _ in norms),
-        "zeros": _zeros(d, step, shown),
+        "zeros": hand_mod.zeros(d, step, shown),
         "curve_steps": plots.CURVE_STEPS,
         "hand_output": hand.unit(d, c, step, d.layers[-1]),
         "hand_hidden": hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None,
         "hand_layers": (d.spec.n_layers, d.spec.n_layers - 1),
     }
-
-
-def _zeros(d: Derivation, step: example_mod.Step, shown: list[sp.Symbol]) -> list[str]:
-    """Why a listed gradient is zero, once per reason: its input is zero, or its unit's δ is."""
-    inputs = {w: layer.inputs[i] for layer in d.layers for row in layer.weights for i, w in enumerate(row)}
-    reasons = set()
-    for sym in shown:
-        if step.at(step.grads, sym) != 0:
-            continue
-        source = inputs.get(sym)
-        reasons.add("input" if source is not None and step.values[source] == 0 else "delta")
-    return sorted(reasons)
