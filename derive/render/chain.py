@@ -16,6 +16,8 @@ from derive.core.model import Derivation, Layer, Parameter
 
 #: Nets with no layer wider than this show every unit; wider ones their first two units and the last.
 SMALL_WIDTH = 6
+#: In a net wider than SMALL_WIDTH a run of more than this many like-signed terms prints elided.
+ELIDE_TERMS = SMALL_WIDTH + 1
 #: Activations whose derivative SymPy writes with the Heaviside step H.
 STEP_DERIVATIVE = ("relu", "leaky_relu")
 #: Products of the softmax δ derivation the walk-through shows in a row.

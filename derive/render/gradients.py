@@ -14,6 +14,8 @@ import sympy as sp
 from derive.core.model import Derivation
 from derive.render.printer import NotationLatexPrinter
 
+#: The per-parameter gradient table is printed for nets with at most this many parameters (about two pages).
+TABLE_PARAMETERS = 32
 #: An expanded gradient longer than this (characters of LaTeX) is left to its equation.
 EXPANDED_CHARS = 260
 

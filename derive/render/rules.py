@@ -7,9 +7,12 @@ format's printing object; ``c.tex`` prints one expression in it.
 
 from __future__ import annotations
 
+import sympy as sp
+
 from derive.core import general, naming
-from derive.core.model import Derivation
+from derive.core.model import Derivation, Layer
 from derive.prove import general as proof
+from derive.render.printing import vector
 
 
 def section(d: Derivation, c) -> dict:
@@ -59,3 +62,12 @@ def section(d: Derivation, c) -> dict:
         "matrix_limit": proof.MATRIX_ENTRIES,
         "unchecked_matrix": any(a * b > proof.MATRIX_ENTRIES for a, b in zip(d.spec.sizes[1:], d.spec.sizes)),
     }
+
+
+def backward_matrix(d: Derivation, layer: Layer) -> sp.Expr:
+    """The right side of the backward rule in matrix form for hidden ``layer``: h′(a) ⊙ Wᵀ δ of the layer above."""
+    up = d.layers[layer.index]
+    return sp.HadamardProduct(
+        vector("fprime", layer.index, layer.n_out),
+        sp.Transpose(vector("w", up.index, up.n_out, up.n_in)) * vector("delta", up.index, up.n_out),
+    )

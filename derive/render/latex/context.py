@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.core import activations, calculus, naming
-from derive.core.calculus import Y
+from derive.core import activations, naming
 from derive.core.model import Derivation, Layer
-from derive.render import gradients, notations
-from derive.render.chain import SMALL_WIDTH, shown_units
+from derive.render import gradients, notations, steps
+from derive.render.chain import ELIDE_TERMS, SMALL_WIDTH, shown_units
 from derive.render.printer import ELIDED_HEAD, NotationLatexPrinter, vector
 
-#: The per-parameter gradient table is printed for nets with at most this many parameters (about two pages).
-TABLE_PARAMETERS = 32
-#: In a net wider than SMALL_WIDTH a run of more than this many like-signed terms prints elided.
-ELIDE_TERMS = SMALL_WIDTH + 1
 #: What an elided sum shows: its first terms, the ellipsis and the last term.
 ELIDED_PIECES = ELIDED_HEAD + 2
 #: A forward row holds a pre-activation and its activation side by side up to this many terms in all.
@@ -124,26 +119,21 @@ def layer_info(c: Printing, layer: Layer) -> dict:
 
 
 def how_tex(layer: Layer, c: Printing) -> str:
-    """How the derivative was written in the unit's output, as a LaTeX phrase (the record's text is plain)."""
-    if layer.activation == "softmax":
+    """How the derivative was written in the unit's output (:func:`derive.render.steps.how`), as a LaTeX phrase."""
+    how = steps.how(layer)
+    if how.kind == "softmax":
         return (
             "writing each output as its exponential over the sum $S$ of all the exponentials, solving that for "
             "the exponential ($S$ times the output) and substituting in the quotient rule"
         )
-    calc = calculus.elementwise(layer.activation)
-    l = layer.index
     # the layer's own symbols, in the notation's letters: a unit's output y, its pre-activation a and f
-    y, a = naming.indexed(_out_role(layer), l)[naming.index(l)], naming.indexed("a", l)[naming.index(l)]
-    y_tex, a_tex, f = c.tex(y, l), c.tex(a, l), c.nota.activation
-    if calc.inverse is not None:
-        inverse = calc.inverse.replace(lambda e: isinstance(e, sp.log), lambda e: sp.log(calculus.tidy(e.args[0], {Y})))
-        return (
-            rf"solving ${y_tex} = {f}({a_tex})$ for ${a_tex} = {c.tex(inverse.xreplace({Y: y}), l)}$ and substituting"
-        )
-    if calc.fprime_out is not None:
+    l = layer.index
+    y_tex, a_tex, f = c.tex(how.y, l), c.tex(how.a, l), c.nota.activation
+    if how.kind == "inverse":
+        return rf"solving ${y_tex} = {f}({a_tex})$ for ${a_tex} = {c.tex(how.expr, l)}$ and substituting"
+    if how.kind == "output":
         return rf"substituting ${y_tex}$ for ${f}({a_tex})$ in ${f}'({a_tex})$"
-    fprime = c.tex(calc.fprime.xreplace({calculus.A: a}), l)
-    return rf"${f}'({a_tex}) = {fprime}$ is not a function of ${f}({a_tex})$"
+    return rf"${f}'({a_tex}) = {c.tex(how.expr, l)}$ is not a function of ${f}({a_tex})$"
 
 
 def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:

@@ -16,12 +16,13 @@ import jinja2
 import sympy as sp
 
 from derive.core.model import Derivation
-from derive.render import correspondence, notations, steps, templates
+from derive.render import correspondence, gradients, notations, steps, templates
 from derive.render import example as example_mod
 from derive.render.chain import SMALL_WIDTH
 from derive.render.latex import chain, code, diagram, proofs, rules, why, worked
 from derive.render.latex import context as lc
-from derive.render.printer import NotationLatexPrinter, vector
+from derive.render.printer import NotationLatexPrinter
+from derive.render.rules import backward_matrix
 
 TEMPLATES = templates.directory("doc")
 
@@ -186,20 +187,13 @@ def template_values(
     small = max(d.spec.sizes) <= SMALL_WIDTH
     letters = c.nota.index_letters
     hidden = [chain.hidden_chain(c, layer) for layer in reversed(d.layers[:-1])]
-    bp2 = {}
-    for layer in d.layers[:-1]:
-        up = d.layers[layer.index]
-        rhs = sp.HadamardProduct(
-            vector("fprime", layer.index, layer.n_out),
-            sp.Transpose(vector("w", up.index, up.n_out, up.n_in)) * vector("delta", up.index, up.n_out),
-        )
-        bp2[layer.index] = c.tex(rhs)
+    bp2 = {layer.index: c.tex(backward_matrix(d, layer)) for layer in d.layers[:-1]}
     return {
         "spec": d.spec,
         "arch": d.spec.arch,
         "L": d.spec.n_layers,
         "small": small,
-        "table": d.spec.n_parameters <= lc.TABLE_PARAMETERS,
+        "table": d.spec.n_parameters <= gradients.TABLE_PARAMETERS,
         "nota": c.nota,
         # the source's number of a layer, and its symbol of the error signal, for sentences
         "ln": c.nota.layer_name,
@@ -225,7 +219,7 @@ def template_values(
         "chain": chain.output_chain(c),
         "hidden": hidden,
         "bp2": bp2,
-        "grad_rows": lc.gradient_rows(c) if d.spec.n_parameters <= lc.TABLE_PARAMETERS else [],
+        "grad_rows": lc.gradient_rows(c) if d.spec.n_parameters <= gradients.TABLE_PARAMETERS else [],
         "counts": lc.layer_counts(d),
         "n_params": d.spec.n_parameters,
         "example": worked.section(d, c, ex),
