@@ -1,8 +1,8 @@
 """The chain-rule walk-throughs, for any printer: one output weight, then one weight per hidden layer.
 
 Which factors, which expressions and which units are shown; the expressions each step shows
-come from :mod:`derive.core.walkthrough`. ``c`` is the format's printing object (``c.d``,
-``c.tex``, ``c.eq``, ``c.family``, ``c.dE``, ``c.nota``, ``c.elides``). A wide layer is
+come from :mod:`derive.core.walkthrough`. ``c`` is the format's printing object, a :class:`Printing`
+(``c.d``, ``c.tex``, ``c.eq``, ``c.family``, ``c.dE``, ``c.nota``, ``c.elides``). A wide layer is
 shown by the units of :func:`shown_units`; nothing here reads every unit or every weight of
 a large layer. How a long line is broken is the format's business.
 """
@@ -13,6 +13,8 @@ import sympy as sp
 
 from derive.core import activations, naming, walkthrough
 from derive.core.model import Derivation, Layer, Parameter
+from derive.render import notations
+from derive.render.printing import vector
 
 #: Nets with no layer wider than this show every unit; wider ones their first two units and the last.
 SMALL_WIDTH = 6
@@ -27,6 +29,74 @@ PRODUCTS = 3
 def shown_units(n: int) -> list[int]:
     """0-based units a large layer shows by instance."""
     return list(range(n)) if n <= SMALL_WIDTH else [0, 1, n - 1]
+
+
+class Printing:
+    """What the shared builders print through; a format's subclass sets ``d``, ``L``, ``nota``, ``elides`` and ``tex``.
+
+    ``tex(expr, focus)`` prints one expression about layer ``focus`` in the format's own markup.
+    """
+
+    d: Derivation
+    L: int
+    nota: notations.Notation
+    elides: bool
+
+    def tex(self, expr: sp.Expr, focus: int | None = None):
+        raise NotImplementedError
+
+    def eq(self, lhs: sp.Expr, rhs: sp.Expr) -> dict:
+        """Both sides of an equation, about the layer of its left side (else of its right side)."""
+        focus = notations.equation_focus(lhs, rhs)
+        return {"lhs": self.tex(lhs, focus), "rhs": self.tex(rhs, focus)}
+
+    def family(self, role: str, layer: int, *idx: int, focus: int | None = None):
+        """Generic symbol of a role, its unit indices over the layers ``idx``, in a formula about layer ``focus``."""
+        return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)], focus)
+
+    def dE(self, wrt: sp.Expr) -> sp.Expr:
+        """∂E/∂``wrt``."""
+        return sp.Derivative(sp.Symbol("E"), wrt)
+
+
+def layer_vector(d: Derivation, role: str, layer: int) -> sp.MatrixSymbol:
+    """The vector of a role in a layer of this net (for ``w`` the weight matrix, one row per unit)."""
+    sizes = d.spec.sizes
+    return vector(role, layer, sizes[layer], sizes[layer - 1] if role == "w" else 1)
+
+
+def out_role(layer: Layer) -> str:
+    """The role of a layer's unit outputs: y at the output layer, z below it."""
+    return "y" if layer.is_output else "z"
+
+
+def in_role(layer: Layer) -> tuple[str, int]:
+    """The role and layer of what a layer reads: the inputs x (layer 0) for layer 1, else the outputs z below."""
+    return ("x", 0) if layer.index == 1 else ("z", layer.index - 1)
+
+
+def layer_symbols(c, layer: Layer) -> dict:
+    """A layer's sizes, activation, name and generic symbols (unit j of layer l, i of the layer below), printed."""
+    l = layer.index
+    role, below = in_role(layer)
+    return {
+        "index": l,
+        "n_in": layer.n_in,
+        "n_out": layer.n_out,
+        "activation": activations.DESCRIPTIONS[layer.activation],
+        "softmax": layer.activation == "softmax",
+        "is_output": layer.is_output,
+        "bias": layer.biases is not None,
+        "name": c.nota.layer_name(l),
+        "a": c.family("a", l, l, focus=l),
+        "out": c.family(out_role(layer), l, l, focus=l),
+        "inp": c.family(role, below, l - 1, focus=l),
+        "w": c.family("w", l, l, l - 1, focus=l),
+        "b": c.family("b", l, l, focus=l),
+        "delta": c.family("delta", l, l, focus=l),
+        "j": c.tex(naming.index(l), l),
+        "i": c.tex(naming.index(l - 1), l),
+    }
 
 
 def parameter_of(d: Derivation, layer: Layer, j: int, i: int | None) -> Parameter:

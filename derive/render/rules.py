@@ -12,7 +12,7 @@ import sympy as sp
 from derive.core import general, naming
 from derive.core.model import Derivation, Layer
 from derive.prove import general as proof
-from derive.render.printing import vector
+from derive.render.chain import layer_vector
 
 
 def section(d: Derivation, c) -> dict:
@@ -66,8 +66,7 @@ def section(d: Derivation, c) -> dict:
 
 def backward_matrix(d: Derivation, layer: Layer) -> sp.Expr:
     """The right side of the backward rule in matrix form for hidden ``layer``: h′(a) ⊙ Wᵀ δ of the layer above."""
-    up = d.layers[layer.index]
+    l = layer.index
     return sp.HadamardProduct(
-        vector("fprime", layer.index, layer.n_out),
-        sp.Transpose(vector("w", up.index, up.n_out, up.n_in)) * vector("delta", up.index, up.n_out),
+        layer_vector(d, "fprime", l), sp.Transpose(layer_vector(d, "w", l + 1)) * layer_vector(d, "delta", l + 1)
     )

@@ -13,6 +13,7 @@ import sympy as sp
 
 from derive.core import calculus, naming
 from derive.core.model import Derivation, Layer
+from derive.render import chain
 
 #: how the list of checked steps names the proof of one step (derive.prove.steps)
 STEP_PROOFS = {"identical": "as written", "simplify": "simplify"}
@@ -55,7 +56,7 @@ def how(layer: Layer) -> How:
         return How("softmax")
     calc = calculus.elementwise(layer.activation)
     l = layer.index
-    y = naming.indexed("y" if layer.is_output else "z", l)[naming.index(l)]
+    y = naming.indexed(chain.out_role(layer), l)[naming.index(l)]
     a = naming.indexed("a", l)[naming.index(l)]
     if calc.inverse is not None:
         tidy = calc.inverse.replace(

@@ -1,17 +1,17 @@
 """What the document templates see: every formula of the Derivation printed in one notation.
 
 All maths goes through :class:`derive.render.printer.NotationLatexPrinter`; this
-module only chooses which expressions to print. Which units a wide layer shows comes from
-:mod:`derive.render.chain`, the gradient table's rows from :mod:`derive.render.gradients`.
+module only chooses which expressions to print. Which units a wide layer shows and a layer's
+symbols come from :mod:`derive.render.chain`, the gradient table's rows from
+:mod:`derive.render.gradients`.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from derive.core import activations, naming
 from derive.core.model import Derivation, Layer
-from derive.render import gradients, notations, steps
+from derive.render import chain, gradients, notations, steps
 from derive.render.chain import ELIDE_TERMS, SMALL_WIDTH, shown_units
 from derive.render.printer import ELIDED_HEAD, NotationLatexPrinter, vector
 
@@ -21,7 +21,7 @@ ELIDED_PIECES = ELIDED_HEAD + 2
 ROW_TERMS = 10
 
 
-class Printing:
+class Printing(chain.Printing):
     """How this document prints: the notation preset and its printer for one derivation (elision on wide nets)."""
 
     def __init__(self, d: Derivation, notation: str = "bishop"):
@@ -37,39 +37,19 @@ class Printing:
         """LaTeX of ``expr``, about layer ``focus`` (by default the layer of its first unit index)."""
         return self.printer.doprint(expr, focus)
 
-    def eq(self, lhs: sp.Expr, rhs: sp.Expr) -> dict[str, str]:
-        """Both sides of an equation, about the layer of its left side (else of its right side)."""
-        focus = notations.equation_focus(lhs, rhs)
-        return {"lhs": self.tex(lhs, focus), "rhs": self.tex(rhs, focus)}
-
     def printed_terms(self, n: int) -> int:
         """How many terms (the ellipsis counted as one) a sum of ``n`` like-signed terms prints."""
         return ELIDED_PIECES if self.elides and n > ELIDE_TERMS else n
 
-    def family(self, role: str, layer: int, *idx: int, focus: int | None = None) -> str:
-        """Generic symbol of a role, its unit indices over the layers ``idx``, in a formula about layer ``focus``."""
-        return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)], focus)
-
     def vec(self, role: str, layer: int) -> str:
-        n = self.d.spec.sizes[layer]
-        return self.tex(vector(role, layer, n, self.d.spec.sizes[layer - 1] if role == "w" else 1))
-
-    def dE(self, wrt: sp.Expr) -> sp.Expr:
-        return sp.Derivative(sp.Symbol("E"), wrt)
-
-
-def _out_role(layer: Layer) -> str:
-    return "y" if layer.is_output else "z"
-
-
-def _in_role(layer: Layer) -> tuple[str, int]:
-    return ("x", 0) if layer.index == 1 else ("z", layer.index - 1)
+        """The printed vector of a role in a layer (for ``w`` the weight matrix)."""
+        return self.tex(chain.layer_vector(self.d, role, layer))
 
 
 def layer_info(c: Printing, layer: Layer) -> dict:
     """Generic symbols, letters and forward equations of one layer."""
     l, small = layer.index, max(c.d.spec.sizes) <= SMALL_WIDTH
-    in_role, in_layer = _in_role(layer)
+    in_role, in_layer = chain.in_role(layer)
     forward = []
     gap = not small and layer.n_out > SMALL_WIDTH
     # terms printed in one row: the sum a_j, and for softmax the sum under the fraction
@@ -86,24 +66,10 @@ def layer_info(c: Printing, layer: Layer) -> dict:
             }
         )
     return {
-        "index": l,
-        "n_in": layer.n_in,
-        "n_out": layer.n_out,
-        "activation": activations.DESCRIPTIONS[layer.activation],
-        "softmax": layer.activation == "softmax",
-        "is_output": layer.is_output,
-        "name": c.nota.layer_name(l),
-        "a": c.family("a", l, l, focus=l),
-        "out": c.family(_out_role(layer), l, l, focus=l),
-        "inp": c.family(in_role, in_layer, l - 1, focus=l),
-        "w": c.family("w", l, l, l - 1, focus=l),
-        "b": c.family("b", l, l, focus=l),
-        "delta": c.family("delta", l, l, focus=l),
-        "j": c.tex(naming.index(l), l),
-        "i": c.tex(naming.index(l - 1), l),
+        **chain.layer_symbols(c, layer),
         "vec": {
             "a": c.vec("a", l),
-            "out": c.vec(_out_role(layer), l),
+            "out": c.vec(chain.out_role(layer), l),
             "inp": c.vec(in_role, in_layer) if in_layer else c.tex(vector("x", 0, layer.n_in)),
             "w": c.vec("w", l),
             "b": c.vec("b", l),
@@ -114,7 +80,6 @@ def layer_info(c: Printing, layer: Layer) -> dict:
         "stacked": pre_terms + act_terms > ROW_TERMS,  # a_j and its activation on rows of their own
         "gap": gap,
         "how": how_tex(layer, c),
-        "bias": layer.biases is not None,
     }
 
 
