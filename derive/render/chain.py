@@ -5,6 +5,10 @@ come from :mod:`derive.core.walkthrough`. ``c`` is the format's printing object,
 (``c.d``, ``c.tex``, ``c.eq``, ``c.family``, ``c.dE``, ``c.nota``, ``c.elides``). A wide layer is
 shown by the units of :func:`shown_units`; nothing here reads every unit or every weight of
 a large layer. How a long line is broken is the format's business.
+
+The choices both outputs make alike about a layer sit here too: which units the tables
+(:func:`shown_units`) and the pictures (:func:`drawn_units`) show, a layer's printed symbols
+(:func:`layer_symbols`) and vectors (:func:`layer_vector`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ ELIDE_TERMS = SMALL_WIDTH + 1
 STEP_DERIVATIVE = ("relu", "leaky_relu")
 #: Products of the softmax δ derivation the walk-through shows in a row.
 PRODUCTS = 3
+#: The pictures draw layers wider than this as their first units, a gap and the last unit.
+MAX_DRAWN = 7
+#: The pictures label every weight up to this many weights in a net no wider than LABEL_WIDTH.
+LABEL_WEIGHTS = 12
+LABEL_WIDTH = 3
 
 
 def shown_units(n: int) -> list[int]:
@@ -97,6 +106,17 @@ def layer_symbols(c, layer: Layer) -> dict:
         "j": c.tex(naming.index(l), l),
         "i": c.tex(naming.index(l - 1), l),
     }
+
+
+def drawn_units(n: int) -> list[int]:
+    """0-based units the pictures draw for a layer of n units (-1 marks the gap)."""
+    return list(range(n)) if n <= MAX_DRAWN else [0, 1, 2, -1, n - 1]
+
+
+def labels_every_weight(d: Derivation) -> bool:
+    """Whether the pictures label every weight (a small net) or one representative edge per layer."""
+    n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)
+    return n_weights <= LABEL_WEIGHTS and max(d.spec.sizes) <= LABEL_WIDTH
 
 
 def parameter_of(d: Derivation, layer: Layer, j: int, i: int | None) -> Parameter:

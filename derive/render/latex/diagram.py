@@ -1,17 +1,16 @@
-"""The TikZ picture of the network: node positions and labels as data for the template."""
+"""The TikZ picture of the network: node positions and labels as data for the template.
+
+Which units are drawn and whether every weight is labelled is :mod:`derive.render.chain`'s, as on the page.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from derive.core.model import Derivation
+from derive.render.chain import MAX_DRAWN, drawn_units, labels_every_weight
 from derive.render.printer import NotationLatexPrinter
 
-#: Layers wider than this are drawn as their first units, a gap and the last unit.
-MAX_DRAWN = 7
-#: Weights are labelled on the edges when the net has at most this many and no layer wider than LABEL_WIDTH.
-LABEL_WEIGHTS = 12
-LABEL_WIDTH = 3
 COLUMN_CM = 4.2
 ROW_CM = 1.75
 #: The picture must fit the text width (A4 less two 2.2 cm margins) with its target labels.
@@ -86,14 +85,7 @@ def place_label(source: tuple[float, float], target: tuple[float, float], placed
         if not any(overlaps(point, q) for q in placed):
             placed.append(point)
             return pos
-    raise ValueError("no free place for a weight label")  # the LABEL_WEIGHTS limit keeps nets far from this
-
-
-def _shown(n: int) -> list[int]:
-    """0-based units drawn for a layer of n units (-1 marks the gap)."""
-    if n <= MAX_DRAWN:
-        return list(range(n))
-    return [0, 1, 2, -1, n - 1]
+    raise ValueError("no free place for a weight label")  # chain.LABEL_WEIGHTS keeps nets far from this
 
 
 def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
@@ -101,10 +93,10 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
     columns = [d.inputs] + [layer.out for layer in d.layers]
     nodes, gaps, captions = [], [], []
     names: list[dict[int, str]] = []
-    tallest = max(len(_shown(len(c))) for c in columns)
+    tallest = max(len(drawn_units(len(c))) for c in columns)
     column, scale = spacing(len(columns))
     for col, units in enumerate(columns):
-        shown = _shown(len(units))
+        shown = drawn_units(len(units))
         top = (len(shown) - 1) / 2 * ROW_CM
         placed = {}
         for row, u in enumerate(shown):
@@ -128,8 +120,7 @@ def diagram(d: Derivation, printer: NotationLatexPrinter) -> dict:
         )
         act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
         captions.append({"x": col * column, "y": round(-(tallest / 2) * ROW_CM - 0.2, 3), "what": what, "act": act})
-    n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)
-    label = n_weights <= LABEL_WEIGHTS and max(d.spec.sizes) <= LABEL_WIDTH
+    label = labels_every_weight(d)
     where = {n.name: (n.x, n.y) for n in nodes}
     edges, placed_labels = [], []
     for layer in d.layers:
