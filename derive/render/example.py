@@ -133,6 +133,21 @@ def run(d: Derivation, ex: Example, shown: Sequence[sp.Symbol] = ()) -> Step:
     return step
 
 
+def facts(d: Derivation, ex: Example, step: Step) -> dict:
+    """What both outputs say of a step besides its numbers (where the example came from, checks, remarks).
+
+    How many gradients were compared with finite differences, whether a hidden activation passes
+    no gradient below zero (the seeded example turns such units on), whether weight decay reaches the biases.
+    """
+    return {
+        "source": ex.source,
+        "n_checked": len(step.fd),
+        "all_checked": len(step.fd) == d.spec.n_parameters,
+        "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
+        "decays_biases": d.spec.bias and d.spec.decay_biases,
+    }
+
+
 def _finite(ex: Example, what: str, *values) -> None:
     """Refuse the example when any of ``values`` (numbers or arrays) is NaN or infinite."""
     if all(np.all(np.isfinite(np.asarray(v, float))) for v in values):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from derive.core.model import Derivation
 from derive.render import example as example_mod
 from derive.render import hand as hand_mod
-from derive.render import plots, seeding
+from derive.render import plots
 from derive.render.chain import SMALL_WIDTH, shown_units
 from derive.render.latex import context as lc
 from derive.render.latex import hand
@@ -56,12 +56,11 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         for sym in shown
     ]
     return {
-        "source": ex.source,
+        **example_mod.facts(d, ex, step),
         "title": ex.title,
         "seed": example_mod.SEED,
         "lr": ex.lr,
         "decay": ex.decay if d.spec.weight_decay else 0.0,
-        "decays_biases": d.spec.bias and d.spec.decay_biases,
         "penalty": step.penalty,
         "penalty_after": step.penalty_after,
         "inputs": [{"sym": c.tex(s), "val": v} for s, v in zip(d.inputs, ex.x)][: SMALL_WIDTH + 2],
@@ -71,15 +70,12 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "layers": layers,
         "params": params,
         "all_params": len(params) == d.spec.n_parameters,
-        "all_checked": len(step.fd) == d.spec.n_parameters,
-        "n_checked": len(step.fd),
         "error": step.error,
         "error_after": step.error_after,
         "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
         "curve": coordinates(plots.curve(d, ex.params, ex.x, ex.t, ex.lr, rates=example_mod.decay_rates(d.spec, ex))),
         # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
         "slice": f"units 1, 2 and the last of each layer wider than {SMALL_WIDTH} (every unit of a narrower one)",
-        "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
         "norms": coordinates(norms),
         "norm_layers": ",".join(str(c.nota.layer_name(l)) for l, _ in norms),
         "zeros": hand_mod.zeros(d, step, shown),
