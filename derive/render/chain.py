@@ -84,7 +84,7 @@ def in_role(layer: Layer) -> tuple[str, int]:
     return ("x", 0) if layer.index == 1 else ("z", layer.index - 1)
 
 
-def layer_symbols(c, layer: Layer) -> dict:
+def layer_symbols(c: Printing, layer: Layer) -> dict:
     """A layer's sizes, activation, name and generic symbols (unit j of layer l, i of the layer below), printed."""
     l = layer.index
     role, below = in_role(layer)
