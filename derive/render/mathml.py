@@ -9,7 +9,10 @@ of terms, the same elision of long sums.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
+from markupsafe import escape
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -17,6 +20,10 @@ from derive.core import general, naming, update
 from derive.render import notations
 from derive.render.mathsymbols import symbol_nodes
 from derive.render.printing import ELIDED_HEAD, factor_rank, natural, shown_as_written, unpadded
+
+
+#: The operators between the symbols of a formula in a preset's note, and their characters.
+FORMULA_OPERATORS = {"=": "=", "/": "/", "+": "+", "-": "−", r"\partial": "∂"}
 
 
 class NotationMathMLPrinter(MathMLPresentationPrinter):
@@ -50,6 +57,41 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
     def letter(self, tex: str) -> str:
         """An inline ``<math>`` element for one of the notation's letters, given in LaTeX (``\\delta``)."""
         return f"<math>{self._tex(tex).toxml()}</math>"
+
+    def sentence(self, text: str) -> str:
+        r"""A sentence with LaTeX maths between dollars (a preset's note) as HTML: the maths as inline ``<math>``.
+
+        Only what the notes use is read: the symbols of :mod:`derive.render.mathsymbols`, and between them
+        ``=``, ``/``, ``+``, ``-`` and ``\partial`` as operators; a LaTeX space is dropped.
+        """
+        out = []
+        for k, part in enumerate(re.split(r"\$", text)):
+            if k % 2:
+                out.append(f"<math>{self._tex_formula(part).toxml()}</math>")
+            else:
+                out.append(str(escape(part)))
+        return "".join(out)
+
+    def _tex_formula(self, tex: str):
+        """MathML of a short formula in LaTeX: operators at brace depth 0 split it into symbols."""
+        items, chunk, depth = [], [], 0
+
+        def flush():
+            if "".join(chunk).strip():
+                items.append(self._tex("".join(chunk)))
+            chunk.clear()
+
+        for tok in re.findall(r"\\[A-Za-z]+|\\.|.", tex, re.S):
+            depth += {"{": 1, "}": -1}.get(tok, 0)
+            if depth == 0 and tok in FORMULA_OPERATORS:
+                flush()
+                items.append(self._el("mo", text=FORMULA_OPERATORS[tok]))
+            elif depth == 0 and tok in (r"\,", r"\;", r"\ "):
+                flush()
+            else:
+                chunk.append(tok)
+        flush()
+        return self._row(*items) if len(items) != 1 else items[0]
 
     def _el(self, tag: str, *children, text: str | None = None, **attrs):
         el = self.dom.createElement(tag)

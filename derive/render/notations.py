@@ -137,6 +137,26 @@ class Notation:
             letters.append(self.letters["delta"])
         return letters
 
+    def top_letters(self) -> list[dict[str, object]]:
+        r"""The letters the output layer has where they differ from the hidden layers' (seed 003's v for w).
+
+        Each entry has the hidden layers' letter, the output layer's, and whether rule 1 (the one rule
+        about layer L: its pre-activation, δ and output) is written in it.
+
+        >>> [(t["hidden"], t["top"], t["in_rule_1"]) for t in NOTATIONS["seed003"].top_letters()]
+        [('s', 'r', True), ('w', 'v', False), ('b', 'c', False), ('\\gamma', '\\delta', True)]
+        >>> NOTATIONS["nielsen"].top_letters()
+        []
+        """
+        out: list[dict[str, object]] = []
+        for role, pattern in self.top.items():
+            if ":" in role:
+                continue
+            letter = re.sub(r"[_^].*$", "", pattern)
+            if letter != self.letters[role]:
+                out.append({"hidden": self.letters[role], "top": letter, "in_rule_1": role in ("a", "delta", "y")})
+        return out
+
     def layer_fields(self, layer: int, n_layers: int) -> dict[str, str]:
         """The layer fields of a pattern, in the source's numbering."""
         return layer_fields(self.layer_name(layer), n_layers, self.layer_offset)

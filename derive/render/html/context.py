@@ -27,13 +27,6 @@ TABLE_PARAMETERS = 32
 ELIDE_TERMS = SMALL_WIDTH + 1
 #: The loss is written out for every output up to this many outputs.
 WRITTEN_OUTPUTS = 6
-#: The name of each loss in a sentence.
-LOSS_NAMES = {
-    "sse": "sum of squares",
-    "mse": "mean squared error",
-    "ce": "cross-entropy",
-    "bce": "binary cross-entropy",
-}
 
 
 class Maths:
@@ -109,17 +102,21 @@ def _equations(d: Derivation, m: Maths) -> dict[str, dict]:
 
 def _symbols(m: Maths, layers: list[dict]) -> list[dict]:
     rows = [{"sym": m.family("x", 0, 0, focus=1), "what": "input unit", "shape": f"{m.d.spec.sizes[0]}"}]
+    nota = m.printer.notation
+    # the source's word for a pre-activation, with the other common name beside it (as in the PDF)
+    pre = nota.pre + (" (weighted input)" if nota.pre != "weighted input" else " (pre-activation)")
     for info in layers:
         where = "output layer" if info["is_output"] else f"hidden layer {info['name']}"
         rows.append({"sym": info["w"], "what": f"weight into a unit of layer {info['name']}", "shape": ""})
         rows[-1]["shape"] = f"{info['n_out']} × {info['n_in']}"
         if info["bias"]:
             rows.append({"sym": info["b"], "what": f"bias, {where}", "shape": str(info["n_out"])})
-        rows.append({"sym": info["a"], "what": f"pre-activation, {where}", "shape": str(info["n_out"])})
+        rows.append({"sym": info["a"], "what": f"{pre}, {where}", "shape": str(info["n_out"])})
         rows.append(
             {"sym": info["out"], "what": f"output, {where} ({info['activation']})", "shape": str(info["n_out"])}
         )
-        rows.append({"sym": info["delta"], "what": f"{m.printer.notation.term}, {where}", "shape": str(info["n_out"])})
+        what = f"{nota.term} (the {nota.cost}'s derivative by its {nota.pre}), {where}"
+        rows.append({"sym": info["delta"], "what": what, "shape": str(info["n_out"])})
     rows.append({"sym": m.family("t", m.L, m.L), "what": "target of an output unit", "shape": str(m.d.spec.sizes[-1])})
     return rows
 
@@ -200,7 +197,12 @@ def _mapping(d: Derivation, notation: str) -> dict:
     """The symbols of this notation where they differ from the default's (:mod:`derive.render.correspondence`)."""
     printers = {k: NotationMathMLPrinter(k, d.spec.n_layers) for k in correspondence.presets(notation)}
     rows = correspondence.rows(d, notation, lambda k, e, focus: Markup(printers[k].math(e, focus=focus)))
-    return {"keys": list(printers), "names": [notations.NOTATIONS[k].cited for k in printers], "rows": rows}
+    return {
+        "keys": list(printers),
+        "names": [notations.NOTATIONS[k].cited for k in printers],
+        "short": [notations.NOTATIONS[k].name for k in printers],
+        "rows": rows,
+    }
 
 
 def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | None = None) -> dict:
@@ -219,6 +221,8 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "arch": d.spec.arch,
         "L": d.spec.n_layers,
         "nota": notations.NOTATIONS[notation],
+        # how the source's conventions differ, its LaTeX maths printed as MathML
+        "note": Markup(m.printer.sentence(notations.NOTATIONS[notation].note)),
         "E": m.inline(sp.Symbol("E")),
         "rate": m.inline(update.ETA),
         # the source's number of a layer, and its symbol of the error signal, for sentences
@@ -229,6 +233,11 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "D_all": Markup("/").join(
             Markup(m.printer.letter(k)) for k in m.printer.notation.signal_letters(d.spec.n_layers)
         ),
+        # the output layer's own letters where a notation has them (seed 003: v for w), for the general rules
+        "top_letters": [
+            {**t, "hidden": Markup(m.printer.letter(t["hidden"])), "top": Markup(m.printer.letter(t["top"]))}
+            for t in m.printer.notation.top_letters()
+        ],
         "unit_letters": [Markup(m.printer.letter(k)) for k in m.printer.notation.generic_letters],
         "eq": eq,
         "other": [e for e in eq.values() if e["id"] not in placed],
@@ -237,7 +246,10 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "hidden": list(reversed(layers[:-1])),
         "symbols": _symbols(m, layers),
         "diagram": svg.diagram(d, m.printer),
-        "loss_name": LOSS_NAMES[d.spec.loss],
+        # the source's words: its name of the loss function, of E (error, cost, loss) and of a (pre-activation)
+        "loss_name": m.printer.notation.loss_name(d.spec.loss),
+        "cost": m.printer.notation.cost,
+        "pre": m.printer.notation.pre,
         "loss_written": m.row(sp.Symbol("E"), d.loss) if d.spec.sizes[-1] <= WRITTEN_OUTPUTS else None,
         "reduction": d.reduction,
         "assumptions": d.assumptions,

@@ -20,13 +20,14 @@ from derive.render.html.context import context
 
 TEMPLATES = templates.directory("html")
 
-#: The page's sections in the PDF's order: anchor, title, template (the notes on notation share the last).
+#: The page's sections in the PDF's order: anchor, title, template (the notes on notation share the last);
+#: ``{cost}`` in a title is the notation's word for the error function.
 SECTIONS = [
     {"id": f"sec-{key}", "title": title, "template": f"{name}.html.j2"}
     for key, title, name in (
         ("network", "The network", "network"),
         ("forward", "The forward pass", "forward"),
-        ("error", "The error function", "error"),
+        ("error", "The {cost} function", "error"),
         ("output", "Output-layer weights", "output"),
         ("hidden", "Hidden layers", "hidden"),
         ("biases", "Biases", "biases"),
@@ -81,6 +82,10 @@ def render(
     ex = example_mod.load(example_path, d.spec) if example_path else None
     values = context(d, notation, ex)
     values["code"] = code.section(d, trainer) if trainer is not None else None
-    values["sections"] = [s for s in SECTIONS if values["code"] or s["id"] != "sec-code"]
+    values["sections"] = [
+        {**s, "title": s["title"].format(cost=values["cost"])}
+        for s in SECTIONS
+        if values["code"] or s["id"] != "sec-code"
+    ]
     values["secno"] = {s["id"]: n for n, s in enumerate(values["sections"], 1)}
     return environment().get_template("page.html.j2").render(**values)
