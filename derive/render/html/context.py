@@ -8,6 +8,8 @@ every anchor ``#eq-N`` resolves.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from markupsafe import Markup
 
@@ -16,6 +18,7 @@ from derive.core.model import Derivation, Layer
 from derive.render import correspondence, gradients, notations
 from derive.render import example as example_mod
 from derive.render.html import example, svg, teach
+from derive.render.latex import proofs
 from derive.render.mathml import NotationMathMLPrinter
 from derive.render.printer import NotationLatexPrinter, vector
 
@@ -164,8 +167,11 @@ def _gradients(m: Maths, c: teach.Printing, notation: str) -> list[dict]:
     return gradients.rows(d, c, latex)
 
 
-def _proofs(d: Derivation) -> list[dict]:
-    """One entry per verification record: per method in a small net, per layer in a large one."""
+def _proofs(d: Derivation, cost: str) -> list[dict]:
+    """One entry per verification record: per method in a small net, per layer in a large one.
+
+    Each says what was checked in the PDF's words, with ``cost`` the notation's word for the error function.
+    """
     found: dict[object, dict] = {}
     if d.per_layer:
         for g in d.parameter_groups:
@@ -184,7 +190,7 @@ def _proofs(d: Derivation) -> list[dict]:
         out.append(
             {
                 "method": q.method if q else "none",
-                "detail": q.detail if q else "no check",
+                "detail": proofs.method_words(q, cost) if q else "no check",
                 "bound": q.false_pass_bound if q else None,
                 "count": entry["count"],
                 "layers": entry["layers"],
@@ -202,6 +208,18 @@ def _mapping(d: Derivation, notation: str) -> dict:
         "names": [notations.NOTATIONS[k].cited for k in printers],
         "short": [notations.NOTATIONS[k].name for k in printers],
         "rows": rows,
+    }
+
+
+def _bare_letters(m: Maths) -> dict[str, Markup]:
+    """The notation's letter of a pre-activation, and the output layer's pre-activation and output with an index."""
+    nota = m.printer.notation
+    top = {role: re.sub(r"[_^].*$", "", nota.top[role]) if role in nota.top else nota.letters[role] for role in ("a", "y")}
+    return {
+        "A": Markup(m.printer.letter(nota.letters["a"])),
+        "A_k": Markup(m.printer.letter(top["a"] + "_{k}")),
+        "A_m": Markup(m.printer.letter(top["a"] + "_{m}")),
+        "Y_k": Markup(m.printer.letter(top["y"] + "_{k}")),
     }
 
 
@@ -238,6 +256,9 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
             {**t, "hidden": Markup(m.printer.letter(t["hidden"])), "top": Markup(m.printer.letter(t["top"]))}
             for t in m.printer.notation.top_letters()
         ],
+        # the bare letters of a pre-activation (A) and, in the output layer, of a pre-activation and an output,
+        # for the sentences on the code's forms
+        **_bare_letters(m),
         "unit_letters": [Markup(m.printer.letter(k)) for k in m.printer.notation.generic_letters],
         "eq": eq,
         "other": [e for e in eq.values() if e["id"] not in placed],
@@ -256,7 +277,7 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "matrix": _matrix(m),
         "gradients": _gradients(m, c, notation),
         "n_params": d.spec.n_parameters,
-        "proofs": _proofs(d),
+        "proofs": _proofs(d, m.printer.notation.cost),
         "proof_summary": d.proof_summary,
         "rule_check": d.rule_check,
         "mapping": _mapping(d, notation),
