@@ -21,7 +21,6 @@ from derive.render import notations
 from derive.render.mathsymbols import symbol_nodes
 from derive.render.printing import ELIDED_HEAD, factor_rank, natural, shown_as_written, unpadded
 
-
 #: The operators between the symbols of a formula in a preset's note, and their characters.
 FORMULA_OPERATORS = {"=": "=", "/": "/", "+": "+", "-": "−", r"\partial": "∂"}
 

@@ -214,7 +214,9 @@ def _mapping(d: Derivation, notation: str) -> dict:
 def _bare_letters(m: Maths) -> dict[str, Markup]:
     """The notation's letter of a pre-activation, and the output layer's pre-activation and output with an index."""
     nota = m.printer.notation
-    top = {role: re.sub(r"[_^].*$", "", nota.top[role]) if role in nota.top else nota.letters[role] for role in ("a", "y")}
+    top = {
+        role: re.sub(r"[_^].*$", "", nota.top[role]) if role in nota.top else nota.letters[role] for role in ("a", "y")
+    }
     return {
         "A": Markup(m.printer.letter(nota.letters["a"])),
         "A_k": Markup(m.printer.letter(top["a"] + "_{k}")),
