@@ -18,7 +18,6 @@ from derive.core.model import Derivation, Layer
 from derive.render import correspondence, gradients, notations
 from derive.render import example as example_mod
 from derive.render.html import example, svg, teach
-from derive.render.latex import proofs
 from derive.render.mathml import NotationMathMLPrinter
 from derive.render.printer import NotationLatexPrinter, vector
 
@@ -167,6 +166,31 @@ def _gradients(m: Maths, c: teach.Printing, notation: str) -> list[dict]:
     return gradients.rows(d, c, latex)
 
 
+#: what each symbolic check did, in a reader's words ({cost}: the notation's word for the error function); a
+#: record's own detail names the prover's internals, and a method not listed here shows that detail
+METHOD_WORDS = {
+    "symbolic": "sympy.diff of the fully written-out {cost}, minus the backpropagated form, cancels to 0 "
+    "(while cancelling, each exponential, logarithm, tanh, maximum and step function counts as one symbol)",
+    "symbolic-lemma": "sympy.diff of the written-out {cost}, with each hidden activation an undefined function "
+    "whose derivative is the proved rule in the activation's own output, minus the backpropagated form, cancels to 0",
+    "symbolic-simplify": "sympy.simplify reduces sympy.diff of the written-out {cost} minus the backpropagated form "
+    "to 0",
+}
+#: what a check with weight decay compared
+DECAY_WORDS = (
+    "with weight decay the written-out {cost} includes the penalty Ω over the decayed parameters, and the "
+    "backpropagated form carries the penalty's gradient"
+)
+
+
+def _method_words(proof, cost: str) -> str:
+    """What one verification record did, in the notation's words (as the PDF's appendix says it)."""
+    if proof.method not in METHOD_WORDS:
+        return proof.detail
+    words = METHOD_WORDS[proof.method].format(cost=cost)
+    return words + ("; " + DECAY_WORDS.format(cost=cost) if "weight decay" in proof.detail else "")
+
+
 def _proofs(d: Derivation, cost: str) -> list[dict]:
     """One entry per verification record: per method in a small net, per layer in a large one.
 
@@ -190,7 +214,7 @@ def _proofs(d: Derivation, cost: str) -> list[dict]:
         out.append(
             {
                 "method": q.method if q else "none",
-                "detail": proofs.method_words(q, cost) if q else "no check",
+                "detail": _method_words(q, cost) if q else "no check",
                 "bound": q.false_pass_bound if q else None,
                 "count": entry["count"],
                 "layers": entry["layers"],
