@@ -275,3 +275,18 @@ def test_the_code_forms_are_written_in_the_notations_letters(built):
     assert "σ(net)" in code("2-2-2", "seed000")
     assert "log ak = zk − log" in code("2-3-3-2", "nielsen")  # his output is a, its weighted input z
     assert "log y^k = ak − log" in code("2-3-3-2", "goodfellow")
+
+
+def test_a_net_checked_per_layer_is_described_in_a_readers_words():
+    """A larger net is proved at random points and against a narrow net: the appendix says so without the prover's
+    internals (its seeds, its name for the narrow net) and in the notation's words."""
+    d = derivation(make_spec(arch="8-8-8-4"))
+    assert d.per_layer and d.rule_check  # the route this test is about
+    html = page.render(d, notation="nielsen")
+    shown = prose(html)
+    for phrase in (*INSIDE, "crc32", "seeds", "U(±"):
+        assert phrase not in shown, phrase
+    appendix = prose(html.split('<section id="sec-proofs">')[1].split("</section>")[0])
+    assert "a narrow network of the same depth, 2-2-2-4, with the same activations and loss" in appendix
+    assert appendix.count("the derivative of the cost along a random direction") == 3  # one row per layer
+    assert "written-out cost" not in prose(html.split("<nav>")[0])  # the abstract claims no symbolic proof

@@ -13,7 +13,7 @@ import re
 import sympy as sp
 from markupsafe import Markup
 
-from derive.core import activations, naming, update
+from derive.core import activations, naming, route, update
 from derive.core.model import Derivation, Layer
 from derive.render import correspondence, gradients, notations
 from derive.render import example as example_mod
@@ -185,10 +185,41 @@ DECAY_WORDS = (
 
 def _method_words(proof, cost: str) -> str:
     """What one verification record did, in the notation's words (as the PDF's appendix says it)."""
+    if proof.method == "directional":
+        return _directional_words(proof, cost)
     if proof.method not in METHOD_WORDS:
         return proof.detail
     words = METHOD_WORDS[proof.method].format(cost=cost)
     return words + ("; " + DECAY_WORDS.format(cost=cost) if "weight decay" in proof.detail else "")
+
+
+def _directional_words(proof, cost: str) -> str:
+    """The random-direction test of one layer of a large net, in a reader's words, with its figures."""
+    words = (
+        f"at random points, the derivative of the {cost} along a random direction over the layer's parameters, "
+        "computed forward from the network's definition by sympy.diff with no backward pass, equals the "
+        "backpropagated gradients combined with the same direction"
+    )
+    figures = dict(proof.figures or {})
+    if {"worst", "eta"} <= figures.keys():
+        words += (
+            f"; the largest difference was {figures['worst']:.1e} of the summed sizes of the gradients, and a gradient "
+            f"off by {figures['eta']:.1e} or more would have been caught with probability at least 1 − 10⁻⁶"
+        )
+    return words
+
+
+def _rule_check(d: Derivation) -> str:
+    """How the rules of a large net were compared with those of a narrow one, in a reader's words."""
+    if not d.rule_check:
+        return ""
+    narrow = "-".join(str(n) for n in route.proxy_sizes(d.spec.sizes))
+    return (
+        f"the equations for a general unit of each layer were derived once more for a narrow network of the same "
+        f"depth, {narrow}, with the same activations and loss, and after widening their sums to this network's sizes "
+        f"they are the equations of this page; those of the narrow network were checked against its unit-by-unit "
+        f"derivation at every unit"
+    )
 
 
 def _proofs(d: Derivation, cost: str) -> list[dict]:
@@ -215,7 +246,8 @@ def _proofs(d: Derivation, cost: str) -> list[dict]:
             {
                 "method": q.method if q else "none",
                 "detail": _method_words(q, cost) if q else "no check",
-                "bound": q.false_pass_bound if q else None,
+                # the directional test's bound is said in its figures, in the words above
+                "bound": q.false_pass_bound if q and q.method != "directional" else None,
                 "count": entry["count"],
                 "layers": entry["layers"],
             }
@@ -256,6 +288,7 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
     c = teach.Printing(d, m.printer, max(d.spec.sizes) > SMALL_WIDTH)
     layers = [_layer(m, layer) for layer in d.layers]
     eq = _equations(d, m)
+    checks = _proofs(d, m.printer.notation.cost)
     placed = {f"{p}-{lay['index']}" for lay in layers for p in ("forward-a", "forward-z", "fprime", "delta")}
     placed |= {f"{p}-{lay['index']}" for lay in layers for p in ("grad-w", "grad-b", "update-w", "update-b")}
     placed |= {"error", "dE-dy", "penalty"} | {e.id for e in d.equations if e.id.startswith("grad-penalty-")}
@@ -303,9 +336,11 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         "matrix": _matrix(m),
         "gradients": _gradients(m, c, notation),
         "n_params": d.spec.n_parameters,
-        "proofs": _proofs(d, m.printer.notation.cost),
+        "proofs": checks,
+        # every parameter checked against SymPy's derivative of the written-out error (none only numerically)
+        "all_symbolic": all(p["method"].startswith("symbolic") for p in checks),
         "proof_summary": d.proof_summary,
-        "rule_check": d.rule_check,
+        "rule_check": _rule_check(d),
         "mapping": _mapping(d, notation),
         "example": example.section(
             d, m.inline, shown_units, ex, TABLE_PARAMETERS, m.printer.notation.layer_name, printing=c
