@@ -13,20 +13,16 @@ import re
 import sympy as sp
 from markupsafe import Markup
 
-from derive.core import activations, naming, route, update
+from derive.core import activations, naming, update
 from derive.core.model import Derivation, Layer
-from derive.render import correspondence, gradients, notations
+from derive.render import checks, correspondence, gradients, notations
 from derive.render import example as example_mod
+from derive.render.chain import ELIDE_TERMS, SMALL_WIDTH, shown_units
+from derive.render.gradients import TABLE_PARAMETERS
 from derive.render.html import example, svg, teach
 from derive.render.mathml import NotationMathMLPrinter
 from derive.render.printer import NotationLatexPrinter, vector
 
-#: Nets with no layer wider than this show every unit; wider ones their first units and the last.
-SMALL_WIDTH = 6
-#: A per-parameter gradient table is printed up to this many parameters.
-TABLE_PARAMETERS = 32
-#: Sums of more like-signed terms than this print elided in a wide net.
-ELIDE_TERMS = SMALL_WIDTH + 1
 #: The loss is written out for every output up to this many outputs.
 WRITTEN_OUTPUTS = 6
 
@@ -55,11 +51,6 @@ class Maths:
     def vec(self, role: str, layer: int) -> sp.MatrixSymbol:
         sizes = self.d.spec.sizes
         return vector(role, layer, sizes[layer], sizes[layer - 1] if role == "w" else 1)
-
-
-def shown_units(n: int) -> list[int]:
-    """0-based units a layer shows (all of a narrow layer; the first two and the last of a wide one)."""
-    return list(range(n)) if n <= SMALL_WIDTH else [0, 1, n - 1]
 
 
 def _units(m: Maths, lhs: list, rhs, n: int) -> list[dict]:
@@ -166,31 +157,11 @@ def _gradients(m: Maths, c: teach.Printing, notation: str) -> list[dict]:
     return gradients.rows(d, c, latex)
 
 
-#: what each symbolic check did, in a reader's words ({cost}: the notation's word for the error function); a
-#: record's own detail names the prover's internals, and a method not listed here shows that detail
-METHOD_WORDS = {
-    "symbolic": "sympy.diff of the fully written-out {cost}, minus the backpropagated form, cancels to 0 "
-    "(while cancelling, each exponential, logarithm, tanh, maximum and step function counts as one symbol)",
-    "symbolic-lemma": "sympy.diff of the written-out {cost}, with each hidden activation an undefined function "
-    "whose derivative is the proved rule in the activation's own output, minus the backpropagated form, cancels to 0",
-    "symbolic-simplify": "sympy.simplify reduces sympy.diff of the written-out {cost} minus the backpropagated form "
-    "to 0",
-}
-#: what a check with weight decay compared
-DECAY_WORDS = (
-    "with weight decay the written-out {cost} includes the penalty Ω over the decayed parameters, and the "
-    "backpropagated form carries the penalty's gradient"
-)
-
-
 def _method_words(proof, cost: str) -> str:
     """What one verification record did, in the notation's words (as the PDF's appendix says it)."""
     if proof.method == "directional":
         return _directional_words(proof, cost)
-    if proof.method not in METHOD_WORDS:
-        return proof.detail
-    words = METHOD_WORDS[proof.method].format(cost=cost)
-    return words + ("; " + DECAY_WORDS.format(cost=cost) if "weight decay" in proof.detail else "")
+    return checks.method_words(proof, cost)
 
 
 def _directional_words(proof, cost: str) -> str:
@@ -211,15 +182,7 @@ def _directional_words(proof, cost: str) -> str:
 
 def _rule_check(d: Derivation) -> str:
     """How the rules of a large net were compared with those of a narrow one, in a reader's words."""
-    if not d.rule_check:
-        return ""
-    narrow = "-".join(str(n) for n in route.proxy_sizes(d.spec.sizes))
-    return (
-        f"the equations for a general unit of each layer were derived once more for a narrow network of the same "
-        f"depth, {narrow}, with the same activations and loss, and after widening their sums to this network's sizes "
-        f"they are the equations of this page; those of the narrow network were checked against its unit-by-unit "
-        f"derivation at every unit"
-    )
+    return checks.narrow_check(d, "page") if d.rule_check else ""
 
 
 def _proofs(d: Derivation, cost: str) -> list[dict]:

@@ -9,10 +9,9 @@ import sympy as sp
 from markupsafe import Markup
 
 from derive.core.model import Derivation
+from derive.render.chain import MAX_DRAWN, drawn_units, labels_every_weight
 from derive.render.mathml import NotationMathMLPrinter
 
-#: Layers wider than this are drawn as their first units, a gap and the last unit.
-MAX_DRAWN = 7
 COLUMN = 170
 ROW = 64
 RADIUS = 24
@@ -21,16 +20,8 @@ MARGIN = 40
 TARGETS = 110
 #: Room below the units for the captions.
 CAPTION = 46
-#: Weights are labelled on the arrows up to this many weights in a net no wider than LABEL_WIDTH.
-LABEL_WEIGHTS = 12
-LABEL_WIDTH = 3
 #: The box of a label inside the picture (an SVG foreignObject holding a MathML element).
 LABEL_W, LABEL_H = 56, 30
-
-
-def _shown(n: int) -> list[int]:
-    """0-based units drawn for a layer of n units (-1 marks the gap)."""
-    return list(range(n)) if n <= MAX_DRAWN else [0, 1, 2, -1, n - 1]
 
 
 def _label(x: float, y: float, maths: str, cls: str) -> dict:
@@ -52,13 +43,13 @@ def diagram(d: Derivation, printer: NotationMathMLPrinter, backward: bool = Fals
     the δs are multiplied by on the way down, and ∂E/∂y entering at the outputs.
     """
     columns = [d.inputs] + [layer.out for layer in d.layers]
-    tallest = max(len(_shown(len(c))) for c in columns)
+    tallest = max(len(drawn_units(len(c))) for c in columns)
     height = 2 * MARGIN + (tallest - 1) * ROW + CAPTION
     width = 2 * MARGIN + (len(columns) - 1) * COLUMN + TARGETS
     units, gaps, labels, captions, arrows = [], [], [], [], []
     centres: list[dict[int, tuple[int, int]]] = []
     for col, nodes in enumerate(columns):
-        shown = _shown(len(nodes))
+        shown = drawn_units(len(nodes))
         top = MARGIN + (tallest - len(shown)) * ROW // 2
         x = MARGIN + col * COLUMN
         placed = {}
@@ -80,8 +71,7 @@ def diagram(d: Derivation, printer: NotationMathMLPrinter, backward: bool = Fals
         )
         act = "" if col == 0 else d.layers[col - 1].activation.replace("_", " ")
         captions.append({"x": x, "y": height - CAPTION + 18, "what": what, "act": act})
-    n_weights = sum(layer.n_in * layer.n_out for layer in d.layers)
-    labelled = n_weights <= LABEL_WEIGHTS and max(d.spec.sizes) <= LABEL_WIDTH
+    labelled = labels_every_weight(d)
     for layer in d.layers:
         below, above = centres[layer.index - 1], centres[layer.index]
         for j, (x2, y2) in above.items():

@@ -8,18 +8,16 @@ the PDF show the same steps.
 
 from __future__ import annotations
 
-import sympy as sp
 from markupsafe import Markup
 
-from derive.core import calculus, naming
 from derive.core.model import Derivation
-from derive.render import chain, hand, notations, rules, steps, why
+from derive.render import chain, hand, rules, steps, why
 from derive.render import example as example_mod
 from derive.render.html import svg
 from derive.render.mathml import NotationMathMLPrinter
 
 
-class Printing:
+class Printing(chain.Printing):
     """The page's printing object for the shared builders: ``tex`` gives inner MathML (the name is the interface's)."""
 
     def __init__(self, d: Derivation, printer: NotationMathMLPrinter, elides: bool):
@@ -31,16 +29,6 @@ class Printing:
 
     def tex(self, expr, focus: int | None = None) -> Markup:
         return Markup(self.printer.doprint(expr, focus))
-
-    def eq(self, lhs, rhs) -> dict[str, Markup]:
-        focus = notations.equation_focus(lhs, rhs)
-        return {"lhs": self.tex(lhs, focus), "rhs": self.tex(rhs, focus)}
-
-    def family(self, role: str, layer: int, *idx: int, focus: int | None = None) -> Markup:
-        return self.tex(naming.indexed(role, layer)[tuple(naming.index(i) for i in idx)], focus)
-
-    def dE(self, wrt) -> sp.Expr:
-        return sp.Derivative(sp.Symbol("E"), wrt)
 
     def letter(self, tex: str) -> Markup:
         """One of the notation's letters (given in LaTeX) as inner MathML."""
@@ -114,35 +102,29 @@ def how_derived(d: Derivation, c: Printing) -> list[dict]:
     out = []
     for layer in d.layers:
         l = layer.index
-        if layer.activation == "softmax":
+        way = steps.how(layer)
+        if way.kind == "softmax":
             how = Markup(
                 "writing each output as its exponential over the sum <i>S</i> of all the exponentials, solving that "
                 "for the exponential (<i>S</i> times the output) and substituting in the quotient rule"
             )
         else:
-            calc = calculus.elementwise(layer.activation)
-            role = "y" if layer.is_output else "z"
-            y, a = naming.indexed(role, l)[naming.index(l)], naming.indexed("a", l)[naming.index(l)]
             f = c.letter(c.nota.activation)
-            y_m, a_m = c.tex(y, l), c.tex(a, l)
-            if calc.inverse is not None:
-                inverse = calc.inverse.replace(
-                    lambda e: isinstance(e, sp.log), lambda e: sp.log(calculus.tidy(e.args[0], {calculus.Y}))
-                )
+            y_m, a_m = c.tex(way.y, l), c.tex(way.a, l)
+            if way.kind == "inverse":
                 how = Markup(
                     "solving <math>{0}<mo>=</mo>{1}<mo>(</mo>{2}<mo>)</mo></math> "
                     "for <math>{2}<mo>=</mo>{3}</math> and substituting"
-                ).format(y_m, f, a_m, c.tex(inverse.xreplace({calculus.Y: y}), l))
-            elif calc.fprime_out is not None:
+                ).format(y_m, f, a_m, c.tex(way.expr, l))
+            elif way.kind == "output":
                 how = Markup(
                     "substituting <math>{0}</math> for <math>{1}<mo>(</mo>{2}<mo>)</mo></math> "
                     "in <math>{3}<mo>(</mo>{2}<mo>)</mo></math>"
                 ).format(y_m, f, a_m, c.letter(c.nota.activation + "'"))
             else:
-                fprime = c.tex(calc.fprime.xreplace({calculus.A: a}), l)
                 how = Markup(
                     "<math>{0}<mo>(</mo>{1}<mo>)</mo><mo>=</mo>{2}</math> "
                     "is not a function of <math>{3}<mo>(</mo>{1}<mo>)</mo></math>"
-                ).format(c.letter(c.nota.activation + "'"), a_m, fprime, f)
+                ).format(c.letter(c.nota.activation + "'"), a_m, c.tex(way.expr, l), f)
         out.append({"index": l, "activation": layer.activation, "how": how})
     return out

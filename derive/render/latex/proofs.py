@@ -9,75 +9,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from derive.core import route
-from derive.core.model import Derivation, Proof
+from derive.core.model import Derivation
 from derive.prove import directional
+from derive.render.checks import SYMBOLIC, by_record, counts, how_checked, method_words, narrow_check
 
-#: methods that compare with SymPy's derivative of the written-out error and cancel the difference symbolically
-SYMBOLIC = ("symbolic", "symbolic-simplify")
-
-
-def _by_record(d: Derivation) -> list[tuple[Proof | None, int, list]]:
-    """(record, number of parameters, the parameters when listed) for each record, in network order."""
-    if d.per_layer:
-        out: list[tuple[Proof | None, int, list]] = []
-        for g in d.parameter_groups:
-            for n, (proof, count, params) in enumerate(out):
-                if proof == g.proof:
-                    out[n] = (proof, count + g.size, params)
-                    break
-            else:
-                out.append((g.proof, g.size, []))
-        return out
-    groups: dict[str, tuple[Proof | None, int, list]] = {}
-    for p in d.parameters:  # an eager derivation: its parameters exist already
-        method = p.proof.method if p.proof else "none"
-        proof, count, params = groups.get(method, (p.proof, 0, []))
-        groups[method] = (proof, count + 1, params + [p])
-    return [groups[m] for m in sorted(groups)]
-
-
-def counts(d: Derivation) -> dict[str, int]:
-    """Parameters per verification method."""
-    out: dict[str, int] = {}
-    for proof, n, _ in _by_record(d):
-        method = proof.method if proof else "none"
-        out[method] = out.get(method, 0) + n
-    return out
-
-
-#: what each symbolic method did, in the reader's words ({cost}: the notation's word for the error function);
-#: the records' own details name the prover's internals
-METHOD_WORDS = {
-    "symbolic": "sympy.diff of the fully written-out {cost}, minus the backpropagated form, cancels to 0 "
-    "(while cancelling, each exponential, logarithm, tanh, maximum and step function counts as one symbol)",
-    "symbolic-lemma": "sympy.diff of the written-out {cost}, with each hidden activation an undefined function "
-    "whose derivative is the proved rule in the activation's own output, minus the backpropagated form, cancels to 0",
-    "symbolic-simplify": "sympy.simplify reduces sympy.diff of the written-out {cost} minus the backpropagated form "
-    "to 0",
-}
-#: what a proof with weight decay compared, in the reader's words
-DECAY_WORDS = (
-    "with weight decay the written-out {cost} includes the penalty Ω over the decayed parameters, and the "
-    "backpropagated form carries the penalty's gradient"
-)
-
-
-def method_words(proof: Proof | None, cost: str) -> str:
-    """The appendix's description of one record's method (its own detail where no description is written)."""
-    if proof is None:
-        return ""
-    if proof.method not in METHOD_WORDS:
-        return proof.detail
-    words = METHOD_WORDS[proof.method].format(cost=cost)
-    return words + ("; " + DECAY_WORDS.format(cost=cost) if "weight decay" in proof.detail else "")
+__all__ = [
+    "SYMBOLIC",
+    "counts",
+    "directional_setup",
+    "how_checked",
+    "method_words",
+    "narrow_check",
+    "records",
+    "scientific",
+]
 
 
 def records(d: Derivation, c) -> list[dict]:
     """The appendix's list: one entry per record (per method in a small net, per layer in a large one)."""
     out = []
     layers = {g.proof: g.layer for g in d.parameter_groups} if d.per_layer else {}
-    for proof, n, params in _by_record(d):
+    for proof, n, params in by_record(d):
         out.append(
             {
                 "method": proof.method if proof else "none",
@@ -90,37 +42,6 @@ def records(d: Derivation, c) -> list[dict]:
             }
         )
     return out
-
-
-def how_checked(d: Derivation) -> dict:
-    """Counts by kind of check, for the sentences of the abstract, the title page and the appendix."""
-    n = counts(d)
-    return {
-        "symbolic": sum(n.get(m, 0) for m in SYMBOLIC),
-        "lemma": n.get("symbolic-lemma", 0),
-        "points": n.get("random-points", 0),
-        "directional": n.get("directional", 0),
-        "unchecked": n.get("none", 0),
-        "rule_check": narrow_check(d) if d.rule_check else "",
-    }
-
-
-def narrow_check(d: Derivation) -> str:
-    """The appendix's sentence on how the rules of a large net were compared with those of a narrow one."""
-    narrow = "-".join(str(n) for n in route.proxy_sizes(d.spec.sizes))
-    on = (
-        "the loss's scale and the softmax sum depend"
-        if d.spec.activations[-1] == "softmax"
-        else "the loss's scale depends"
-    )
-    return (
-        f"the equations for a general unit of each layer were derived once more for a narrow network of the same "
-        f"depth, {narrow}, with the same activations and loss (its output layer keeps its size, on which "
-        f"{on}), and after widening their sums to this network's sizes they "
-        f"are the equations of this document; those of the narrow network were checked against its unit-by-unit "
-        f"derivation at every unit. A narrow network is enough because each equation sums over the units of one "
-        f"layer terms that all have the same form: a wider layer adds terms of that form and changes nothing else"
-    )
 
 
 def directional_setup() -> dict:
