@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from pathlib import Path
 
 import jinja2
@@ -143,19 +142,6 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def top_letters(nota: notations.Notation) -> list[dict[str, str]]:
-    """The letters a notation gives the output layer where they differ from the hidden layers' (seed 003's v for w)."""
-    out = []
-    for role, pattern in nota.top.items():
-        if ":" in role:
-            continue
-        letter = re.sub(r"[_^].*$", "", pattern)
-        if letter != nota.letters[role]:
-            # rule 1, the one rule about layer L, has the output layer's pre-activation, signal and output
-            out.append({"hidden": nota.letters[role], "top": letter, "in_rule_1": role in ("a", "delta", "y")})
-    return out
-
-
 def _mapping(d: Derivation, notation: str) -> dict:
     """The symbols of this notation where they differ from the default's (:mod:`derive.render.correspondence`)."""
     printers = {k: NotationLatexPrinter(k, d.spec.n_layers) for k in correspondence.presets(notation)}
@@ -231,7 +217,7 @@ def template_values(
         "proof_summary": d.proof_summary,
         "mapping": _mapping(d, notation),
         "g": rules.section(d, c),
-        "top_letters": top_letters(c.nota),
+        "top_letters": c.nota.top_letters(),
         "why": why.section(d, c),
         "steps": shown_steps(d, c),
         "code": code.section(d, trainer) if trainer is not None else None,
