@@ -106,3 +106,12 @@ def test_no_sentence_of_the_four_rules_begins_with_a_bare_equation_number(docs, 
     text = section(docs[name]["pages"], "Everything so far was done unit by unit", "Matrix form.")
     assert not re.search(r"(?<!Rule )(?<!and )\(\d+\) (how|says)", text), text
     assert "Rule (" in text
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_the_table_of_shapes_is_on_the_page_of_the_sentence_that_introduces_it(docs, name):
+    """'The shapes in this network are:' is not left at the foot of a page with its table on the next."""
+    pages = docs[name]["pages"]
+    said = [n for n, page in enumerate(pages) if "The shapes in this network are:" in words(page)]
+    table = [n for n, page in enumerate(pages) if re.search(r"^\s*layer\s+weights\s+pre-activation", page, re.M)]
+    assert len(said) == 1 and said == table, (said, table)
