@@ -115,3 +115,12 @@ def test_the_table_of_shapes_is_on_the_page_of_the_sentence_that_introduces_it(d
     said = [n for n, page in enumerate(pages) if "The shapes in this network are:" in words(page)]
     table = [n for n, page in enumerate(pages) if re.search(r"^\s*layer\s+weights\s+pre-activation", page, re.M)]
     assert len(said) == 1 and said == table, (said, table)
+
+
+@pytest.mark.parametrize("name", list(NETS))
+def test_the_backward_step_of_the_algorithm_cites_every_error_signal_and_gradient_equation(docs, name):
+    """Step (b) names the δ equation of every layer, hidden ones included, and every gradient equation."""
+    d = docs[name]["d"]
+    step = section(docs[name]["pages"], "Backward. Compute the output", "Update. Only now")
+    expected = {e.number for e in d.equations if re.fullmatch(r"(delta|grad-w|grad-b)-\d+", e.id)}
+    assert cited(step) == expected
