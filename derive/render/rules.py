@@ -52,7 +52,7 @@ def section(d: Derivation, c) -> dict:
         "proofs": [
             {
                 "rule": rule,
-                "ids": list(gave),
+                "ids": sorted(gave, key=lambda g: d.equation(g).number),  # in reading order
                 "layers": ", ".join(str(c.nota.layer_name(n)) for n in lay),
                 "entrywise": rule.endswith("-matrix"),
             }

@@ -132,7 +132,7 @@ def symbol_rows(c: Printing, infos: list[dict]) -> list[dict]:
                 "shape": str(n),
             },
         ]
-    rows.append({"sym": c.family("t", c.L, c.L), "what": "target for output unit", "shape": str(c.d.spec.sizes[-1])})
+    rows.append({"sym": c.family("t", c.L, c.L), "what": "target of an output unit", "shape": str(c.d.spec.sizes[-1])})
     return rows
 
 
