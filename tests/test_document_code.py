@@ -20,6 +20,7 @@ from derive.render import code
 from derive.render.html import page
 from derive.render.latex import code as latex_code
 from derive.render.latex import document
+from derive.render.notations import NOTATIONS
 from derive.spec import make_spec
 
 NETS = {
@@ -103,7 +104,9 @@ def test_the_code_forms_are_said_where_the_lines_show_them(build):
     assert ("it never forms $e^{-a}$" in section) == ("tanh(0.5*" in listings)
     assert (r"\texttt{\_logistic}" in section) == ("_logistic(" in listings)
     assert ("logaddexp" in section) == softmax
-    assert (r"\log y_k = a_k - \log \sum_m e^{a_m}" in section) == softmax
+    # in the output layer's own index letters (k and k' where the outputs are indexed k)
+    k, m = (NOTATIONS["bishop"].index_letter(d.spec.n_layers, s, focus=d.spec.n_layers) for s in (False, True))
+    assert (rf"\log y_{{{k}}} = a_{{{k}}} - \log \sum_{{{m}}} e^{{a_{{{m}}}}}" in section) == softmax
 
 
 def test_the_page_shows_the_same_lines_with_links(build):

@@ -19,6 +19,7 @@ from derive.pipeline import derivation
 from derive.render import notations
 from derive.render.html import page
 from derive.render.latex import document, pdf
+from derive.render.notations import NOTATIONS
 from derive.render.trainer import render as trainer
 from derive.spec import make_spec
 
@@ -273,8 +274,10 @@ def test_the_code_forms_are_written_in_the_notations_letters(built):
     assert "σ(z)" in code("2-2-2", "nielsen") and "σ(a)" not in code("2-2-2", "nielsen")
     assert "σ(a)" in code("2-2-2", "bishop")
     assert "σ(net)" in code("2-2-2", "seed000")
-    assert "log ak = zk − log" in code("2-3-3-2", "nielsen")  # his output is a, its weighted input z
-    assert "log y^k = ak − log" in code("2-3-3-2", "goodfellow")
+    # the output layer's own index letters
+    k, g = (NOTATIONS[n].index_letter(3, focus=3) for n in ("nielsen", "goodfellow"))
+    assert f"log a{k} = z{k} − log" in code("2-3-3-2", "nielsen")  # his output is a, its weighted input z
+    assert f"log y^{g} = a{g} − log" in code("2-3-3-2", "goodfellow")
 
 
 def test_a_net_checked_per_layer_is_described_in_a_readers_words():

@@ -236,11 +236,14 @@ def _bare_letters(m: Maths) -> dict[str, Markup]:
     top = {
         role: re.sub(r"[_^].*$", "", nota.top[role]) if role in nota.top else nota.letters[role] for role in ("a", "y")
     }
+    # the output layer's unit index and the index of the sum beside it, in the notation's letters
+    k, s = (nota.index_letter(m.L, summation, focus=m.L) for summation in (False, True))
     return {
         "A": Markup(m.printer.letter(nota.letters["a"])),
-        "A_k": Markup(m.printer.letter(top["a"] + "_{k}")),
-        "A_m": Markup(m.printer.letter(top["a"] + "_{m}")),
-        "Y_k": Markup(m.printer.letter(top["y"] + "_{k}")),
+        "A_k": Markup(m.printer.letter(top["a"] + "_{" + k + "}")),
+        "A_m": Markup(m.printer.letter(top["a"] + "_{" + s + "}")),
+        "Y_k": Markup(m.printer.letter(top["y"] + "_{" + k + "}")),
+        "M": Markup(m.printer.letter(s)),
     }
 
 
