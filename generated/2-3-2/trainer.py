@@ -270,16 +270,15 @@ def _gradients_one(P, x, t):
     dE_dw_2_2_3 = delta_2_2*z_1_3  # eq. (9)
     dE_db_2_1 = delta_2_1  # eq. (13)
     dE_db_2_2 = delta_2_2  # eq. (13)
-    dE_dW1 = (
-        np.array((dE_dw_1_1_1, dE_dw_1_1_2, dE_dw_1_2_1, dE_dw_1_2_2, dE_dw_1_3_1,
-        dE_dw_1_3_2)).reshape(3, 2)
+    flat = (
+        np.fromiter((dE_dw_1_1_1, dE_dw_1_1_2, dE_dw_1_2_1, dE_dw_1_2_2, dE_dw_1_3_1, dE_dw_1_3_2,
+        dE_db_1_1, dE_db_1_2, dE_db_1_3, dE_dw_2_1_1, dE_dw_2_1_2, dE_dw_2_1_3, dE_dw_2_2_1,
+        dE_dw_2_2_2, dE_dw_2_2_3, dE_db_2_1, dE_db_2_2), np.float64, 17)
     )
-    dE_db1 = np.array((dE_db_1_1, dE_db_1_2, dE_db_1_3))
-    dE_dW2 = (
-        np.array((dE_dw_2_1_1, dE_dw_2_1_2, dE_dw_2_1_3, dE_dw_2_2_1, dE_dw_2_2_2,
-        dE_dw_2_2_3)).reshape(2, 3)
-    )
-    dE_db2 = np.array((dE_db_2_1, dE_db_2_2))
+    dE_dW1 = flat[0:6].reshape(3, 2)
+    dE_db1 = flat[6:9]
+    dE_dW2 = flat[9:15].reshape(2, 3)
+    dE_db2 = flat[15:17]
     return {"W1": dE_dW1, "b1": dE_db1, "W2": dE_dW2, "b2": dE_db2}
 
 
@@ -333,16 +332,20 @@ def _step_one(P, x, t, lr):
 
 def _lists(params):
     """The parameters as one flat list of Python floats: KEYS in order, each array row by row."""
+    (w_1_1_1, w_1_1_2), (w_1_2_1, w_1_2_2), (w_1_3_1, w_1_3_2) = params["W1"].tolist()
+    b_1_1, b_1_2, b_1_3 = params["b1"].tolist()
+    (w_2_1_1, w_2_1_2, w_2_1_3), (w_2_2_1, w_2_2_2, w_2_2_3) = params["W2"].tolist()
+    b_2_1, b_2_2 = params["b2"].tolist()
     P = (
-        params["W1"].ravel().tolist() + params["b1"].tolist() + params["W2"].ravel().tolist() +
-        params["b2"].tolist()
+        [w_1_1_1, w_1_1_2, w_1_2_1, w_1_2_2, w_1_3_1, w_1_3_2, b_1_1, b_1_2, b_1_3, w_2_1_1,
+        w_2_1_2, w_2_1_3, w_2_2_1, w_2_2_2, w_2_2_3, b_2_1, b_2_2]
     )
     return P
 
 
 def _arrays(P, dtype=np.float64):
     """A flat sequence of floats back to the parameter dict (views of one new array of ``dtype``)."""
-    flat = np.array(P, dtype)
+    flat = np.fromiter(P, dtype, 17)
     params = (
         {"W1": flat[0:6].reshape(3, 2), "b1": flat[6:9], "W2": flat[9:15].reshape(2, 3), "b2":
         flat[15:17]}

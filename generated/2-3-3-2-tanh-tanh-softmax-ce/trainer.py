@@ -307,21 +307,19 @@ def _gradients_one(P, x, t):
     dE_dw_3_2_3 = delta_3_2*z_2_3  # eq. (10)
     dE_db_3_1 = delta_3_1  # eq. (17)
     dE_db_3_2 = delta_3_2  # eq. (17)
-    dE_dW1 = (
-        np.array((dE_dw_1_1_1, dE_dw_1_1_2, dE_dw_1_2_1, dE_dw_1_2_2, dE_dw_1_3_1,
-        dE_dw_1_3_2)).reshape(3, 2)
+    flat = (
+        np.fromiter((dE_dw_1_1_1, dE_dw_1_1_2, dE_dw_1_2_1, dE_dw_1_2_2, dE_dw_1_3_1, dE_dw_1_3_2,
+        dE_db_1_1, dE_db_1_2, dE_db_1_3, dE_dw_2_1_1, dE_dw_2_1_2, dE_dw_2_1_3, dE_dw_2_2_1,
+        dE_dw_2_2_2, dE_dw_2_2_3, dE_dw_2_3_1, dE_dw_2_3_2, dE_dw_2_3_3, dE_db_2_1, dE_db_2_2,
+        dE_db_2_3, dE_dw_3_1_1, dE_dw_3_1_2, dE_dw_3_1_3, dE_dw_3_2_1, dE_dw_3_2_2, dE_dw_3_2_3,
+        dE_db_3_1, dE_db_3_2), np.float64, 29)
     )
-    dE_db1 = np.array((dE_db_1_1, dE_db_1_2, dE_db_1_3))
-    dE_dW2 = (
-        np.array((dE_dw_2_1_1, dE_dw_2_1_2, dE_dw_2_1_3, dE_dw_2_2_1, dE_dw_2_2_2, dE_dw_2_2_3,
-        dE_dw_2_3_1, dE_dw_2_3_2, dE_dw_2_3_3)).reshape(3, 3)
-    )
-    dE_db2 = np.array((dE_db_2_1, dE_db_2_2, dE_db_2_3))
-    dE_dW3 = (
-        np.array((dE_dw_3_1_1, dE_dw_3_1_2, dE_dw_3_1_3, dE_dw_3_2_1, dE_dw_3_2_2,
-        dE_dw_3_2_3)).reshape(2, 3)
-    )
-    dE_db3 = np.array((dE_db_3_1, dE_db_3_2))
+    dE_dW1 = flat[0:6].reshape(3, 2)
+    dE_db1 = flat[6:9]
+    dE_dW2 = flat[9:18].reshape(3, 3)
+    dE_db2 = flat[18:21]
+    dE_dW3 = flat[21:27].reshape(2, 3)
+    dE_db3 = flat[27:29]
     return {"W1": dE_dW1, "b1": dE_db1, "W2": dE_dW2, "b2": dE_db2, "W3": dE_dW3, "b3": dE_db3}
 
 
@@ -406,16 +404,25 @@ def _step_one(P, x, t, lr):
 
 def _lists(params):
     """The parameters as one flat list of Python floats: KEYS in order, each array row by row."""
+    (w_1_1_1, w_1_1_2), (w_1_2_1, w_1_2_2), (w_1_3_1, w_1_3_2) = params["W1"].tolist()
+    b_1_1, b_1_2, b_1_3 = params["b1"].tolist()
+    (
+        (w_2_1_1, w_2_1_2, w_2_1_3), (w_2_2_1, w_2_2_2, w_2_2_3), (w_2_3_1, w_2_3_2, w_2_3_3)
+    ) = params["W2"].tolist()
+    b_2_1, b_2_2, b_2_3 = params["b2"].tolist()
+    (w_3_1_1, w_3_1_2, w_3_1_3), (w_3_2_1, w_3_2_2, w_3_2_3) = params["W3"].tolist()
+    b_3_1, b_3_2 = params["b3"].tolist()
     P = (
-        params["W1"].ravel().tolist() + params["b1"].tolist() + params["W2"].ravel().tolist() +
-        params["b2"].tolist() + params["W3"].ravel().tolist() + params["b3"].tolist()
+        [w_1_1_1, w_1_1_2, w_1_2_1, w_1_2_2, w_1_3_1, w_1_3_2, b_1_1, b_1_2, b_1_3, w_2_1_1,
+        w_2_1_2, w_2_1_3, w_2_2_1, w_2_2_2, w_2_2_3, w_2_3_1, w_2_3_2, w_2_3_3, b_2_1, b_2_2, b_2_3,
+        w_3_1_1, w_3_1_2, w_3_1_3, w_3_2_1, w_3_2_2, w_3_2_3, b_3_1, b_3_2]
     )
     return P
 
 
 def _arrays(P, dtype=np.float64):
     """A flat sequence of floats back to the parameter dict (views of one new array of ``dtype``)."""
-    flat = np.array(P, dtype)
+    flat = np.fromiter(P, dtype, 29)
     params = (
         {"W1": flat[0:6].reshape(3, 2), "b1": flat[6:9], "W2": flat[9:18].reshape(3, 3), "b2":
         flat[18:21], "W3": flat[21:27].reshape(2, 3), "b3": flat[27:29]}
