@@ -9,17 +9,25 @@ Nothing is multiplied out, so a reader can redo every product with a calculator.
 
 The printing object ``c`` is the format's own (``derive.render.latex.context.Printing``
 or ``derive.render.html.teach.Printing``): ``c.tex`` prints one expression in it.
+
+A wide layer (more than HAND_WIDTH inputs, a softmax over more than HAND_WIDTH outputs, a
+sum over more than HAND_WIDTH units above) is printed by a copy of the format's printer that
+elides every run of more than HAND_WIDTH like-signed terms (:func:`eliding`): the formula and
+its numbers show the same first terms, the ellipsis and the last term, and the result is the
+evaluator's value of the whole sum.
 """
 
 from __future__ import annotations
+
+import copy
 
 import sympy as sp
 
 from derive.core.model import Derivation, Layer
 from derive.render import example as example_mod
-from derive.render.printing import factor_rank
+from derive.render.printing import factor_rank, natural, unpadded
 
-#: a layer with more inputs than this is not written out by hand (its sum would not fit a line)
+#: a layer with more inputs than this has its hand calculation's long sums elided (they would not fit a line)
 HAND_WIDTH = 4
 #: a hand calculation writes numbers with six decimals; larger ones are left to the tables
 HAND_LARGEST = 1e4
@@ -74,21 +82,31 @@ def with_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
 
 
 def shown_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
-    """``expr`` as the printers show it with the example's numbers in place, term for term and factor for factor."""
+    """``expr`` as the printers show it with the example's numbers in place, term for term and factor for factor.
+
+    Where the printers rename symbols for the natural order (``z_10`` after ``z_9``, :func:`natural`), the
+    numbers are named as the renamed symbols, so their sums are ordered (and elided) as the formula's.
+    """
+    return _shown(natural(expr), step)
+
+
+def _shown(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
     if isinstance(expr, sp.Symbol):
-        return sp.UnevaluatedExpr(Valued(expr.name, value_of(step, expr)))
+        return sp.UnevaluatedExpr(Valued(expr.name, value_of(step, unpadded(expr))))
     if not expr.args or expr.is_Number:
         return expr
     if isinstance(expr, sp.exp) and isinstance(expr.args[0], sp.Symbol):
         power = expr.args[0]
-        return sp.exp(sp.UnevaluatedExpr(Valued(power.name, value_of(step, power), bare=True)), evaluate=False)
+        return sp.exp(
+            sp.UnevaluatedExpr(Valued(power.name, value_of(step, unpadded(power)), bare=True)), evaluate=False
+        )
     if isinstance(expr, sp.Mul):
         factors = expr.as_ordered_factors()
         negative = expr.could_extract_minus_sign()
         if not (negative or any(f.is_Number or (f.is_Pow and f.exp.is_negative) for f in factors)):
             factors = sorted(factors, key=lambda f: factor_rank(f, factors))  # the printers' order
-        return sp.Mul(*[shown_numbers(f, step) for f in factors], evaluate=False)
-    return expr.func(*[shown_numbers(a, step) for a in expr.args], evaluate=False)
+        return sp.Mul(*[_shown(f, step) for f in factors], evaluate=False)
+    return expr.func(*[_shown(a, step) for a in expr.args], evaluate=False)
 
 
 def evaluated(shown: sp.Expr) -> float:
@@ -100,36 +118,60 @@ def evaluated(shown: sp.Expr) -> float:
     return float(numbers.doit())
 
 
+#: how the two printers write the ellipsis of an elided sum
+ELLIPSES = (r"\cdots", "⋯")
+
+
 def _line(c, step: example_mod.Step, lhs: sp.Expr, formula: sp.Expr, result: float) -> dict:
+    numbers = c.tex(shown_numbers(formula, step))
     return {
         "lhs": c.tex(lhs),
         "formula": c.tex(formula),
-        "numbers": c.tex(shown_numbers(formula, step)),
+        "numbers": numbers,
         "result": f"{result:.6f}",
         "value": result,
+        "elided": any(mark in numbers for mark in ELLIPSES),
     }
 
 
-def unit(d: Derivation, c, step: example_mod.Step, layer: Layer) -> list[dict] | None:
-    """Pre-activation, output, error signal and one weight's gradient of unit 1 of ``layer``, or None if too wide.
+def wide(layer: Layer) -> bool:
+    """Whether a hand calculation of ``layer`` holds a sum of more than HAND_WIDTH terms (printed elided)."""
+    above = sum(1 for s in layer.delta_forms[0].free_symbols if s.name.startswith("delta_"))
+    return (
+        layer.n_in > HAND_WIDTH
+        or (layer.activation == "softmax" and layer.n_out > HAND_WIDTH)
+        or (not layer.is_output and above > HAND_WIDTH)
+    )
 
-    With weight decay a last entry (``"decay"``) holds the numbers of the penalty's term, for the format to write.
+
+def eliding(c):
+    """A copy of the printing object ``c`` whose printer elides every run of more than HAND_WIDTH like-signed terms."""
+    short = copy.copy(c)
+    short.printer = copy.copy(c.printer)
+    short.printer.elide = HAND_WIDTH
+    short.printer._memo = {}  # what the original printed, it printed with its own elision
+    return short
+
+
+def unit(d: Derivation, c, step: example_mod.Step, layer: Layer) -> list[dict] | None:
+    """Pre-activation, output, error signal and one weight's gradient of unit 1 of ``layer``.
+
+    A wide layer's long sums print elided (:func:`wide`, :func:`eliding`); a line says so in ``"elided"``.
+    None when a number of the calculation is too large to be done by hand. With weight decay a last
+    entry (``"decay"``) holds the numbers of the penalty's term, for the format to write.
     """
-    if layer.n_in > HAND_WIDTH or (layer.activation == "softmax" and layer.n_out > HAND_WIDTH):
-        return None
     a, out, delta, w = layer.a[0], layer.out[0], layer.delta[0], layer.weights[0][0]
     used = set(layer.pre[0].free_symbols) | set(layer.delta_forms[0].free_symbols) | {a, out, delta}
     if any(not abs(value_of(step, s)) < HAND_LARGEST for s in used):
         return None  # numbers this large are not done by hand (the tables print them in scientific form)
+    c = eliding(c) if wide(layer) else c
     grad = sp.Derivative(sp.Symbol("E"), w)
     lines = [
         _line(c, step, a, layer.pre[0], step.values[a]),
         _line(c, step, out, layer.act[0], step.values[out]),
+        _line(c, step, delta, layer.delta_forms[0], step.values[delta]),
+        _line(c, step, grad, delta * layer.inputs[0], step.at(step.grads, w)),
     ]
-    form = layer.delta_forms[0]
-    if layer.is_output or sum(1 for s in form.free_symbols if s.name.startswith("delta_")) <= HAND_WIDTH:
-        lines.append(_line(c, step, delta, form, step.values[delta]))
-    lines.append(_line(c, step, grad, delta * layer.inputs[0], step.at(step.grads, w)))
     total = step.at(step.total, w) if step.total else step.at(step.grads, w)
     if total != step.at(step.grads, w):  # weight decay: the penalty's term λw joins the gradient
         lam = (total - step.at(step.grads, w)) / step.at(step.params, w)

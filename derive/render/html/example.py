@@ -104,6 +104,8 @@ def section(
         }
     return {
         "hand_output": hand_output,
+        # a wide layer's long sums are elided alike in the formula and its numbers (the text says so)
+        "hand_elided": any(r.get("elided") for r in (hand_output or []) + (hand_hidden or [])),
         "hand_hidden": hand_hidden,
         "zeros": hand.zeros(d, step, [_symbol(k, i) for k, i in positions]),
         "stale": stale,

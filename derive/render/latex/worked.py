@@ -6,7 +6,9 @@ finite difference) and :mod:`derive.render.plots` (the points the web page draws
 
 from __future__ import annotations
 
-from derive.core.model import Derivation
+import sympy as sp
+
+from derive.core.model import Derivation, Layer
 from derive.render import example as example_mod
 from derive.render import hand as hand_mod
 from derive.render import plots
@@ -20,6 +22,37 @@ def coordinates(points: list[tuple[int, float]]) -> str:
     return " ".join(f"({n},{v:.6g})" for n, v in points)
 
 
+#: a δ whose numbers hold a sum of at least this many printed terms sets the sum on two rows
+SPLIT_TERMS = 4
+
+
+def split_sum(c: lc.Printing, step: example_mod.Step, layer: Layer, lines: list[dict] | None) -> None:
+    """Set the numbers of a hidden δ's sum over the layer above on two rows when it prints SPLIT_TERMS terms or more.
+
+    A row of an ``align*`` cannot break inside ``\\left( ... \\right)``: the sum is printed by itself, its
+    terms shared out over two rows under sized brackets; the numbers and their order are the printer's.
+    """
+    sums = [
+        f
+        for f in sp.Mul.make_args(layer.delta_forms[0])
+        if isinstance(f, sp.Add) and any(s.name.startswith("delta_") for s in f.free_symbols)
+    ]
+    if not lines or layer.is_output or len(sums) != 1:
+        return
+    p = hand_mod.eliding(c) if hand_mod.wide(layer) else c
+    shown = hand_mod.shown_numbers(sums[0], step)
+    pieces = p.printer.lines(shown, 1)
+    whole = r"\left(%s\right)" % p.tex(shown)
+    delta = c.tex(layer.delta[0])
+    for r in lines:
+        if r["lhs"] != delta or len(pieces) < SPLIT_TERMS or r["numbers"].count(whole) != 1:
+            continue
+        before, after = r["numbers"].split(whole)
+        half = (len(pieces) + 1) // 2
+        first, rest = " ".join(pieces[:half]), " ".join(pieces[half:])
+        r["numbers"] = before + r"\bigl(" + first + r" \\" + "\n" + r"&\qquad " + rest + r"\bigr)" + after
+
+
 def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
     """The values of the worked-example section: the step's tables, the hand calculation and both plots."""
     shown = []  # the parameters of the units the tables show, each checked by a finite difference
@@ -28,6 +61,10 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
             shown += [layer.weights[j][i] for i in shown_units(layer.n_in)]
             shown += [layer.biases[j]] if layer.biases else []
     step = example_mod.run(d, ex, shown)
+    hand_output = hand.unit(d, c, step, d.layers[-1])
+    hand_hidden = hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None
+    if hand_hidden:
+        split_sum(c, step, d.layers[-2], hand_hidden)
     norms = plots.norms(d, step.total)
     layers = []
     for layer in d.layers:
@@ -80,7 +117,9 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "norm_layers": ",".join(str(c.nota.layer_name(l)) for l, _ in norms),
         "zeros": hand_mod.zeros(d, step, shown),
         "curve_steps": plots.CURVE_STEPS,
-        "hand_output": hand.unit(d, c, step, d.layers[-1]),
-        "hand_hidden": hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None,
+        "hand_output": hand_output,
+        "hand_hidden": hand_hidden,
+        # a wide layer's long sums are elided alike in the formula and its numbers (the text says so)
+        "hand_elided": any(r"\cdots" in r["numbers"] for r in (hand_output or []) + (hand_hidden or [])),
         "hand_layers": (d.spec.n_layers, d.spec.n_layers - 1),
     }
