@@ -27,7 +27,7 @@ SPLIT_TERMS = 4
 
 
 def split_sum(c: lc.Printing, step: example_mod.Step, layer: Layer, lines: list[dict] | None) -> None:
-    """Set the numbers of a hidden δ's sum over the layer above on two rows when it prints SPLIT_TERMS terms or more.
+    """Set the numbers of a hidden δ's sum over the layer above on two rows: in a wide layer, or from SPLIT_TERMS terms.
 
     A row of an ``align*`` cannot break inside ``\\left( ... \\right)``: the sum is printed by itself, its
     terms shared out over two rows under sized brackets; the numbers and their order are the printer's.
@@ -42,10 +42,12 @@ def split_sum(c: lc.Printing, step: example_mod.Step, layer: Layer, lines: list[
     p = hand_mod.eliding(c) if hand_mod.wide(layer) else c
     shown = hand_mod.shown_numbers(sums[0], step)
     pieces = p.printer.lines(shown, 1)
+    if len(pieces) < (2 if p is not c else SPLIT_TERMS):
+        return
     whole = r"\left(%s\right)" % p.tex(shown)
     delta = c.tex(layer.delta[0])
     for r in lines:
-        if r["lhs"] != delta or len(pieces) < SPLIT_TERMS or r["numbers"].count(whole) != 1:
+        if r["lhs"] != delta or r["numbers"].count(whole) != 1:
             continue
         before, after = r["numbers"].split(whole)
         half = (len(pieces) + 1) // 2
