@@ -236,7 +236,7 @@ def test_a_large_net_gets_generic_forms_and_a_short_pdf(tmp_path):
     path.write_bytes(data)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
-    assert pages <= 14
+    assert pages <= 15  # 14 before the hand calculation of one unit per layer, elided, joined the example
 
 
 # ---------------------------------------------------------------- order, elision and honesty for wide and large nets
