@@ -13,9 +13,9 @@ import re
 import sympy as sp
 from markupsafe import Markup
 
-from derive.core import activations, naming, update
+from derive.core import update
 from derive.core.model import Derivation, Layer
-from derive.render import checks, correspondence, gradients, notations
+from derive.render import chain, checks, correspondence, gradients, notations
 from derive.render import example as example_mod
 from derive.render.chain import ELIDE_TERMS, SMALL_WIDTH, shown_units
 from derive.render.gradients import TABLE_PARAMETERS
@@ -27,14 +27,18 @@ from derive.render.printer import NotationLatexPrinter, vector
 WRITTEN_OUTPUTS = 6
 
 
-class Maths:
-    """Printing helpers bound to one derivation and notation."""
+class Maths(chain.Printing):
+    """Printing helpers bound to one derivation and notation (as a :class:`chain.Printing`: inline ``<math>``)."""
 
     def __init__(self, d: Derivation, notation: str):
         self.d = d
         self.L = d.spec.n_layers
-        wide = max(d.spec.sizes) > SMALL_WIDTH
-        self.printer = NotationMathMLPrinter(notation, self.L, elide=ELIDE_TERMS if wide else None)
+        self.elides = max(d.spec.sizes) > SMALL_WIDTH
+        self.printer = NotationMathMLPrinter(notation, self.L, elide=ELIDE_TERMS if self.elides else None)
+        self.nota = self.printer.notation
+
+    def tex(self, expr: sp.Expr, focus: int | None = None) -> Markup:
+        return self.inline(expr, focus)
 
     def inline(self, expr: sp.Expr, focus: int | None = None) -> Markup:
         """``expr`` as an inline ``<math>``, about layer ``focus`` (by default the layer of its first unit index)."""
@@ -44,9 +48,6 @@ class Maths:
         """``lhs = rhs`` as the content of a display ``<math>``, about the layer of its left side (else its right)."""
         focus = notations.equation_focus(lhs, rhs)
         return Markup(f"{self.printer.doprint(lhs, focus)}<mo>{op}</mo>{self.printer.doprint(rhs, focus)}")
-
-    def family(self, role: str, layer: int, *levels: int, focus: int | None = None) -> Markup:
-        return self.inline(naming.indexed(role, layer)[tuple(naming.index(k) for k in levels)], focus)
 
     def vec(self, role: str, layer: int) -> sp.MatrixSymbol:
         sizes = self.d.spec.sizes
@@ -59,26 +60,8 @@ def _units(m: Maths, lhs: list, rhs, n: int) -> list[dict]:
 
 
 def _layer(m: Maths, layer: Layer) -> dict:
-    l = layer.index
-    in_role, in_layer = ("x", 0) if l == 1 else ("z", l - 1)
-    out_role = "y" if layer.is_output else "z"
     return {
-        "index": l,
-        "name": m.printer.notation.layer_name(l),
-        "n_in": layer.n_in,
-        "n_out": layer.n_out,
-        "is_output": layer.is_output,
-        "activation": activations.DESCRIPTIONS[layer.activation],
-        "softmax": layer.activation == "softmax",
-        "bias": layer.biases is not None,
-        "a": m.family("a", l, l, focus=l),
-        "out": m.family(out_role, l, l, focus=l),
-        "inp": m.family(in_role, in_layer, l - 1, focus=l),
-        "w": m.family("w", l, l, l - 1, focus=l),
-        "b": m.family("b", l, l, focus=l),
-        "delta": m.family("delta", l, l, focus=l),
-        "j": m.inline(naming.index(l), l),
-        "i": m.inline(naming.index(l - 1), l),
+        **chain.layer_symbols(m, layer),
         "pre": _units(m, layer.a, layer.pre, layer.n_out),
         "act": _units(m, layer.out, layer.act, layer.n_out),
         "deltas": _units(m, layer.delta, layer.delta_forms, layer.n_out),
@@ -251,7 +234,7 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
     """Every value the page templates use; ``ex`` is the worked example (the seeded one by default)."""
     m = Maths(d, notation)
     ex = ex if ex is not None else example_mod.default(d)
-    c = teach.Printing(d, m.printer, max(d.spec.sizes) > SMALL_WIDTH)
+    c = teach.Printing(d, m.printer, m.elides)
     layers = [_layer(m, layer) for layer in d.layers]
     eq = _equations(d, m)
     checks = _proofs(d, m.printer.notation.cost)
