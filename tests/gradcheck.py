@@ -26,3 +26,11 @@ def assert_close(got: np.ndarray, want: np.ndarray, atol: float = 1e-6, rtol: fl
     assert err.size == 0 or err.flat[worst] <= 0, (
         f"{what}: entry {worst}: got {got.flat[worst]!r}, want {want.flat[worst]!r}"
     )
+
+
+def entry_difference(loss: Callable[[dict], float], params: dict, key: str, index: tuple, h: float = 1e-6) -> float:
+    """dE/d params[key][index] by one central difference; ``loss`` takes a parameter dict, ``params`` is unchanged."""
+    up, down = {k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in params.items()}
+    up[key][index] += h
+    down[key][index] -= h
+    return (loss(up) - loss(down)) / (2 * h)

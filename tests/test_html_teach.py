@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 import sympy as sp
+from gradcheck import entry_difference
 
 import derive
 from derive.core import general
@@ -142,11 +143,7 @@ def test_hand_calculation_agrees_with_the_trainer_and_finite_differences(net):
         got = rows[-1][2]  # the last line: the gradient of the unit's first weight
         key = f"W{layer}"
         assert got == pytest.approx(grads[key][0, 0], abs=1e-6)
-        h = 1e-6
-        up, down = {k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in params.items()}
-        up[key][0, 0] += h
-        down[key][0, 0] -= h
-        fd = (trainer.loss(up, X, T) - trainer.loss(down, X, T)) / (2 * h)
+        fd = entry_difference(lambda p: trainer.loss(p, X, T), params, key, (0, 0))
         assert got == pytest.approx(fd, abs=1e-5)
         # the pre-activation and output lines are the trainer's forward values
         values = trainer._forward_pass(params, X)
