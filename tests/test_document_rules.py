@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import sympy as sp
 
 from derive.core import general
 from derive.pipeline import derivation
@@ -63,6 +64,17 @@ def test_a_wrong_matrix_rule_is_caught():
     wrong = general.matrix("w", l + 1).T * general.matrix("delta", l + 1)  # h' left out
     eqs = [dataclasses.replace(e, rhs=wrong) if e.id == "rule-2-matrix" else e for e in d.equations]
     with pytest.raises(proof.RuleMismatch):
+        proof.prove(dataclasses.replace(d, equations=eqs))
+
+
+def test_an_untransposed_weight_matrix_is_caught():
+    """W δ in place of Wᵀ δ has the right shape on a square layer; its entries sum over the wrong index."""
+    d = derivation(make_spec("2-2-2"))
+    right = d.equation("rule-2-matrix").rhs
+    wrong = right.replace(sp.Transpose, lambda m: m)
+    assert wrong != right
+    eqs = [dataclasses.replace(e, rhs=wrong) if e.id == "rule-2-matrix" else e for e in d.equations]
+    with pytest.raises(proof.RuleMismatch, match=r"rule-2-matrix at layer 1"):
         proof.prove(dataclasses.replace(d, equations=eqs))
 
 

@@ -92,10 +92,9 @@ def _explicit(d: Derivation, expr: sp.Expr, layer: int) -> sp.Matrix:
     raise TypeError(type(expr))
 
 
-def _concrete(d: Derivation, expr: sp.Expr, units: dict, doit: bool = True) -> sp.Expr:
-    """An index form at integer units; ``doit`` evaluates its sums (never on a derivative of E)."""
-    out = sp.sympify(expr).xreplace(units)
-    return rules.concretize(out.doit() if doit else out, d.spec.n_layers)
+def _concrete(d: Derivation, expr: sp.Expr, units: dict) -> sp.Expr:
+    """An index form at integer units, in the network's own symbols (its sums already written out)."""
+    return rules.concretize(sp.sympify(expr).xreplace(units), d.spec.n_layers)
 
 
 def prove(d: Derivation) -> Derivation:
@@ -125,11 +124,15 @@ def prove(d: Derivation) -> Derivation:
         for lev in small:
             lhs = _explicit(d, eqs[matrix_id].lhs, lev)
             rhs = _explicit(d, eqs[matrix_id].rhs, lev)
+            # the layer's index form, its sums over the layer above written out once for all entries
+            # (the left side, a derivative of E, is never evaluated)
+            form_lhs = _index_form(d, rule.lhs, lev)
+            form_rhs = sp.sympify(_index_form(d, rule.rhs, lev)).doit()
             for r in range(lhs.rows):
                 for c in range(lhs.cols):
                     units = {naming.index(lev): r + 1, naming.index(lev - 1): c + 1}
-                    index_lhs = _concrete(d, _index_form(d, rule.lhs, lev), units, doit=False)
-                    index_rhs = _concrete(d, _index_form(d, rule.rhs, lev), units)
+                    index_lhs = _concrete(d, form_lhs, units)
+                    index_rhs = _concrete(d, form_rhs, units)
                     if lhs[r, c] != index_lhs or not _same(rhs[r, c], index_rhs):
                         raise RuleMismatch(f"{matrix_id} at layer {lev}, entry ({r + 1}, {c + 1})")
         if small:
