@@ -142,6 +142,56 @@ def test_malformed_example_is_one_line_exit_2_and_nothing_written(tmp_path, chan
     assert not out.exists()
 
 
+#: a ReLU unit exactly at its kink (50·1000 − 50·1000 = 0) under weights so large that a step of 1e-6
+#: in W1[0, 0] moves the logits by 0.1: the central difference misses the (H(0) = 1/2) gradient by 2.5 %
+AT_KINK = {
+    "x": [1000, -1000],
+    "t": [1, 0],
+    "lr": 0.5,
+    "W1": [[50, 50], [-50, 50], [3, 3]],
+    "b1": [0, 0, 0],
+    "W2": [[100, 100, 100], [1, 1, 1]],
+    "b2": [0, 0],
+}
+
+
+def test_numbers_a_finite_difference_cannot_check_are_one_line_exit_2(tmp_path):
+    """The derived gradient is right there (smaller steps converge to it); the user is asked for other numbers."""
+    path = tmp_path / "kink.json"
+    path.write_text(json.dumps(AT_KINK))
+    d = derivation(make_spec("2-3-2", "relu,softmax", "ce"))
+    ex = example.load(path, d.spec)
+    # by hand: a = (0, -1e5, 0), z = 0, y = softmax(b2) = (1/2, 1/2), δ2 = y - t, δ1_1 = H(0) Σ_k W2[k, 0] δ2_k
+    x, W2 = np.array(AT_KINK["x"], float), np.array(AT_KINK["W2"], float)
+    delta2 = np.array([0.5, 0.5]) - np.array(AT_KINK["t"], float)
+    g = 0.5 * (W2[:, 0] @ delta2) * x[0]
+    params = {k: np.asarray(v, float) for k, v in ex.params.items()}
+    rates = example.decay_rates(d.spec, ex)
+    assert example._converges(example.evaluator(d), ex, params, rates, ("W1", (0, 0)), g)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "derive", "build", "--arch", "2-3-2", "--act", "relu,softmax", "--loss", "ce"]
+    run = subprocess.run(
+        [*cmd, "--example", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "W1[0, 0]" in run.stderr and "unit 1 of hidden layer 1 (relu) has a = 0" in run.stderr
+    assert not out.exists()
+
+
+def test_a_wrong_gradient_with_a_users_numbers_is_still_a_bug(tmp_path):
+    """Only a difference that converges to the derived gradient blames the numbers; a wrong δ form still raises."""
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(USER))
+    d = derivation(make_spec("2-3-2"))
+    d.layers[-1].delta_forms = [2 * f for f in d.layers[-1].delta_forms]
+    with pytest.raises(AssertionError, match="finite difference"):
+        example.run(d, example.load(path, d.spec))
+
+
 def test_not_json_and_missing_keys_are_spec_errors(tmp_path):
     spec = make_spec("2-3-2")
     bad = tmp_path / "bad.json"

@@ -3,7 +3,11 @@
 Evaluation only. The forward values come from the Derivation's definitions
 (``pre``, ``act``, ``loss``), the δs and gradients from its derived forms, and
 every gradient is compared with a central finite difference of the error
-before anything is printed; a mismatch is a bug and raises.
+before anything is printed; a mismatch is a bug and raises. Only where the
+numbers come from the user's file and smaller steps bring the difference
+towards the derived gradient is the mismatch the numbers' doing (a kink of
+ReLU within the step, or an error far from linear over it): that is one line
+of error asking for other numbers.
 """
 
 from __future__ import annotations
@@ -177,17 +181,14 @@ def _step(d: Derivation, ex: Example, shown: Sequence[sp.Symbol]) -> Step:
     positions += sorted(set(map(array_position, shown)) - set(positions))
     fd = {}
     for key, idx in positions:  # a central difference of the objective E + Ω
-        probe = {k: v.copy() for k, v in params.items()}
-        probe[key][idx] += FD_STEP
-        up = ev.run_forward(probe, ex.x, ex.t) + penalty(rates, probe)
-        probe[key][idx] -= 2 * FD_STEP
-        down = ev.run_forward(probe, ex.x, ex.t) + penalty(rates, probe)
-        fd[(key, idx)] = value = (up - down) / (2 * FD_STEP)
+        value, size = _difference(ev, ex, params, rates, (key, idx), FD_STEP)
+        fd[(key, idx)] = value
         _finite(ex, "the finite-difference check", value)
         g = float(total[key][idx])
         # rounding in E itself limits what a difference quotient can resolve (large E, large inputs)
-        rounding = 64 * np.finfo(float).eps * max(abs(up), abs(down)) / FD_STEP
-        if not abs(value - g) <= 1e-6 + 1e-5 * abs(g) + rounding:  # written so that NaN fails
+        if not abs(value - g) <= 1e-6 + 1e-5 * abs(g) + 64 * np.finfo(float).eps * size / FD_STEP:  # NaN fails
+            if ex.source is not None and _converges(ev, ex, params, rates, (key, idx), g):
+                raise SpecError(_unchecked(d, ev, ex, params, (key, idx), g, value))
             raise AssertionError(f"{key}{list(idx)}: derived gradient {g!r}, finite difference {value!r}")
     _check_forms(d, params, grads, values)
     updated = {k: params[k] - ex.lr * total[k] for k in params}
@@ -201,6 +202,55 @@ def _step(d: Derivation, ex: Example, shown: Sequence[sp.Symbol]) -> Step:
         step.stale = dict(zip(d.layers[-2].delta, ev.layer_deltas(stale, values, d.layers[-2]).tolist()))
         _finite(ex, "the δs from updated weights", list(step.stale.values()))
     return step
+
+
+def _difference(ev: Evaluator, ex: Example, params: dict, rates: dict, where: tuple, h: float) -> tuple[float, float]:
+    """The central difference (J(θ + h) - J(θ - h)) / 2h of the objective J = E + Ω in one parameter entry,
+    and the larger of |J(θ ± h)|."""
+    key, idx = where
+    probe = {k: v.copy() for k, v in params.items()}
+    probe[key][idx] += h
+    up = ev.run_forward(probe, ex.x, ex.t) + penalty(rates, probe)
+    probe[key][idx] -= 2 * h
+    down = ev.run_forward(probe, ex.x, ex.t) + penalty(rates, probe)
+    return (up - down) / (2 * h), max(abs(up), abs(down))
+
+
+def _converges(ev: Evaluator, ex: Example, params: dict, rates: dict, where: tuple, g: float) -> bool:
+    """Whether smaller steps bring the difference quotient towards ``g``: then the numbers, not the gradient,
+    are what the check cannot handle (far from linear over the step, or a kink within it)."""
+    errors = [abs(_difference(ev, ex, params, rates, where, FD_STEP / 10**n)[0] - g) for n in range(3)]
+    return bool(errors[2] < errors[1] < errors[0] and errors[2] <= errors[0] / 20)
+
+
+#: activations with a kink at a = 0, where the error has no derivative (SymPy writes Max(0, a) and H(0) = 1/2)
+KINKED = ("relu", "leaky_relu")
+
+
+def _unchecked(d: Derivation, ev: Evaluator, ex: Example, params: dict, where: tuple, g: float, value: float) -> str:
+    """The one line that refuses a user's example whose numbers a central difference cannot check."""
+    key, idx = where
+    line = (
+        f"example file {ex.source!r}: at these numbers a central difference (h = {FD_STEP:g}) misses the "
+        f"gradient of {key}{list(idx)} (derived {g:.6g}, difference {value:.6g}; smaller steps come closer)"
+    )
+    seen: list[dict] = []
+    for h in (0.0, FD_STEP, -FD_STEP):  # the unit values at θ and at both probes
+        probe = {k: v.copy() for k, v in params.items()}
+        probe[key][idx] += h
+        seen.append({})
+        ev.run_forward(probe, ex.x, ex.t, seen[-1])
+    for layer in d.layers:
+        if layer.activation not in KINKED:
+            continue
+        for j, a in enumerate(layer.a):
+            if seen[0][a] == 0 or len({np.sign(values[a]) for values in seen}) > 1:
+                place = "the output layer" if layer.is_output else f"hidden layer {layer.index}"
+                return (
+                    f"{line}; unit {j + 1} of {place} ({layer.activation}) has a = {seen[0][a]:.3g}, at its "
+                    "kink at 0 or within one step of it: move that pre-activation away from 0, or use smaller values"
+                )
+    return f"{line}: the error is far from linear over the step; use smaller values"
 
 
 def _check_forms(d: Derivation, params: dict, grads: dict, values: dict) -> None:
