@@ -182,6 +182,22 @@ def test_numbers_a_finite_difference_cannot_check_are_one_line_exit_2(tmp_path):
     assert not out.exists()
 
 
+def test_a_step_that_overflows_names_the_learning_rate():
+    """y = σ(a) rounds to 1 after a step of lr = 1000, so log(1 - y) is -inf: the rate, not x, is to blame."""
+    spec = make_spec("2-3-2", "leaky_relu,sigmoid", "bce")
+    numbers = {
+        "x": [1, 2],
+        "t": [1, 0],
+        "lr": 1000,
+        "W1": [[1, 1]] * 3,
+        "b1": [0] * 3,
+        "W2": [[1] * 3] * 2,
+        "b2": [0, 0],
+    }
+    with pytest.raises(SpecError, match=r"the error after the step overflows .*\(largest: lr = 1000\)"):
+        example.run(derivation(spec), example.parse(numbers, spec, "big.json"))
+
+
 def test_a_wrong_gradient_with_a_users_numbers_is_still_a_bug(tmp_path):
     """Only a difference that converges to the derived gradient blames the numbers; a wrong δ form still raises."""
     path = tmp_path / "mine.json"

@@ -152,11 +152,17 @@ def facts(d: Derivation, ex: Example, step: Step) -> dict:
     }
 
 
-def _finite(ex: Example, what: str, *values) -> None:
-    """Refuse the example when any of ``values`` (numbers or arrays) is NaN or infinite."""
+def _finite(ex: Example, what: str, *values, stepped: bool = False) -> None:
+    """Refuse the example when any of ``values`` (numbers or arrays) is NaN or infinite.
+
+    The message names the input or parameter of largest size, and the learning rate too
+    where it is larger and the numbers are those after the step (``stepped``).
+    """
     if all(np.all(np.isfinite(np.asarray(v, float))) for v in values):
         return
     named = [(abs(v), f"x[{i}]", v) for i, v in enumerate(ex.x)]
+    if stepped:
+        named.append((abs(ex.lr), "lr", ex.lr))
     for key, rows in ex.params.items():
         flat = np.asarray(rows, float).ravel()
         k = int(np.argmax(np.abs(flat)))
@@ -193,14 +199,14 @@ def _step(d: Derivation, ex: Example, shown: Sequence[sp.Symbol]) -> Step:
     _check_forms(d, params, grads, values)
     updated = {k: params[k] - ex.lr * total[k] for k in params}
     error_after = ev.run_forward(updated, ex.x, ex.t)
-    _finite(ex, "the error after the step", error_after, *updated.values())
+    _finite(ex, "the error after the step", error_after, *updated.values(), stepped=True)
     step = Step(values, error, params, grads, updated, error_after, fd)
     step.total, step.penalty, step.penalty_after = total, penalty(rates, params), penalty(rates, updated)
     if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
         top = f"W{len(d.layers)}"
         stale = dict(params) | {top: updated[top]}
         step.stale = dict(zip(d.layers[-2].delta, ev.layer_deltas(stale, values, d.layers[-2]).tolist()))
-        _finite(ex, "the δs from updated weights", list(step.stale.values()))
+        _finite(ex, "the δs from updated weights", list(step.stale.values()), stepped=True)
     return step
 
 
