@@ -12,8 +12,9 @@ from dataclasses import dataclass
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax")
 LOSSES = ("sse", "mse", "ce", "bce")
 STYLES = ("scalar", "vector")
-#: update rules: plain gradient descent, or with momentum (Rumelhart, Hinton and Williams 1986, eq. 9)
-OPTIMIZERS = ("sgd", "momentum")
+#: update rules: plain gradient descent, with momentum (Rumelhart, Hinton and Williams 1986, eq. 9),
+#: or Adam (Kingma and Ba 2015, Algorithm 1)
+OPTIMIZERS = ("sgd", "momentum", "adam")
 
 #: Refuse networks above these sizes instead of running for an hour.
 MAX_UNITS_PER_LAYER = 4096

@@ -134,6 +134,8 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
             return self._tex(self.notation.error)
         if sym == update.ETA:
             return self._tex(self.notation.rate)
+        if sym in update.ADAM_SCALARS:
+            return self._tex(self.notation.adam_letter(update.ADAM_SCALARS[sym]))
         try:
             return self._tex(self.notation.latex(sym, self.n_layers))
         except KeyError:
@@ -219,6 +221,15 @@ class NotationMathMLPrinter(MathMLPresentationPrinter):
             row.appendChild(self._l_paren())
             row.appendChild(self._print(expr.args[1]))
             row.appendChild(self._r_paren())
+        return row
+
+    def _print_MomentBase(self, expr):
+        """Adam's m_θ(t), v̂_θ(t): the notation's letter with the parameter below, the step in brackets."""
+        letter = self.notation.adam_letter(expr.letter)
+        letter = r"\hat{%s}" % letter if expr.corrected else letter
+        row = self._row(self._el("msub", self._tex(letter), self._print(expr.args[0])), self._l_paren())
+        row.appendChild(self._print(expr.args[1]))
+        row.appendChild(self._r_paren())
         return row
 
     def _print_Mul(self, expr):

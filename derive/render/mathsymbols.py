@@ -4,7 +4,7 @@ A preset (:mod:`derive.render.notations`) states each symbol once, as LaTeX such
 ``w^{(2)}_{ji}``, ``\boldsymbol{\delta}`` or ``\hat{y}``; the LaTeX printer uses it as it is
 and :func:`symbol_nodes` reads it into presentation MathML elements for the MathML printer.
 Only what presets use is understood: letters, digits, Greek letters, sub- and superscripts,
-braces, ``\mathbf``, ``\boldsymbol``, ``\mathrm``, ``\hat`` and a prime.
+braces, ``\mathbf``, ``\boldsymbol``, ``\mathrm``, ``\hat``, ``\bar`` and a prime.
 
 Bold letters are the Unicode mathematical alphanumeric characters (U+1D400 on):
 browsers that implement MathML Core honour no ``mathvariant`` other than ``normal``.
@@ -27,6 +27,8 @@ GREEK = {
     "theta": "θ",
     "lambda": "λ",
     "mu": "μ",
+    "nu": "ν",
+    "rho": "ρ",
     "sigma": "σ",
     "tau": "τ",
     "phi": "ϕ",
@@ -139,6 +141,8 @@ class _TexReader:
             return self.row(self.argument(font))
         if tok == r"\hat":
             return self.element("mover", self.row(self.argument(style)), self.element("mo", text="^"), accent="true")
+        if tok == r"\bar":
+            return self.element("mover", self.row(self.argument(style)), self.element("mo", text="¯"), accent="true")
         if tok.startswith("\\"):
             name = tok[1:]
             if name in GREEK:

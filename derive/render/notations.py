@@ -38,6 +38,10 @@ LOSS_NAMES = {
 }
 
 
+#: Adam's letters in Kingma and Ba (2015): the two moments, their decay rates and the constant below the step
+ADAM_LETTERS = {"m": "m", "v": "v", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "epsilon": r"\epsilon"}
+
+
 @dataclass(frozen=True)
 class Notation:
     """One notation preset: how each role is written in LaTeX."""
@@ -82,6 +86,23 @@ class Notation:
     loss_names: dict[str, str] = field(default_factory=dict)
     #: the source's name in a table's column head (the key when empty)
     short: str = ""
+    #: Adam's letters where the source has its own or the usual ones clash with its letters (keys as in
+    #: :data:`ADAM_LETTERS`)
+    adam: dict[str, str] = field(default_factory=dict)
+
+    def adam_letter(self, key: str) -> str:
+        """The letter of one of Adam's quantities (m, v, β1, β2, ε): the source's own, else Kingma and Ba's.
+
+        ε is written ε̄ where the learning rate is already an ε.
+
+        >>> NOTATIONS["bishop"].adam_letter("v"), NOTATIONS["goodfellow"].adam_letter("beta1")
+        ('v', '\\\\rho_{1}')
+        """
+        if key in self.adam:
+            return self.adam[key]
+        if key == "epsilon" and "epsilon" in self.rate:
+            return r"\bar{\epsilon}"
+        return ADAM_LETTERS[key]
 
     @property
     def name(self) -> str:

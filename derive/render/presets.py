@@ -116,6 +116,8 @@ GOODFELLOW = preset(
     cost="loss",
     loss_names={"sse": "sum-of-squares loss", "ce": "cross-entropy loss", "bce": "binary cross-entropy loss"},
     short="Goodfellow et al.",
+    # Adam as the book writes it (algorithm 8.7): moments s and r, decay rates ρ1 and ρ2, constant δ
+    adam={"m": "s", "v": "r", "beta1": r"\rho_{1}", "beta2": r"\rho_{2}", "epsilon": r"\delta"},
     note=r"Goodfellow's $\boldsymbol{a}$ is the pre-activation (Nielsen's $a$ is the activation); "
     r"$g^{(k)}_j$ here is $\partial L/\partial a^{(k)}_j$, the running gradient $\boldsymbol{g}$ of algorithm 6.4 "
     r"just after it has been multiplied by $f'(\boldsymbol{a}^{(k)})$.",
@@ -160,6 +162,8 @@ SEED003 = preset(
     rate=r"\alpha",
     activation=r"\sigma",
     index_letters="jmkpqrsu",
+    # v is a weight here, m and u unit indices: Adam's moments take Greek letters
+    adam={"m": r"\mu", "v": r"\nu"},
     note=r"The slides have no symbol for a pre-activation ($s$ and $r$ here) and no biases ($b$, $c$ here); "
     r"their hidden $\gamma$ is written with the already-updated weights $v^{t+1}$, which is wrong (section on the "
     r"algorithm), and their $\sigma'(z) = 1/(1+e^{-z})^2$ is wrong: $\sigma'(z) = e^{-z}/(1+e^{-z})^2$.",

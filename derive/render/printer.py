@@ -77,6 +77,8 @@ class NotationLatexPrinter(Memo, LatexPrinter):
             return self.notation.error
         if expr == update.ETA:
             return self.notation.rate
+        if expr in update.ADAM_SCALARS:
+            return self.notation.adam_letter(update.ADAM_SCALARS[expr])
         try:
             return _group(self.notation.latex(expr, self.n_layers))
         except KeyError:
@@ -284,6 +286,13 @@ class NotationLatexPrinter(Memo, LatexPrinter):
         text = r"\Delta %s" % self._print(expr.args[0])
         if len(expr.args) == 2:  # at step t: Δw(t), Δw(t-1)
             text += r"(%s)" % self._print(expr.args[1])
+        return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+
+    def _print_MomentBase(self, expr: update.MomentBase, exp: str | None = None) -> str:
+        """Adam's m_θ(t), v̂_θ(t): the notation's letter with the parameter below, the step in brackets."""
+        letter = self.notation.adam_letter(expr.letter)
+        letter = r"\hat{%s}" % letter if expr.corrected else letter
+        text = r"%s_{%s}(%s)" % (letter, self._print(expr.args[0]), self._print(expr.args[1]))
         return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
 
     def _print_ActivationPrime(self, expr: general.ActivationPrime, exp: str | None = None) -> str:

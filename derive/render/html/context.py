@@ -303,6 +303,8 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         # the index letters repeat when the net has more levels (inputs and layers) than letters
         "index_cycle": len(c.nota.index_letters) if d.spec.n_layers + 1 > len(c.nota.index_letters) else 0,
         "updates": [e.id for e in d.equations if e.id.startswith("update-")],
+        # Adam's equations by part (m, v, mhat, vhat, change) and its letters, for the algorithm's steps
+        "adam": _adam(d, m) if d.spec.optimizer == "adam" else None,
         "matrix_vec": [
             {
                 "index": lay["index"],
@@ -316,3 +318,11 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         ],
         "x_vec": m.inline(vector("x", 0, d.layers[0].n_in)),
     }
+
+
+def _adam(d: Derivation, m: Maths) -> dict:
+    """Adam's equation ids by part and its letters as inline MathML: m, v, β1, β2, ε."""
+    nota = m.printer.notation
+    letters = {key: Markup(m.printer.letter(nota.adam_letter(key))) for key in ("m", "v")}
+    scalars = {key: m.inline(sym) for sym, key in update.ADAM_SCALARS.items()}
+    return {**update.adam_groups(d.equations), **letters, **scalars}

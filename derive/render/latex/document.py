@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
+from derive.core import update
 from derive.core.model import Derivation
 from derive.render import correspondence, gradients, notations, steps, templates
 from derive.render import example as example_mod
@@ -191,6 +192,8 @@ def template_values(
         "eq": {e.id: {"id": e.id, "number": e.number, **c.eq(e.lhs, e.rhs)} for e in d.equations},
         # the optimiser's equations, whichever the core derived (ids "update-...")
         "updates": [e.id for e in d.equations if e.id.startswith("update-")],
+        # Adam's equations by part (m, v, mhat, vhat, change), for the algorithm's steps
+        "adam": update.adam_groups(d.equations) if d.spec.optimizer == "adam" else None,
         "layers": infos,
         "out": infos[-1],
         "symbols": lc.symbol_rows(c, infos),

@@ -78,7 +78,9 @@ def _span(d: Derivation, first: str, last: str) -> str:
 
 def _update_context(d: Derivation) -> dict:
     """The update equations printed with the trainer's names: one line serves every parameter array."""
-    eqs = [e for e in d.equations if e.id.startswith("update-")]
+    eqs = update.changes([e for e in d.equations if e.id.startswith("update-")])
+    if d.spec.optimizer == "adam":
+        return _adam_context(d, eqs)
     penalties = _penalties(d)
     lines = set()
     for e in eqs:
@@ -94,10 +96,55 @@ def _update_context(d: Derivation) -> dict:
         raise ValueError(f"the update equations differ between parameters: {sorted(map(str, lines))}")
     rhs = lines.pop()
     return {
+        "adam": False,
         "momentum": d.spec.optimizer == "momentum",
         "update_rhs": TrainerPrinter().doprint(rhs),
         "update_lines": _in_place(rhs),
         "update_eqs": _span(d, eqs[0].id, eqs[-1].id) if len(eqs) > 1 else cite(d, eqs[0].id),
+    }
+
+
+def _adam_context(d: Derivation, changes: list) -> dict:
+    """Adam's five equations as five trainer lines that serve every parameter array, each citing its
+    equation for every parameter (``eqs. (5), (10)``), and the numbers of all of them."""
+    penalties = _penalties(d)
+    found: dict[str, tuple[set, list[int]]] = {}
+    for e in d.equations:
+        if not e.id.startswith("update-"):
+            continue
+        theta = update.parameter(e)
+        t = update.STEP
+        names = {
+            update.objective_gradient(theta, penalties): sp.Symbol("grad"),
+            update.FirstMoment(theta, t - 1): sp.Symbol("m[key]"),
+            update.SecondMoment(theta, t - 1): sp.Symbol("v[key]"),
+            update.FirstMoment(theta, t): sp.Symbol("m_new"),
+            update.SecondMoment(theta, t): sp.Symbol("v_new"),
+            update.FirstMomentHat(theta, t): sp.Symbol("m_hat"),
+            update.SecondMomentHat(theta, t): sp.Symbol("v_hat"),
+            update.ETA: sp.Symbol("lr"),
+            update.BETA1: sp.Symbol("beta1"),
+            update.BETA2: sp.Symbol("beta2"),
+            update.EPSILON: sp.Symbol("eps"),
+        }
+        lhs = "change" if isinstance(e.lhs, update.Increment) else TrainerPrinter().doprint(e.lhs.xreplace(names))
+        rhs = TrainerPrinter().doprint(e.rhs.xreplace(names))
+        lines, numbers = found.setdefault(lhs, (set(), []))
+        lines.add(rhs)
+        numbers.append(e.number)
+    out = []
+    for lhs, (lines, numbers) in found.items():
+        if len(lines) != 1:
+            raise ValueError(f"Adam's {lhs} differs between parameters: {sorted(lines)}")
+        where = f"eq. ({numbers[0]})" if len(numbers) == 1 else "eqs. " + ", ".join(f"({n})" for n in numbers)
+        out.append({"lhs": lhs, "rhs": lines.pop(), "eqs": where})
+    everything = [e for e in d.equations if e.id.startswith("update-")]
+    return {
+        "adam": True,
+        "momentum": False,
+        "adam_lines": out,
+        "update_eqs": _span(d, everything[0].id, everything[-1].id),
+        "change_eqs": out[-1]["eqs"],
     }
 
 
@@ -156,6 +203,7 @@ def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
     """Everything the template reads (``floats``: with the one-sample float functions; default: scalar style)."""
     spec = d.spec
     scalar = style == "scalar"
+    momentum = spec.optimizer == "momentum"
     b = scalar_blocks(d) if scalar else vector_blocks(d)
     names = _pass_names(b["forward"])
     values = ", ".join(names)
@@ -205,7 +253,8 @@ def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
         "scalar": scalar,
         "floats": floats,
         # with momentum α = 0.9 a step is about 1 / (1 - α) = 10 gradient steps long
-        "demo_lr": repr((2.0 if xor else 0.03) / (10 if spec.optimizer == "momentum" else 1)),
+        # Adam moves each parameter by about lr per step, whatever the scale of the gradient
+        "demo_lr": repr(0.05 if spec.optimizer == "adam" else (2.0 if xor else 0.03) / (10 if momentum else 1)),
         "demo_epochs": repr(1000 if xor else 200),
         "error_eq": cite(d, "error"),
         "forward_eqs": _span(d, "forward-a-1", f"forward-z-{spec.n_layers}"),
