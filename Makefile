@@ -75,7 +75,7 @@ browser:
 	fi
 
 need-arch:
-	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [OPTIMIZER=sgd|momentum] [WEIGHT_DECAY=1 [DECAY_BIASES=1]] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
+	@if [ -z "$$BD_ARCH" ]; then echo "usage: make derive ARCH=2-3-2 [ACT=sigmoid|tanh,softmax] [LOSS=sse|mse|ce|bce] [NOTATION=bishop] [BIAS=off] [MEAN=1] [OPTIMIZER=sgd|momentum|adam] [WEIGHT_DECAY=1 [DECAY_BIASES=1]] [STYLE=scalar|vector] [EXAMPLE=file.json] [OUT=dir]" >&2; exit 2; fi
 
 # need-arch comes first so that a missing ARCH is reported before any installing
 derive: need-arch $(STAMP) tex

@@ -215,7 +215,7 @@ def derivation(
         bias: with bias terms.
         mean: the error of a batch is the mean over its samples (default: the sum).
         notation: the notation preset of every printed formula (see ``backprop-derive build --help``).
-        optimizer: the update rule, ``sgd`` or ``momentum`` (as ``build --optimizer``).
+        optimizer: the update rule, ``sgd``, ``momentum`` or ``adam`` (as ``build --optimizer``).
         weight_decay: train on E + (λ/2) Σ w² (as ``build --weight-decay``).
         decay_biases: with weight decay, penalise the biases too (as ``build --decay-biases``).
     Returns:

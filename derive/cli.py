@@ -112,7 +112,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--loss", default="sse", help=f"one of {', '.join(LOSSES)}")
     b.add_argument("--no-bias", action="store_true", help="no bias terms")
     b.add_argument("--mean", action="store_true", help="error is the mean over a batch (default: sum)")
-    b.add_argument("--optimizer", default="sgd", help=f"update rule: {', '.join(OPTIMIZERS)} (default: sgd)")
+    b.add_argument(
+        "--optimizer",
+        default="sgd",
+        help=f"update rule: {', '.join(OPTIMIZERS)} (momentum: Rumelhart, Hinton and Williams 1986, eq. 9; "
+        "adam: Kingma and Ba 2015, Algorithm 1) (default: sgd)",
+    )
     b.add_argument(
         "--weight-decay",
         action="store_true",

@@ -186,10 +186,10 @@ def test_momentum_with_weight_decay_is_equal_and_without_its_term_different(tmp_
 
 
 def test_loader_refuses_an_unknown_optimizer(tmp_path):
-    text = CATALOG_FILE.read_text(encoding="utf-8").replace('optimizer = "momentum"', 'optimizer = "adam"')
+    text = CATALOG_FILE.read_text(encoding="utf-8").replace('optimizer = "momentum"', 'optimizer = "nesterov"')
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"optimizer 'adam' is not one of sgd, momentum"):
+    with pytest.raises(CatalogError, match=r"optimizer 'nesterov' is not one of sgd, momentum, adam"):
         sources.load_source(path)
 
 

@@ -137,9 +137,9 @@ def test_build_with_momentum_writes_it_everywhere(tmp_path, capsys):
     assert "Rumelhart, Hinton and Williams" in tex and r"\alpha \Delta" in tex
     assert "def momentum_step(params, velocity, X, T, lr, momentum=0.9):" in (out / "trainer.py").read_text()
     capsys.readouterr()
-    assert main(["build", "--arch", "2-2-1", "--optimizer", "adam", "--no-pdf", "--out", str(tmp_path / "x")]) == 2
+    assert main(["build", "--arch", "2-2-1", "--optimizer", "nesterov", "--no-pdf", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "unknown optimizer 'adam'; valid: sgd, momentum" in err
+    assert err.count("\n") == 1 and "unknown optimizer 'nesterov'; valid: sgd, momentum, adam" in err
     assert not (tmp_path / "x").exists()
 
 

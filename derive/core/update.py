@@ -160,8 +160,8 @@ def adam(spec: NetworkSpec, first: int = 1, penalties: Penalties | None = None) 
     the same ``update-w-l`` as in the other rules; the others are ``update-m-w-l`` and so on.
 
     >>> from derive.spec import make_spec
-    >>> [e.id for e in adam(make_spec("2-2", optimizer="adam"))]
-    ['update-m-w-1', 'update-v-w-1', 'update-mhat-w-1', 'update-vhat-w-1', 'update-w-1', 'update-m-b-1', 'update-v-b-1', 'update-mhat-b-1', 'update-vhat-b-1', 'update-b-1']
+    >>> [e.id for e in adam(make_spec("2-2", optimizer="adam"))][:5]
+    ['update-m-w-1', 'update-v-w-1', 'update-mhat-w-1', 'update-vhat-w-1', 'update-w-1']
     >>> adam(make_spec("2-2", optimizer="adam"))[4].rhs
     -eta*FirstMomentHat(w_1[idx1, idx0], t)/(epsilon + sqrt(SecondMomentHat(w_1[idx1, idx0], t)))
     """
