@@ -19,6 +19,11 @@ Momentum has state: a symbol of kind ``increment`` is the previous change
 Δθ(t−1) of the parameter its indices name; the steps read it and assign the new
 change to it, and the runner carries it from one step to the next (starting
 from a random change, with a random α), over several steps.
+
+Adam's state is the same kind of thing: symbols of kind ``first_moment`` and
+``second_moment`` are the moments m and v of the parameter their indices name, and
+one of kind ``step`` is the count t of steps taken (``t = t + 1``, then β1**t);
+the runner starts from random moments, t and β1, β2, ε, and carries them on.
 """
 
 from __future__ import annotations
@@ -34,11 +39,12 @@ from derive.core.update import ALPHA
 from derive.diff import rule as rules
 from derive.diff.builder import Builder
 from derive.diff.catalog.sources import Algorithm, Source
+from derive.diff.catalog.types import STATE_KINDS
 from derive.diff.compare import MISTAKES, ReferenceNet
 from derive.diff.layers import NotApplicable, Undefined, layer_number
 from derive.diff.notation import SourceNames, form_text
 from derive.diff.numbers import DIGITS, Env, close, environment, short
-from derive.diff.rule import gradient_rule
+from derive.diff.rule import AdamState, gradient_rule
 
 __all__ = ["compare_algorithm", "gradient_rule"]
 
@@ -61,15 +67,18 @@ class _StepBuilder(Builder):
             if key not in self.run.temps[name]:
                 raise KeyError(f"{name}{list(key[1])} is read before it is assigned")
             return self.run.temps[name][key]
-        if self.form.symbols[name].kind == "increment":
-            return sp.Float(self.run.increments[self.parameter(name, idx, env)], DIGITS)
+        kind = self.form.symbols[name].kind
+        if kind in STATE_KINDS:
+            return sp.Float(self.run.state[kind][self.parameter(name, idx, env)], DIGITS)
+        if kind == "step":
+            return sp.Float(self.run.t, DIGITS)
         sym = super().ref(name, idx, env)
         return sp.Float(self.run.read(sym), DIGITS)
 
     def parameter(self, name: str, idx: tuple, env: dict) -> sp.Symbol:
         """The parameter ``name[idx]`` is (a weight or bias), or whose change it is (an increment)."""
         spec = self.form.symbols[name]
-        if spec.kind == "increment":  # the change of a weight with two indices, of a bias with one
+        if spec.kind in STATE_KINDS:  # the state of a weight with two indices, of a bias with one
             spec = dataclasses.replace(spec, kind="weight" if len(idx) == 2 else "bias")
         return self.resolve(name, spec, idx, env)
 
@@ -83,7 +92,13 @@ class _Run:
         self.functions = source.functions
         d = ctx.d
         self.params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
-        self.increments = dict(prev)
+        adam = isinstance(prev, AdamState)
+        self.state = {  # the state of each parameter by kind: its previous change, or Adam's moments
+            "increment": {} if adam else dict(prev),
+            "first_moment": dict(prev.m) if adam else {},
+            "second_moment": dict(prev.v) if adam else {},
+        }
+        self.t = prev.t if adam else 0
         self.forward = {s: env[s] for layer in d.layers for s in layer.a + layer.out}
         self.temps: dict[str, dict] = {}
 
@@ -121,7 +136,7 @@ class _Run:
             name, idx = target[1], target[2]
             ranges = self._ranges(idx)
             spec = self.alg.symbols.get(name)
-            kind = spec.kind if spec is not None and spec.kind in ("weight", "bias", "increment") else None
+            kind = spec.kind if spec is not None and spec.kind in ("weight", "bias", "step", *STATE_KINDS) else None
             if kind is None:
                 self.temps.setdefault(name, {})
             new = {}
@@ -129,13 +144,18 @@ class _Run:
                 env = dict(combo)
                 builder = _StepBuilder(self)
                 result = self._value(builder, rhs, env)
-                if kind is not None:
+                if kind == "step":
+                    new[name] = result
+                elif kind is not None:
                     new[builder.parameter(name, idx, env)] = result
                 else:
                     units = tuple(env[i][1] if isinstance(i, str) else i for i in idx)
                     new[(name, units)] = sp.Float(result, DIGITS)
+            if kind == "step":  # t = t + 1: a count, one value
+                self.t = next(iter(new.values()))
+                continue
             # every unit of one step reads the state from before the step (a vector assignment)
-            store = self.increments if kind == "increment" else self.params if kind else self.temps[name]
+            store = self.state[kind] if kind in STATE_KINDS else self.params if kind else self.temps[name]
             store.update(new)
         return self.params
 
@@ -155,7 +175,10 @@ def _run(source: Source, alg: Algorithm, ctx: ReferenceNet, state: tuple, steps:
             )
         params = run.execute()
         after.append(params)
-        pt, prev = {**pt, **params}, run.increments
+        state = run.state
+        adam = isinstance(prev, AdamState)
+        pt = {**pt, **params}
+        prev = AdamState(state["first_moment"], state["second_moment"], run.t) if adam else state["increment"]
     return after
 
 
@@ -176,8 +199,13 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
     derived = rules.rule(ctx.d, alg.optimizer)
     n = derived.steps
     states = []
-    for pt, env, (alpha, prev) in zip(pts, envs, rules.starts(ctx.d, f"{ctx.d.spec.arch}:{ctx.label}", len(pts))):
-        states.append(({**pt, ALPHA: alpha}, {**env, ALPHA: alpha}, prev))
+    seed = f"{ctx.d.spec.arch}:{ctx.label}"
+    if alg.optimizer == "adam":
+        for pt, env, (scalars, state) in zip(pts, envs, rules.adam_starts(ctx.d, seed, len(pts))):
+            states.append(({**pt, **scalars}, {**env, **scalars}, state))
+    else:
+        for pt, env, (alpha, prev) in zip(pts, envs, rules.starts(ctx.d, seed, len(pts))):
+            states.append(({**pt, ALPHA: alpha}, {**env, ALPHA: alpha}, prev))
     record = {
         "source": source.id,
         "formula": alg.id,
@@ -196,7 +224,8 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
     }
 
     def reference(r: rules.Rule) -> list[list[Env]]:
-        return [rules.run(r, ctx.d, *state) for state in states]
+        runner = rules.run_adam if r.moments is not None else rules.run
+        return [runner(r, ctx.d, *state) for state in states]
 
     bad, rights = None, reference(derived)
     for state, right in zip(states, rights):
@@ -240,6 +269,12 @@ def compare_algorithm(source: Source, alg: Algorithm, ctx: ReferenceNet) -> dict
 
 
 def _method(derived: rules.Rule, n_points: int) -> str:
+    if derived.moments is not None:
+        return (
+            f"{derived.steps} steps run on numbers at {n_points} random points to {DIGITS} digits, from random "
+            f"moments m and v, step count t (0 to 3 steps taken) and β1, β2, ε, compared with {derived.text()} "
+            "(each step's gradients from its own weights)"
+        )
     if not derived.stateful:
         gradient = "∂(E + Ω)/∂w" if derived.decay else "∂E/∂w"
         return (
@@ -258,7 +293,11 @@ def _counterexample(alg: Algorithm, ctx: ReferenceNet, state: tuple, step: int, 
     names = SourceNames(alg.symbols, L, L, lambda spec: layer_number(spec.layer, L, L))
     names.mark(list(pt))
     point = {names.text(k): short(v) for k, v in pt.items() if k != ALPHA or alg.optimizer != "sgd"}
-    if alg.optimizer != "sgd":
+    if isinstance(prev, AdamState):
+        point |= {f"m({names.text(k)})": short(v) for k, v in prev.m.items()}
+        point |= {f"v({names.text(k)})": short(v) for k, v in prev.v.items()}
+        point["t"] = str(prev.t)
+    elif alg.optimizer != "sgd":
         point |= {f"Δ{names.text(k)}(t−1)": short(v) for k, v in prev.items()}
     return {
         "at": f"{names.text(sym)} after {'one step' if step == 0 else f'{step + 1} steps'}",

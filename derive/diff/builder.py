@@ -15,7 +15,7 @@ import sympy as sp
 from derive.core import activations, calculus, naming
 from derive.core.decay import LAMBDA
 from derive.core.model import Derivation
-from derive.core.update import ALPHA
+from derive.core.update import ALPHA, BETA1, BETA2, EPSILON
 from derive.diff.catalog.sources import SymbolSpec
 from derive.diff.layers import ETA, FormError, NotApplicable, Undefined, layer_number
 
@@ -81,6 +81,8 @@ class Builder:
         spec: SymbolSpec = self.form.symbols[name]
         if spec.kind == "increment":
             raise FormError(f"{name} is the previous change of a parameter, state that only an algorithm's steps have")
+        if spec.kind in ("first_moment", "second_moment", "step"):
+            raise FormError(f"{name} is Adam's state ({spec.kind}), which only an algorithm's steps have")
         return self.resolve(name, spec, idx, env)
 
     def resolve(self, name: str, spec: SymbolSpec, idx: tuple, env: dict) -> sp.Expr:
@@ -91,6 +93,8 @@ class Builder:
             return LAMBDA
         if spec.kind == "momentum":
             return ALPHA
+        if spec.kind in _ADAM_SCALARS:
+            return _ADAM_SCALARS[spec.kind]
         if spec.kind == "free":
             return sp.Symbol(f"free_{name}", real=True)
         fixed = self.declared(name, spec)
@@ -159,7 +163,7 @@ class Builder:
 
     def call(self, fn: str, arg: sp.Expr) -> sp.Expr:
         kind = self.functions[fn]
-        if kind in ("exp", "log", "tanh"):
+        if kind in ("exp", "log", "tanh", "sqrt"):
             return getattr(sp, kind)(arg)
         if kind == "sigmoid":
             return activations.ELEMENTWISE["sigmoid"](arg)
@@ -193,6 +197,9 @@ class Builder:
         left, right = self(node[1], env), self(node[2], env)
         return _BINARY[op](left, right)
 
+
+#: Adam's scalars by the kind a source declares them with
+_ADAM_SCALARS = {"beta1": BETA1, "beta2": BETA2, "stability": EPSILON}
 
 _BINARY = {
     "add": lambda a, b: a + b,

@@ -31,7 +31,7 @@ from derive.diff.catalog.sources import Form, Source
 from derive.diff.counterexample import counterexample, layer_name
 from derive.diff.notation import claim_text, form_text
 from derive.diff.numbers import DIGITS, Env, close, evaluate, points, sample, scaled
-from derive.diff.truth import DECAY_MISTAKES, MOMENTUM_MISTAKES, chain, truth, variants
+from derive.diff.truth import ADAM_MISTAKES, DECAY_MISTAKES, MOMENTUM_MISTAKES, chain, truth, variants
 from derive.prove.symbolic import expansions, prove_symbolic
 from derive.spec import ACTIVATIONS, make_spec
 
@@ -58,6 +58,7 @@ MISTAKES = {
     "write the change, or compare w_new − w.",
     **{name: text for name, (_, text) in DECAY_MISTAKES.items()},
     **MOMENTUM_MISTAKES,
+    **ADAM_MISTAKES,
 }
 
 

@@ -126,7 +126,14 @@ _KINDS = {
 
 
 #: Canonical scalars a source names by a letter of its own: the symbol's name -> its kind.
-_SCALARS = {"eta": "rate", "lambda": "decay", "alpha": "momentum"}
+_SCALARS = {
+    "eta": "rate",
+    "lambda": "decay",
+    "alpha": "momentum",
+    "beta_1": "beta1",
+    "beta_2": "beta2",
+    "epsilon": "stability",
+}
 
 
 class SourceNames:

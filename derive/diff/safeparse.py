@@ -58,8 +58,11 @@ def _syntax(text: str, mode: str) -> ast.AST:
 
 
 class _Walker:
-    def __init__(self, names: set[str], functions: set[str], indices: set[str] | None) -> None:
+    def __init__(
+        self, names: set[str], functions: set[str], indices: set[str] | None, exponents: set[str] = frozenset()
+    ) -> None:
         self.names, self.functions, self.indices = names, functions, indices
+        self.exponents = exponents  # names that may stand as an exponent (Adam's step count t in β^t)
         self.count = 0
 
     def unknown(self, name: str) -> UnsafeForm:
@@ -86,7 +89,8 @@ class _Walker:
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             op = _BINOPS[type(node.op)]
             left, right = self(node.left, depth + 1), self(node.right, depth + 1)
-            if op == "pow" and not (right[0] == "num" and abs(right[1]) <= MAX_EXPONENT):
+            named = right[0] == "ref" and right[1] in self.exponents and not right[2]
+            if op == "pow" and not named and not (right[0] == "num" and abs(right[1]) <= MAX_EXPONENT):
                 raise UnsafeForm(f"an exponent must be a number of size at most {MAX_EXPONENT}")
             return (op, left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -142,7 +146,7 @@ def _check_cost(tree: Node) -> Node:
     while stack:
         node, degree, calls = stack.pop()
         if node[0] == "pow":
-            degree *= max(1, abs(node[2][1]))
+            degree *= max(1, abs(node[2][1])) if node[2][0] == "num" else 1  # a step count: a scalar's power
             if degree > MAX_EXPONENT:
                 raise UnsafeForm(f"powers of powers reach degree {degree}; the limit is {MAX_EXPONENT}")
             stack.append((node[1], degree, calls))
@@ -173,8 +177,12 @@ def parse(text: str, names: set[str], functions: set[str], indices: set[str] | N
     return _check_cost(_Walker(set(names), set(functions), indices)(tree.body))
 
 
-def parse_step(text: str, names: set[str], functions: set[str], indices: set[str] | None = None) -> tuple[Node, Node]:
+def parse_step(
+    text: str, names: set[str], functions: set[str], indices: set[str] | None = None, exponents: set[str] = frozenset()
+) -> tuple[Node, Node]:
     """Parse one algorithm step ``target = expression``; the target may be a new name.
+
+    ``exponents`` are the names that may be an exponent (a step count t: β**t), besides numbers.
 
     >>> parse_step("v[k, n] = v[k, n] - alpha * d[k]", {"v", "alpha", "d"}, set())[0]
     ('ref', 'v', ('k', 'n'))
@@ -187,5 +195,5 @@ def parse_step(text: str, names: set[str], functions: set[str], indices: set[str
     base = target.value if isinstance(target, ast.Subscript) else target
     if not isinstance(base, ast.Name):
         raise UnsafeForm("a step assigns to a name or a subscripted name")
-    walker = _Walker(set(names) | {base.id}, set(functions), indices)
+    walker = _Walker(set(names) | {base.id}, set(functions), indices, set(exponents))
     return walker(target), _check_cost(walker(tree.body[0].value))

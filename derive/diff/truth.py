@@ -6,7 +6,7 @@ models the diff can name; :func:`chain` recomputes every δ at a point under
 one of them, so that a form can be tested against "the correct value with this
 mistake made".
 :data:`DECAY_MISTAKES` and :data:`MOMENTUM_MISTAKES` are the weight-decay and
-momentum mistakes with their texts.
+momentum mistakes with their texts, :data:`ADAM_MISTAKES` Adam's.
 """
 
 from __future__ import annotations
@@ -74,6 +74,18 @@ MOMENTUM_MISTAKES = {
     "momentum_on_weight": "Momentum: α multiplies the old weight w(t) where the previous change Δw(t−1) belongs.",
     "increment_not_kept": "Momentum: the change Δw(t) of a step is not stored, so the next step adds α times "
     "an older change instead of Δw(t).",
+}
+
+
+#: The mistakes in Adam that the algorithm diff names (:mod:`derive.diff.rule` applies each to the derived
+#: rule) and what each is.
+ADAM_MISTAKES = {
+    "adam_no_bias_correction": "Adam: the moments are used without the bias correction m̂ = m/(1 − β1^t), "
+    "v̂ = v/(1 − β2^t), so the first steps, from m = v = 0, come out too short.",
+    "adam_epsilon_inside_root": "Adam: ε is added under the square root, √(v̂ + ε), where Algorithm 1 adds it "
+    "to the root, √v̂ + ε.",
+    "adam_moments_not_kept": "Adam: the moments m(t) and v(t) of a step are not stored, so the next step "
+    "averages into older moments.",
 }
 
 

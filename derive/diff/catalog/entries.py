@@ -96,7 +96,8 @@ def algorithm(entry: dict, base, functions, text: str, where: str) -> Algorithm:
     for step in entry["steps"]:
         step_line = fields.line_of(text, step) if isinstance(step, str) else line
         try:
-            target, rhs = safeparse.parse_step(step, names, set(functions), set(indices))
+            steps_taken = {n for n, s in symbols.items() if s.kind == "step"}
+            target, rhs = safeparse.parse_step(step, names, set(functions), set(indices), steps_taken)
         except safeparse.UnsafeForm as e:
             raise CatalogError(f"{where}:{step_line}: step of {entry.get('id', '?')!r}: {e}") from None
         names.add(target[1])

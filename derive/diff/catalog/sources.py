@@ -46,6 +46,9 @@ The schema, by example (``derive/diff/catalog/bishop.toml`` is a complete one; t
     steps = ["dk[k] = ...", "w[k, j] = w[k, j] - eta * dk[k] * o[j]", ...]
     optimizer = "sgd"              # or "momentum": with symbols of kind momentum (α) and increment
                                    #   (Dw[k, j], the previous change of w[k, j], read and reassigned)
+                                   # or "adam": kinds beta1, beta2, stability (ε), first_moment and
+                                   #   second_moment (m[k, j], v[k], read and reassigned), step (t,
+                                   #   "t = t + 1", may be an exponent); sqrt = "sqrt" in [functions]
 """
 
 from __future__ import annotations

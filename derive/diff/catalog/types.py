@@ -18,9 +18,17 @@ KINDS = (
     "decay",  # the weight-decay coefficient λ of a source with ``weight_decay = true``
     "momentum",  # α of the update with momentum
     "increment",  # the previous change Δθ(t−1) of the parameter its indices name (an algorithm's state)
+    "beta1",  # Adam's decay rate β1 of the first moment
+    "beta2",  # Adam's decay rate β2 of the second moment
+    "stability",  # Adam's ε, added to √v̂
+    "first_moment",  # Adam's m of the parameter its indices name (an algorithm's state, read and reassigned)
+    "second_moment",  # Adam's v of the parameter its indices name (the same)
+    "step",  # Adam's count t of the steps taken (an algorithm's state; may be an exponent)
 )
+#: Kinds whose values are an algorithm's state per parameter, carried from one step to the next.
+STATE_KINDS = ("increment", "first_moment", "second_moment")
 #: What a source function may stand for.
-FUNCTION_KINDS = ("act", "act_prime", "sigmoid", "sigmoid_prime", "exp", "log", "tanh")
+FUNCTION_KINDS = ("act", "act_prime", "sigmoid", "sigmoid_prime", "exp", "log", "tanh", "sqrt")
 #: What a form may claim to equal.
 TARGETS = ("delta", "fprime", "dE_dy", "dE_dout", "grad_w", "grad_b", "update_w", "update_b", "sigmoid_prime")
 
