@@ -329,7 +329,12 @@ def test_build_with_adam_writes_it_everywhere(tmp_path):
     assert r"\hat{m}_{" in tex and r"\sqrt{\hat{v}_{" in tex and r"\beta_{1}^{t}" in tex
     assert "Kingma and Ba 2015" in tex and "Kingma and Ba 2015" in html
     assert rf"\tag{{{change}}}\label{{eq:update-w-1}}" in tex
-    assert "increase $t$ by one" in tex and "increase <i>t</i> by one" in html
+    # the algorithm's update step cites every one of Adam's equations, in the PDF and on the page
+    tex_step = tex[tex.index("increase $t$ by one") :].split(r"\item", 1)[0]
+    html_step = html[html.index("increase <i>t</i> by one") :].split("</li>", 1)[0]
+    for eq_id, e in derived.items():
+        assert rf"\eqn{{{eq_id}}}" in tex_step and f'href="#eq-{e.number}"' in html_step, eq_id
+    assert "output-layer section" not in html_step
     assert f'id="eq-{change}"' in html and "<msqrt>" in html
     trainer = (out / "trainer.py").read_text()
     assert "def adam_step(params, state, X, T, lr, beta1=0.9, beta2=0.999, eps=1e-8):" in trainer
