@@ -179,8 +179,9 @@ def adam(spec: NetworkSpec, first: int = 1, penalties: Penalties | None = None) 
         }
         lhs = {"m": m, "v": v, "mhat": m_hat, "vhat": v_hat}
         kind = eq.id[len("update-") :]  # w-2, b-2
+        gradient = eq.title.replace(" update,", " gradient,")  # weight gradient, layer 2
         for part, words in ADAM_PARTS:
-            found.append((f"update-{part}-{kind}", f"{words}, {eq.title}", lhs[part], rhs[part]))
+            found.append((f"update-{part}-{kind}", f"{words} of the {gradient}", lhs[part], rhs[part]))
         change = -ETA * m_hat / (sp.sqrt(v_hat) + EPSILON)
         found.append((eq.id, eq.title, Increment(theta, STEP), change))
     return [Equation(eq_id, first + n, title, lhs, rhs) for n, (eq_id, title, lhs, rhs) in enumerate(found)]

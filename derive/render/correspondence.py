@@ -39,7 +39,7 @@ def concepts(d: Derivation) -> list[tuple[str, sp.Basic, int | None]]:
     L = d.spec.n_layers
     h = 1 if L > 1 else L
     unit = {level: naming.index(level) for level in range(L + 1)}
-    return [
+    rows = [
         ("input", naming.indexed("x", 0)[unit[0]], 1),
         ("pre-activation", naming.indexed("a", h)[unit[h]], None),
         ("hidden activation" if L > 1 else "output", naming.indexed("z" if L > 1 else "y", h)[unit[h]], None),
@@ -52,6 +52,16 @@ def concepts(d: Derivation) -> list[tuple[str, sp.Basic, int | None]]:
         ("weight matrix, output layer", vector("w", L, d.spec.sizes[L], d.spec.sizes[L - 1]), None),
         ("learning rate", update.ETA, None),
     ]
+    if d.spec.optimizer == "adam":  # Adam's letters, where a preset has its own (Goodfellow's s, r, ρ, δ)
+        w = naming.indexed("w", L)[unit[L], unit[L - 1]]
+        rows += [
+            ("Adam's first moment, output weight", update.FirstMoment(w, update.STEP), None),
+            ("Adam's second moment, output weight", update.SecondMoment(w, update.STEP), None),
+            ("Adam's decay rate of the first moment", update.BETA1, None),
+            ("Adam's decay rate of the second moment", update.BETA2, None),
+            ("Adam's constant in the denominator", update.EPSILON, None),
+        ]
+    return rows
 
 
 def rows(d: Derivation, notation: str, show: Callable[[str, sp.Basic, int | None], str]) -> list[dict]:
