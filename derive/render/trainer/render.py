@@ -253,7 +253,7 @@ def context(d: Derivation, style: str, floats: bool | None = None) -> dict:
         "scalar": scalar,
         "floats": floats,
         # with momentum α = 0.9 a step is about 1 / (1 - α) = 10 gradient steps long
-        # Adam moves each parameter by about lr per step, whatever the scale of the gradient
+        # Adam's steps are roughly bounded by lr, whatever the scale of the gradient
         "demo_lr": repr(0.05 if spec.optimizer == "adam" else (2.0 if xor else 0.03) / (10 if momentum else 1)),
         "demo_epochs": repr(1000 if xor else 200),
         "error_eq": cite(d, "error"),
