@@ -220,6 +220,8 @@ BAD = [
     ({"eps": float("inf")}, r"eps must be a finite number > 0; got inf"),
     ({"lr": -0.1}, r"lr must be a finite number > 0; got -0.1"),
     ({"beta1": [0.9, 0.9]}, r"beta1 must be a number in \[0, 1\)"),
+    ({"beta2": "0.999"}, r"beta2 must be a number in \[0, 1\); got '0.999'"),
+    ({"eps": True}, r"eps must be a finite number > 0; got True"),
 ]
 
 
