@@ -97,6 +97,8 @@ class Notation:
 
         >>> NOTATIONS["bishop"].adam_letter("v"), NOTATIONS["goodfellow"].adam_letter("beta1")
         ('v', '\\\\rho_{1}')
+        >>> NOTATIONS["seed000"].rate, NOTATIONS["seed000"].adam_letter("epsilon")
+        ('\\\\varepsilon', '\\\\bar{\\\\epsilon}')
         """
         if key in self.adam:
             return self.adam[key]
