@@ -104,3 +104,62 @@ def narrow_check(d: Derivation, text: str = "document") -> str:
         f"derivation at every unit. A narrow network is enough because each equation sums over the units of one "
         f"layer terms that all have the same form: a wider layer adds terms of that form and changes nothing else"
     )
+
+
+#: what each method did to a derivative, as the appendix's summary sentence says it ("were ...")
+SUMMARY_WORDS = {
+    "symbolic": "proved equal to the raw derivative symbolically",
+    "symbolic-simplify": "proved equal to the raw derivative symbolically, after sympy.simplify",
+    "symbolic-lemma": "proved equal to the raw derivative symbolically, each hidden activation's derivative rule "
+    "proved first",
+    "random-points": "found equal to the raw derivative to 40 significant digits at random points, where SymPy "
+    "could not cancel the difference",
+    "directional": "tested along random directions against the derivative computed forward from the network's definition",
+    "none": "left unchecked",
+}
+
+
+def kinds(d: Derivation) -> dict[str, dict[str, int]]:
+    """Weights and biases per verification method: ``{"symbolic": {"weight": 12, "bias": 5}}``."""
+    out: dict[str, dict[str, int]] = {}
+    pieces = (
+        [(g.proof, g.kind, g.size) for g in d.parameter_groups]
+        if d.per_layer
+        else [(p.proof, p.kind, 1) for p in d.parameters]
+    )
+    for proof, kind, n in pieces:
+        method = proof.method if proof else "none"
+        out.setdefault(method, {"weight": 0, "bias": 0})[kind] += n
+    return out
+
+
+def _how_many(weights: int, biases: int) -> str:
+    """``12 weights and 5 biases``, ``1 weight``, ``3 biases``."""
+    said = [
+        f"{n} {word}{'' if n == 1 else ('es' if word == 'bias' else 's')}"
+        for n, word in ((weights, "weight"), (biases, "bias"))
+        if n
+    ]
+    return " and ".join(said)
+
+
+def summary_sentence(d: Derivation) -> str:
+    """The appendix's summary of the checks, one sentence with the records' counts.
+
+    E.g. "All 17 derivatives (12 weights and 5 biases) were proved equal to the raw derivative symbolically."
+    """
+    by_method = kinds(d)
+    weights = sum(k["weight"] for k in by_method.values())
+    biases = sum(k["bias"] for k in by_method.values())
+    total = weights + biases
+    which = f"({_how_many(weights, biases)})" if biases else "(one per weight)"
+    noun = "derivative" if total == 1 else "derivatives"
+    methods = sorted(by_method, key=lambda m: (-sum(by_method[m].values()), m))
+    if len(methods) == 1:
+        return f"All {total} {noun} {which} were {SUMMARY_WORDS.get(methods[0], 'checked by ' + methods[0])}."
+    parts = []
+    for m in methods:
+        k = by_method[m]
+        verb = "was" if sum(k.values()) == 1 else "were"
+        parts.append(f"{_how_many(k['weight'], k['bias'])} {verb} {SUMMARY_WORDS.get(m, 'checked by ' + m)}")
+    return f"Of the {total} {noun} {which}, " + "; ".join(parts[:-1]) + "; and " + parts[-1] + "."

@@ -23,43 +23,60 @@ import copy
 
 import sympy as sp
 
+from derive.core import naming
 from derive.core.model import Derivation, Layer
 from derive.render import example as example_mod
+from derive.render import numbers
 from derive.render.printing import factor_rank, natural, unpadded
 
 #: a layer with more inputs than this has its hand calculation's long sums elided (they would not fit a line)
 HAND_WIDTH = 4
-#: a hand calculation writes numbers with six decimals; larger ones are left to the tables
+#: a hand calculation's numbers stay below this size; larger ones are left to the tables
 HAND_LARGEST = 1e4
 
 
-def decimals(value: float) -> str:
-    """A value to six decimals without trailing zeros (one decimal kept), never "-0.0".
+#: the roles whose numbers are given to the example (written as given); every other number is computed
+GIVEN_ROLES = ("x", "t", "w", "b")
 
-    >>> decimals(-0.79), decimals(1.0), decimals(0.0019504), decimals(-1e-9)
-    ('-0.79', '1.0', '0.00195', '0.0')
-    """
-    text = f"{value:.6f}".rstrip("0")
-    text = text + "0" if text.endswith(".") else text
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+def given(sym: sp.Symbol) -> bool:
+    """Whether the example's number for ``sym`` was given to it (an input, a target, a parameter before the step)."""
+    return naming.role(sym, 0) in GIVEN_ROLES
 
 
 class Valued(sp.Dummy):
-    """A number put in by hand for a symbol: named as the symbol (so it sorts as the symbol), printed as its value."""
+    """A number put in by hand for a symbol: named as the symbol (so it sorts as the symbol), printed as its value.
 
-    def __new__(cls, name: str, value: float, bare: bool = False):
+    The number is written by the documents' one rule (:mod:`derive.render.numbers`): as given, or to six decimals.
+    """
+
+    def __new__(cls, name: str, value: float, bare: bool = False, given: bool = False):
         obj = super().__new__(cls, name)
-        obj.value = float(decimals(value))
-        obj.text = decimals(value)
+        obj.mantissa, obj.exponent = numbers.parts(value, given)
+        obj.text = numbers.plain(value, given)
+        obj.value = float(obj.text)
         obj.bare = bare  # an exponent: a negative number needs no brackets there (e^{-0.08})
         return obj
 
     def _latex(self, printer) -> str:
-        return r"\left(%s\right)" % self.text if self.value < 0 and not self.bare else self.text
+        text = numbers.latex(self.value, given=True) if self.exponent is not None else self.text
+        return r"\left(%s\right)" % text if self.value < 0 and not self.bare else text
 
     def _mathml_presentation(self, printer):
         number = printer.dom.createElement("mn")
-        number.appendChild(printer.dom.createTextNode(self.text.replace("-", "−")))
+        number.appendChild(printer.dom.createTextNode(self.mantissa.replace("-", "−")))
+        if self.exponent is not None:  # the mantissa times a power of ten
+            ten = printer.dom.createElement("msup")
+            for text, tag in (("10", "mn"), (str(self.exponent).replace("-", "−"), "mn")):
+                element = printer.dom.createElement(tag)
+                element.appendChild(printer.dom.createTextNode(text))
+                ten.appendChild(element)
+            times = printer.dom.createElement("mo")
+            times.appendChild(printer.dom.createTextNode("×"))
+            product = printer.dom.createElement("mrow")
+            for child in (number, times, ten):
+                product.appendChild(child)
+            number = product
         if self.value >= 0 or self.bare:
             return number
         row = printer.dom.createElement("mrow")
@@ -72,13 +89,18 @@ def value_of(step: example_mod.Step, sym: sp.Symbol) -> float:
     return step.values[sym] if sym in step.values else step.at(step.params, sym)
 
 
+def shown_text(step: example_mod.Step, sym: sp.Symbol) -> str:
+    """The number a hand calculation writes for ``sym``, as plain text (:func:`derive.render.numbers.plain`)."""
+    return numbers.plain(value_of(step, sym), given(sym))
+
+
 def with_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
-    """``expr`` with every symbol replaced by its value to six decimals, kept unevaluated (``.doit()`` evaluates)."""
-    numbers = {s: sp.Float(f"{value_of(step, s):.6f}") for s in expr.free_symbols}
+    """``expr`` with every symbol replaced by its number as written, kept unevaluated (``.doit()`` evaluates)."""
+    written = {s: sp.Float(shown_text(step, s)) for s in expr.free_symbols}
     try:
-        return expr.xreplace({s: sp.UnevaluatedExpr(v) for s, v in numbers.items()})
+        return expr.xreplace({s: sp.UnevaluatedExpr(v) for s, v in written.items()})
     except (TypeError, ValueError):  # max(0, a) must compare its arguments: it takes the number itself
-        return expr.xreplace(numbers)
+        return expr.xreplace(written)
 
 
 def shown_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
@@ -92,13 +114,17 @@ def shown_numbers(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
 
 def _shown(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
     if isinstance(expr, sp.Symbol):
-        return sp.UnevaluatedExpr(Valued(expr.name, value_of(step, unpadded(expr))))
+        source = unpadded(expr)
+        return sp.UnevaluatedExpr(Valued(expr.name, value_of(step, source), given=given(source)))
     if not expr.args or expr.is_Number:
         return expr
     if isinstance(expr, sp.exp) and isinstance(expr.args[0], sp.Symbol):
         power = expr.args[0]
         return sp.exp(
-            sp.UnevaluatedExpr(Valued(power.name, value_of(step, unpadded(power)), bare=True)), evaluate=False
+            sp.UnevaluatedExpr(
+                Valued(power.name, value_of(step, unpadded(power)), bare=True, given=given(unpadded(power)))
+            ),
+            evaluate=False,
         )
     if isinstance(expr, sp.Mul):
         factors = expr.as_ordered_factors()
@@ -123,14 +149,14 @@ ELLIPSES = (r"\cdots", "⋯")
 
 
 def _line(c, step: example_mod.Step, lhs: sp.Expr, formula: sp.Expr, result: float) -> dict:
-    numbers = c.tex(shown_numbers(formula, step))
+    put_in = c.tex(shown_numbers(formula, step))
     return {
         "lhs": c.tex(lhs),
         "formula": c.tex(formula),
-        "numbers": numbers,
-        "result": f"{result:.6f}",
+        "numbers": put_in,
+        "result": numbers.plain(result),
         "value": result,
-        "elided": any(mark in numbers for mark in ELLIPSES),
+        "elided": any(mark in put_in for mark in ELLIPSES),
     }
 
 
@@ -174,7 +200,8 @@ def unit(d: Derivation, c, step: example_mod.Step, layer: Layer) -> list[dict] |
     ]
     total = step.at(step.total, w) if step.total else step.at(step.grads, w)
     if total != step.at(step.grads, w):  # weight decay: the penalty's term λw joins the gradient
-        lam = (total - step.at(step.grads, w)) / step.at(step.params, w)
+        # the coefficient as given, recovered from the step's numbers (six significant digits undo the rounding)
+        lam = float(f"{(total - step.at(step.grads, w)) / step.at(step.params, w):.6g}")
         lines.append(
             {
                 "decay": True,
@@ -184,7 +211,7 @@ def unit(d: Derivation, c, step: example_mod.Step, layer: Layer) -> list[dict] |
                 "grad_value": step.at(step.grads, w),
                 "lam": lam,
                 "w_value": step.at(step.params, w),
-                "result": f"{total:.6f}",
+                "result": numbers.plain(total),
                 "value": total,
             }
         )

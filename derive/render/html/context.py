@@ -163,6 +163,11 @@ def _directional_words(proof, cost: str) -> str:
     return words
 
 
+def _summary(d: Derivation) -> str:
+    """The appendix's one sentence on how many derivatives each check covered."""
+    return checks.summary_sentence(d)
+
+
 def _rule_check(d: Derivation) -> str:
     """How the rules of a large net were compared with those of a narrow one, in a reader's words."""
     return checks.narrow_check(d, "page") if d.rule_check else ""
@@ -289,6 +294,7 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         # every parameter checked against SymPy's derivative of the written-out error (none only numerically)
         "all_symbolic": all(p["method"].startswith("symbolic") for p in checks),
         "proof_summary": d.proof_summary,
+        "proof_sentence": _summary(d),
         "rule_check": _rule_check(d),
         "mapping": _mapping(d, notation),
         "example": example.section(

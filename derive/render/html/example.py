@@ -13,18 +13,14 @@ from markupsafe import Markup
 from derive.core import naming
 from derive.core.model import Derivation
 from derive.render import example as example_mod
-from derive.render import hand, plots, seeding
+from derive.render import hand, numbers, plots, seeding
 from derive.render.html import plots as svg_plots
 from derive.render.html import teach
 
 
-def number(value: float) -> str:
-    """A value as the tables print it: six significant digits, powers of ten written out."""
-    text = f"{value:.6g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return f"{mantissa} × 10<sup>{int(exponent)}</sup>"
-    return text.replace("-", "−")
+def number(value: float, given: bool = False) -> str:
+    """A number as both documents print it (:mod:`derive.render.numbers`): as given, or computed to six decimals."""
+    return numbers.html(value, given)
 
 
 def _symbol(key: str, index: tuple[int, ...]) -> sp.Symbol:
@@ -52,7 +48,7 @@ def section(
     v = step.values
 
     def rows(symbols) -> list[dict]:
-        return [{"sym": Markup(inline(s)), "value": Markup(number(v[s]))} for s in symbols]
+        return [{"sym": Markup(inline(s)), "value": Markup(number(v[s], given=True))} for s in symbols]
 
     io = rows([d.inputs[k] for k in shown_units(len(d.inputs))])
     io += rows([d.targets[k] for k in shown_units(len(d.targets))])
@@ -84,7 +80,7 @@ def section(
         grads.append(
             {
                 "sym": Markup(inline(_symbol(key, index))),
-                "before": Markup(number(float(step.params[key][index]))),
+                "before": Markup(number(float(step.params[key][index]), given=True)),
                 "grad": Markup(number(float(step.total[key][index]))),
                 "fd": Markup(number(step.fd[(key, index)])) if (key, index) in step.fd else "",
                 "after": Markup(number(float(step.updated[key][index]))),
@@ -113,8 +109,8 @@ def section(
         "all_checked": len(step.fd) == d.spec.n_parameters,
         "revivable": any(seeding.flat_below_zero(name) for name in d.spec.activations[:-1]),
         "source": ex.source,
-        "lr": Markup(number(ex.lr)),
-        "decay": Markup(number(ex.decay)) if d.spec.weight_decay else None,
+        "lr": Markup(number(ex.lr, given=True)),
+        "decay": Markup(number(ex.decay, given=True)) if d.spec.weight_decay else None,
         "decays_biases": d.spec.bias and d.spec.decay_biases,
         "penalty": Markup(number(step.penalty)),
         "penalty_after": Markup(number(step.penalty_after)),

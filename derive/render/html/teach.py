@@ -11,7 +11,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from derive.core.model import Derivation
-from derive.render import chain, hand, rules, steps, why
+from derive.render import chain, hand, numbers, rules, steps, why
 from derive.render import example as example_mod
 from derive.render.html import svg
 from derive.render.mathml import NotationMathMLPrinter
@@ -89,9 +89,9 @@ def hand_lines(d: Derivation, c: Printing, step: example_mod.Step, layer) -> lis
             r["formula"] = Markup(f"{r['grad']}<mo>+</mo><mi>λ</mi>{r['w']}")
             r["numbers"] = Markup(
                 "<mn>{}</mn><mo>+</mo><mn>{}</mn><mo>·</mo><mrow><mo>(</mo><mn>{}</mn><mo>)</mo></mrow>".format(
-                    hand.decimals(r["grad_value"]).replace("-", "−"),
-                    f"{r['lam']:.6g}",
-                    hand.decimals(r["w_value"]).replace("-", "−"),
+                    numbers.html(r["grad_value"]),
+                    numbers.html(r["lam"], given=True),
+                    numbers.html(r["w_value"], given=True),
                 )
             )
     return lines

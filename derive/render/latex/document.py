@@ -8,7 +8,6 @@ that came from the user goes through the ``tex`` escaping filter.
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
 import jinja2
@@ -16,7 +15,7 @@ import sympy as sp
 
 from derive.core import update
 from derive.core.model import Derivation
-from derive.render import correspondence, gradients, notations, steps, templates
+from derive.render import correspondence, gradients, notations, numbers, steps, templates
 from derive.render import example as example_mod
 from derive.render.chain import SMALL_WIDTH
 from derive.render.latex import chain, code, diagram, proofs, rules, why, worked
@@ -101,19 +100,13 @@ def tex_literal(text: object) -> str:
     return r"\texttt{%s}" % "".join(out)
 
 
-def number(value: float, digits: int = 6) -> str:
-    """A value to ``digits`` decimals, never "-0.000000"; from a million on, in powers of ten.
+def number(value: float) -> str:
+    """A number the example computed, as every table and sentence prints it (:mod:`derive.render.numbers`).
 
     >>> number(-1e-9), number(12005999999000000512.0)
     ('0.000000', '\\\\ensuremath{1.200600\\\\times 10^{19}}')
     """
-    if not math.isfinite(value):  # the example refuses numbers that overflow; this must not be reached
-        raise ValueError(f"a non-finite number ({value}) would be printed in the document")
-    if abs(value) >= 1e6:
-        mantissa, exponent = f"{value:.{digits}e}".split("e")
-        return r"\ensuremath{%s\times 10^{%d}}" % (mantissa, int(exponent))
-    text = f"{value:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+    return numbers.latex(value)
 
 
 @functools.cache  # one per process; compiled templates are cached between runs too
@@ -136,7 +129,7 @@ def environment() -> jinja2.Environment:
     env.filters["tex"] = tex_escape
     env.filters["literal"] = tex_literal
     env.filters["num"] = number
-    env.filters["given"] = lambda v: f"{v:.15g}"  # a user's number exactly as given (shortest round trip)
+    env.filters["given"] = lambda v: numbers.latex(v, given=True)  # a number given to the example, as given
     env.filters["paren"] = lambda name: f"({name})"
     env.filters["sci"] = proofs.scientific
     env.filters["coord"] = lambda xy: "(%s,%s)" % tuple(f"{round(v, 3):g}" for v in xy)
@@ -218,6 +211,7 @@ def template_values(
         # the index letters repeat when the net has more levels (inputs and layers) than letters
         "index_cycle": len(letters) if d.spec.n_layers + 1 > len(letters) else 0,
         "proof_summary": d.proof_summary,
+        "proof_sentence": proofs.summary_sentence(d),
         "mapping": _mapping(d, notation),
         "g": rules.section(d, c),
         "top_letters": c.nota.top_letters(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from derive.core.model import Derivation, Layer
 from derive.render import example as example_mod
-from derive.render import hand
+from derive.render import hand, numbers
 from derive.render.hand import HAND_LARGEST, HAND_WIDTH, with_numbers
 from derive.render.latex import context as lc
 
@@ -27,8 +27,14 @@ def unit(d: Derivation, c: lc.Printing, step: example_mod.Step, layer: Layer) ->
             r = {
                 "lhs": r"\frac{\partial (%s + \Omega)}{\partial %s}" % (r["E"], r["w"]),
                 "formula": r"%s + \lambda %s" % (r["grad"], r["w"]),
-                "numbers": r"%.6f + %s \cdot (%.6f)" % (r["grad_value"], f"{r['lam']:.6g}", r["w_value"]),
+                "numbers": r"%s + %s \cdot \left(%s\right)"
+                % (
+                    numbers.latex(r["grad_value"]),
+                    numbers.latex(r["lam"], given=True),
+                    numbers.latex(r["w_value"], given=True),
+                ),
                 "result": r["result"],
             }
+        r = {**r, "result": numbers.latex(r["value"])}  # a large result as a power of ten
         out.append({k: r[k] for k in ("lhs", "formula", "numbers", "result")})
     return out

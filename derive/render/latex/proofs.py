@@ -11,7 +11,15 @@ import numpy as np
 
 from derive.core.model import Derivation
 from derive.prove import directional
-from derive.render.checks import SYMBOLIC, by_record, counts, how_checked, method_words, narrow_check
+from derive.render.checks import (
+    SYMBOLIC,
+    by_record,
+    counts,
+    how_checked,
+    method_words,
+    narrow_check,
+    summary_sentence,
+)
 
 __all__ = [
     "SYMBOLIC",
@@ -22,6 +30,7 @@ __all__ = [
     "narrow_check",
     "records",
     "scientific",
+    "summary_sentence",
 ]
 
 
