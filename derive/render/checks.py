@@ -114,7 +114,8 @@ SUMMARY_WORDS = {
     "proved first",
     "random-points": "found equal to the raw derivative to 40 significant digits at random points, where SymPy "
     "could not cancel the difference",
-    "directional": "tested along random directions against the derivative computed forward from the network's definition",
+    "directional": "tested along random directions against the derivative computed forward from the network's "
+    "definition",
     "none": "left unchecked",
 }
 
