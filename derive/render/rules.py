@@ -1,4 +1,4 @@
-"""The four rules for a general layer l, for any printer: which symbols, rules and instances are shown.
+"""The rules for a general layer l, for any printer: which symbols, rules and instances are shown.
 
 The rules themselves are the Derivation's equations (``rule-*``, from :mod:`derive.core.general`)
 and ``d.general_proofs`` says which equation of this network each one gave. ``c`` is the
@@ -13,6 +13,30 @@ from derive.core import general, naming
 from derive.core.model import Derivation, Layer
 from derive.prove import general as proof
 from derive.render.chain import layer_vector
+
+
+#: the index rules the section may state, in its order: the δ at the output, the δ one layer down, bias, weight
+INDEX_RULES = ("rule-1", "rule-2", "rule-3", "rule-4")
+#: how the section counts its rules and the lines of its summary box
+COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def stated(d: Derivation) -> list[str]:
+    """The index rules the section states for this network: no δ rule at a softmax output, no bias rule without biases."""
+    ids = {e.id for e in d.equations}
+    return [r for r in INDEX_RULES if r in ids]
+
+
+def box_lines(d: Derivation) -> int:
+    """The lines of the section's summary box: where the δ starts (rule or the output's own equation), then the rules."""
+    ids = {e.id for e in d.equations}
+    start = "rule-1-matrix" in ids or f"delta-{d.spec.n_layers}" in ids
+    return int(start) + sum(1 for r in INDEX_RULES[1:] if f"{r}-matrix" in ids)
+
+
+def title(d: Derivation) -> str:
+    """The section's title, counting the rules it states ("The three rules for any layer")."""
+    return f"The {COUNT_WORDS[len(stated(d))]} rules for any layer"
 
 
 def section(d: Derivation, c) -> dict:
@@ -49,6 +73,9 @@ def section(d: Derivation, c) -> dict:
         "delta_vec": c.tex(general.matrix("delta", l)),
         "matrix": matrix,
         "instances": instances,
+        "title": title(d),
+        "rules_word": COUNT_WORDS[len(stated(d))],
+        "lines_word": COUNT_WORDS[box_lines(d)],
         "proofs": [
             {
                 "rule": rule,

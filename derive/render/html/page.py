@@ -21,7 +21,7 @@ from derive.render.html.context import context
 TEMPLATES = templates.directory("html")
 
 #: The page's sections in the PDF's order: anchor, title, template (the notes on notation share the last);
-#: ``{cost}`` in a title is the notation's word for the error function.
+#: ``{cost}`` in a title is the notation's word for the error function, ``{rules}`` the general section's title.
 SECTIONS = [
     {"id": f"sec-{key}", "title": title, "template": f"{name}.html.j2"}
     for key, title, name in (
@@ -32,7 +32,7 @@ SECTIONS = [
         ("hidden", "Hidden layers", "hidden"),
         ("biases", "Biases", "biases"),
         ("matrix", "Matrix form", "matrix"),
-        ("general", "The four rules for any layer", "general"),
+        ("general", "{rules}", "general"),
         ("why", "Why it works, and why it is cheap", "why"),
         ("algorithm", "The algorithm", "algorithm"),
         ("code", "The code beside the maths", "code"),
@@ -83,7 +83,7 @@ def render(
     values = context(d, notation, ex)
     values["code"] = code.section(d, trainer) if trainer is not None else None
     values["sections"] = [
-        {**s, "title": s["title"].format(cost=values["cost"])}
+        {**s, "title": s["title"].format(cost=values["cost"], rules=values["g"]["title"])}
         for s in SECTIONS
         if values["code"] or s["id"] != "sec-code"
     ]
