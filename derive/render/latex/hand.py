@@ -33,7 +33,7 @@ def unit(d: Derivation, c: lc.Printing, step: example_mod.Step, layer: Layer) ->
                     numbers.latex(r["lam"], given=True),
                     numbers.latex(r["w_value"], given=True),
                 ),
-                "result": r["result"],
+                "value": r["value"],
             }
         r = {**r, "result": numbers.latex(r["value"])}  # a large result as a power of ten
         out.append({k: r[k] for k in ("lhs", "formula", "numbers", "result")})
