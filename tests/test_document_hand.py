@@ -6,7 +6,7 @@ import pytest
 
 from derive.core import evaluate
 from derive.pipeline import derivation
-from derive.render import example
+from derive.render import example, numbers
 from derive.render.latex import document, hand
 from derive.render.latex.context import Printing
 from derive.spec import make_spec
@@ -29,13 +29,13 @@ def test_each_hand_line_evaluates_to_its_result(worked):
     d, _, step = worked
     for layer in (d.layers[-1], d.layers[-2]):
         form = layer.delta_forms[0]
-        numbers = hand.with_numbers(form, step)
-        assert not numbers.free_symbols  # every symbol was given its number
-        assert abs(float(numbers.doit()) - step.values[layer.delta[0]]) < 1e-5
+        put_in = hand.with_numbers(form, step)
+        assert not put_in.free_symbols  # every symbol was given its number
+        assert abs(float(put_in.doit()) - step.values[layer.delta[0]]) < 1e-5
         pre = hand.with_numbers(layer.pre[0], step)
         assert abs(float(pre.doit()) - step.values[layer.a[0]]) < 1e-5
     rows = hand.unit(d, Printing(d, "bishop"), step, d.layers[-1])
-    assert [r["result"] for r in rows][:2] == [f"{step.values[s]:.6f}" for s in (d.layers[-1].a[0], d.outputs[0])]
+    assert [r["result"] for r in rows][:2] == [numbers.plain(step.values[s]) for s in (d.layers[-1].a[0], d.outputs[0])]
 
 
 def test_the_error_curve_starts_at_the_example_and_falls(worked):
