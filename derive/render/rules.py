@@ -14,7 +14,6 @@ from derive.core.model import Derivation, Layer
 from derive.prove import general as proof
 from derive.render.chain import layer_vector
 
-
 #: the index rules the section may state, in its order: the δ at the output, the δ one layer down, bias, weight
 INDEX_RULES = ("rule-1", "rule-2", "rule-3", "rule-4")
 #: how the section counts its rules and the lines of its summary box
@@ -22,13 +21,13 @@ COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
 
 
 def stated(d: Derivation) -> list[str]:
-    """The index rules the section states for this network: no δ rule at a softmax output, no bias rule without biases."""
+    """The index rules stated for this network: no δ rule at a softmax output, no bias rule without biases."""
     ids = {e.id for e in d.equations}
     return [r for r in INDEX_RULES if r in ids]
 
 
 def box_lines(d: Derivation) -> int:
-    """The lines of the section's summary box: where the δ starts (rule or the output's own equation), then the rules."""
+    """The lines of the section's box: where the δ starts (a rule or the output's own equation), then the rules."""
     ids = {e.id for e in d.equations}
     start = "rule-1-matrix" in ids or f"delta-{d.spec.n_layers}" in ids
     return int(start) + sum(1 for r in INDEX_RULES[1:] if f"{r}-matrix" in ids)
