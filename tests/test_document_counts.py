@@ -12,7 +12,7 @@ import re
 import pytest
 
 import derive
-from derive.render import example, numbers
+from derive.render import example
 from derive.render import hand as hand_mod
 from derive.render.latex import hand
 from derive.render.latex.context import Printing
