@@ -25,7 +25,8 @@ from derive.render.latex import document
 from derive.spec import SpecError
 
 #: a row of the gradient table: symbol, before, gradient, finite difference, after
-ROW = re.compile(r"^(\S.*?) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6})\\\\\*?$", re.M)
+#: a row of the gradient table: θ before (given, as given), then three computed numbers to six decimals, θ after
+ROW = re.compile(r"^(\S.*?) & (-?\d+(?:\.\d+)?) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6})\\\\\*?$", re.M)
 
 
 def _objective(spec, ex, lam: float, biases: bool):

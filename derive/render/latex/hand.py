@@ -27,7 +27,7 @@ def unit(d: Derivation, c: lc.Printing, step: example_mod.Step, layer: Layer) ->
             r = {
                 "lhs": r"\frac{\partial (%s + \Omega)}{\partial %s}" % (r["E"], r["w"]),
                 "formula": r"%s + \lambda %s" % (r["grad"], r["w"]),
-                "numbers": r"%s + %s \cdot \left(%s\right)"
+                "numbers": r"%s + %s \cdot (%s)"
                 % (
                     numbers.latex(r["grad_value"]),
                     numbers.latex(r["lam"], given=True),
