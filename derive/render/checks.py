@@ -106,14 +106,15 @@ def narrow_check(d: Derivation, text: str = "document") -> str:
     )
 
 
-#: what each method did to a derivative, as the appendix's summary sentence says it ("were ...")
+#: what each method did to a derivative, as the summary sentence says it ("were ..."; {cost}: the notation's word)
 SUMMARY_WORDS = {
-    "symbolic": "proved equal to the raw derivative symbolically",
-    "symbolic-simplify": "proved equal to the raw derivative symbolically, after sympy.simplify",
-    "symbolic-lemma": "proved equal to the raw derivative symbolically, each hidden activation's derivative rule "
-    "proved first",
-    "random-points": "found equal to the raw derivative to 40 significant digits at random points, where SymPy "
-    "could not cancel the difference",
+    "symbolic": "proved symbolically equal to SymPy's derivative of the written-out {cost}",
+    "symbolic-simplify": "proved symbolically equal to SymPy's derivative of the written-out {cost}, after "
+    "sympy.simplify",
+    "symbolic-lemma": "proved symbolically equal to SymPy's derivative of the written-out {cost}, each hidden "
+    "activation's derivative rule proved first",
+    "random-points": "found equal to SymPy's derivative of the written-out {cost} to 40 significant digits at "
+    "random points, where SymPy could not cancel the difference",
     "directional": "tested along random directions against the derivative computed forward from the network's "
     "definition",
     "none": "left unchecked",
@@ -144,10 +145,15 @@ def _how_many(weights: int, biases: int) -> str:
     return " and ".join(said)
 
 
-def summary_sentence(d: Derivation) -> str:
-    """The appendix's summary of the checks, one sentence with the records' counts.
+def _words(method: str, cost: str) -> str:
+    return SUMMARY_WORDS.get(method, "checked by " + method).format(cost=cost)
 
-    E.g. "All 17 derivatives (12 weights and 5 biases) were proved equal to the raw derivative symbolically."
+
+def summary_sentence(d: Derivation, cost: str = "error") -> str:
+    """The summary of the checks, one sentence with the records' counts (``cost``: the notation's word for E).
+
+    E.g. "All 17 derivatives (12 weights and 5 biases) were proved symbolically equal to SymPy's derivative of
+    the written-out error."
     """
     by_method = kinds(d)
     weights = sum(k["weight"] for k in by_method.values())
@@ -157,10 +163,10 @@ def summary_sentence(d: Derivation) -> str:
     noun = "derivative" if total == 1 else "derivatives"
     methods = sorted(by_method, key=lambda m: (-sum(by_method[m].values()), m))
     if len(methods) == 1:
-        return f"All {total} {noun} {which} were {SUMMARY_WORDS.get(methods[0], 'checked by ' + methods[0])}."
+        return f"All {total} {noun} {which} were {_words(methods[0], cost)}."
     parts = []
     for m in methods:
         k = by_method[m]
         verb = "was" if sum(k.values()) == 1 else "were"
-        parts.append(f"{_how_many(k['weight'], k['bias'])} {verb} {SUMMARY_WORDS.get(m, 'checked by ' + m)}")
+        parts.append(f"{_how_many(k['weight'], k['bias'])} {verb} {_words(m, cost)}")
     return f"Of the {total} {noun} {which}, " + "; ".join(parts[:-1]) + "; and " + parts[-1] + "."

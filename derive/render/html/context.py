@@ -163,9 +163,9 @@ def _directional_words(proof, cost: str) -> str:
     return words
 
 
-def _summary(d: Derivation) -> str:
-    """The appendix's one sentence on how many derivatives each check covered."""
-    return checks.summary_sentence(d)
+def _summary(d: Derivation, cost: str) -> str:
+    """The one sentence on how many derivatives each check covered."""
+    return checks.summary_sentence(d, cost)
 
 
 def _rule_check(d: Derivation) -> str:
@@ -294,7 +294,7 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
         # every parameter checked against SymPy's derivative of the written-out error (none only numerically)
         "all_symbolic": all(p["method"].startswith("symbolic") for p in checks),
         "proof_summary": d.proof_summary,
-        "proof_sentence": _summary(d),
+        "proof_sentence": _summary(d, m.printer.notation.cost),
         "rule_check": _rule_check(d),
         "mapping": _mapping(d, notation),
         "example": example.section(

@@ -211,7 +211,7 @@ def template_values(
         # the index letters repeat when the net has more levels (inputs and layers) than letters
         "index_cycle": len(letters) if d.spec.n_layers + 1 > len(letters) else 0,
         "proof_summary": d.proof_summary,
-        "proof_sentence": proofs.summary_sentence(d),
+        "proof_sentence": proofs.summary_sentence(d, c.nota.cost),
         "mapping": _mapping(d, notation),
         "g": rules.section(d, c),
         "top_letters": c.nota.top_letters(),
