@@ -30,8 +30,11 @@ NETS = {
 #: the equations of the rules the section shows: forward pass and error, δ, gradients, update
 RULE_IDS = re.compile(r"forward-[az]-\d+|error|delta-\d+|grad-[wb]-\d+|update-[wb]-\d+")
 SECTION = re.compile(r"\\section\{The code beside the maths\}(.*?)\\section\{", re.S)
+#: an entry: its equations ("(8)\\enspace" or "(23), (24) and (25),\n" when one block computes several), then its lines
 ENTRY = re.compile(
-    r"\\begin\{minipage\}\{\\linewidth\}\n((?:\\eqref\{eq:[^}]+\}(?:, )?)+)\\enspace(.*?)\\end\{minipage\}", re.S
+    r"\\begin\{minipage\}\{\\linewidth\}\n((?:\\eqref\{eq:[^}]+\}(?:, | and )?)+)"
+    r"(?:\\enspace|,\n)(.*?)\\end\{minipage\}",
+    re.S,
 )
 LISTING = re.compile(r"\\begin\{lstlisting\}\n(.*?)\n\\end\{lstlisting\}", re.S)
 
@@ -146,7 +149,8 @@ def test_the_pdf_builds_with_every_reference_resolved(build, tmp_path):
     ).stdout
     words = " ".join(words.decode().split())
     for ids, listings in tex_entries(files["derivation.tex"]):
-        beside = ", ".join(f"({numbers[i]})" for i in ids)
+        printed = [f"({numbers[i]})" for i in ids]
+        beside = printed[0] if len(printed) == 1 else ", ".join(printed[:-1]) + " and " + printed[-1]
         assert beside in words  # \eqref printed the number, not ??
         for listing in listings:
             for line in listing.splitlines():
