@@ -27,6 +27,7 @@ NETS = {
     "2-3-2-softmax-nobias": dict(arch="2-3-2", act="tanh,softmax", loss="ce", bias=False),
     "2-2-1-nobias-decay": dict(arch="2-2-1", bias=False, weight_decay=True),
     "2-3-2-momentum-decay": dict(arch="2-3-2", optimizer="momentum", weight_decay=True, decay_biases=True),
+    "2-2-1-nobias-adam-decay": dict(arch="2-2-1", bias=False, optimizer="adam", weight_decay=True),
     "16-32-16": dict(arch="16-32-16"),  # derived per layer, tested along random directions
 }
 COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
