@@ -124,3 +124,17 @@ def test_the_backward_step_of_the_algorithm_cites_every_error_signal_and_gradien
     step = section(docs[name]["pages"], "Backward. Compute the output", "Update. Only now")
     expected = {e.number for e in d.equations if re.fullmatch(r"(delta|grad-w|grad-b)-\d+", e.id)}
     assert cited(step) == expected
+
+
+@pytest.fixture(scope="module")
+def relu_softmax(tmp_path_factory):
+    """3-4-3 relu/softmax/ce: a backward-pass figure tall enough to be put off a page where it stood after its text."""
+    return read(dict(arch="3-4-3", act="relu,softmax", loss="ce"), tmp_path_factory.mktemp("3-4-3"))
+
+
+def test_the_backward_figure_is_on_the_page_of_the_paragraph_that_cites_it(docs, relu_softmax):
+    for name, doc in {**docs, "3-4-3": relu_softmax}.items():
+        pages = doc["pages"]
+        cited = [n for n, page in enumerate(pages) if "Figure 2 draws the backward pass" in words(page)]
+        drawn = [n for n, page in enumerate(pages) if re.search(r"^\s*Figure 2:", page, re.M)]
+        assert len(cited) == 1 and cited == drawn, (name, cited, drawn)
