@@ -171,3 +171,24 @@ def test_the_hand_calculation_writes_its_numbers_as_the_tables_do(built):
                 assert text in given or re.fullmatch(r"-?\d+(\.\d*[1-9])?", text), (name, s, text)
             else:
                 assert text in computed or len(text.split(".")[1]) == 6, (name, s, text)
+
+
+def test_a_sentence_of_several_methods_counts_each_methods_weights_and_biases():
+    """Where SymPy could not cancel some differences, the sentence splits the count by method, as the records do."""
+    import dataclasses
+
+    from derive.render import checks
+
+    d = derive.derivation("2-3-2").derivation
+    for p in (d.parameters[0], d.parameters[2]):  # a weight and the bias of unit 1 of layer 1
+        p.proof = dataclasses.replace(p.proof, method="random-points")
+    assert [p.kind for p in (d.parameters[0], d.parameters[2])] == ["weight", "bias"]
+    sentence = checks.summary_sentence(d)
+    m = re.fullmatch(
+        r"Of the (\d+) derivatives \((\d+) weights and (\d+) biases\), (\d+) weights and (\d+) biases were proved "
+        r"symbolically equal to SymPy's derivative of the written-out error; and (\d+) weight and (\d+) bias were "
+        r"found equal to it to 40 significant digits at random points, where SymPy could not cancel the difference\.",
+        sentence,
+    )
+    assert m, sentence
+    assert [int(n) for n in m.groups()] == [17, 12, 5, 11, 4, 1, 1]

@@ -168,5 +168,8 @@ def summary_sentence(d: Derivation, cost: str = "error") -> str:
     for m in methods:
         k = by_method[m]
         verb = "was" if sum(k.values()) == 1 else "were"
-        parts.append(f"{_how_many(k['weight'], k['bias'])} {verb} {_words(m, cost)}")
+        said = _words(m, cost)
+        if parts:  # the derivative they were compared with is named once
+            said = said.replace(f"SymPy's derivative of the written-out {cost}", "it")
+        parts.append(f"{_how_many(k['weight'], k['bias'])} {verb} {said}")
     return f"Of the {total} {noun} {which}, " + "; ".join(parts[:-1]) + "; and " + parts[-1] + "."
