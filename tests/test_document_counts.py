@@ -192,3 +192,21 @@ def test_a_sentence_of_several_methods_counts_each_methods_weights_and_biases():
     )
     assert m, sentence
     assert [int(n) for n in m.groups()] == [17, 12, 5, 11, 4, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(arch="4-4-4", act="tanh", weight_decay=True), dict(arch="4-4-4-4", act="tanh,tanh,sigmoid", loss="bce")],
+    ids=["4-4-4-tanh-decay", "4-4-4-4-bce"],
+)
+def test_a_hand_line_too_long_for_the_page_is_set_on_more_rows(options, tmp_path):
+    """Four inputs with negative weights make a pre-activation's numbers longer than a line: no row runs over."""
+    from derive.render.latex import pdf
+
+    kw = dict(options)
+    tex = derive.derivation(kw.pop("arch"), **kw).latex()
+    log = tmp_path / "derivation.log"
+    pdf.compile_pdf(tex, keep_log=log)
+    assert "Overfull \\hbox" not in log.read_text(encoding="latin-1")
+    hand = tex[tex.index(r"\paragraph{By hand.}") : tex.index(r"\paragraph{Forward pass")]
+    assert "&\\qquad" in hand  # a sum of numbers went on two rows

@@ -118,12 +118,15 @@ def _shown(expr: sp.Expr, step: example_mod.Step) -> sp.Expr:
         return sp.UnevaluatedExpr(Valued(expr.name, value_of(step, source), given=given(source)))
     if not expr.args or expr.is_Number:
         return expr
-    if isinstance(expr, sp.exp) and isinstance(expr.args[0], sp.Symbol):
-        power = expr.args[0]
-        return sp.exp(
-            sp.UnevaluatedExpr(
-                Valued(power.name, value_of(step, unpadded(power)), bare=True, given=given(unpadded(power)))
-            ),
+    if isinstance(expr, sp.Function) and any(isinstance(a, sp.Symbol) for a in expr.args):
+        # an exponent or a function's argument: a negative number needs no brackets of its own (e^{-0.08}, tanh(-0.05))
+        return expr.func(
+            *[
+                sp.UnevaluatedExpr(Valued(a.name, value_of(step, unpadded(a)), bare=True, given=given(unpadded(a))))
+                if isinstance(a, sp.Symbol)
+                else _shown(a, step)
+                for a in expr.args
+            ],
             evaluate=False,
         )
     if isinstance(expr, sp.Mul):

@@ -6,8 +6,6 @@ finite difference) and :mod:`derive.render.plots` (the points the web page draws
 
 from __future__ import annotations
 
-import re
-
 import sympy as sp
 
 from derive.core.model import Derivation, Layer
@@ -16,7 +14,7 @@ from derive.render import hand as hand_mod
 from derive.render import plots
 from derive.render.chain import SMALL_WIDTH, shown_units
 from derive.render.latex import context as lc
-from derive.render.latex import hand
+from derive.render.latex import hand, handlayout
 
 
 def coordinates(points: list[tuple[int, float]]) -> str:
@@ -57,81 +55,6 @@ def split_sum(c: lc.Printing, step: example_mod.Step, layer: Layer, lines: list[
         r["numbers"] = before + r"\bigl(" + first + r" \\" + "\n" + r"&\qquad " + rest + r"\bigr)" + after
 
 
-#: widths in points of what a line of numbers holds, in the document's 11pt math (measured with \settowidth):
-#: a digit, a decimal point, a binary + or − with its spaces, a unary minus, \cdot with its spaces, = with its
-#: spaces, one sized bracket, a letter
-WIDTHS = {"digit": 5.475, ".": 3.042, "op": 13.383, "neg": 8.517, "cdot": 7.908, "=": 14.6, "bracket": 4.254, "x": 5.2}
-#: the room for the numbers and the result of a hand line: the text width (a4, 2.2cm margins) less the widest left
-#: side (a fraction ∂E/∂w) and its =, less a little for what the estimate leaves out
-HAND_ROOM = 472.3 - 27.0 - 14.6 - 8.0
-#: a sign after these is a unary minus (the start of a line, a bracket, a group, a relation or an operator)
-UNARY_AFTER = ("(", "{", "=", "op")
-#: a superscript is set this much smaller
-SCRIPT = 0.7
-
-
-def _groups(text: str, start: int) -> tuple[str, int]:
-    """The brace group that opens at ``text[start]`` and the index after it."""
-    depth = 0
-    for n in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[n], 0)
-        if depth == 0:
-            return text[start + 1 : n], n + 1
-    return text[start + 1 :], len(text)
-
-
-def width(tex: str) -> float:
-    """An estimate in points of how wide TeX sets ``tex``, a line of a hand calculation's numbers (math mode).
-
-    >>> round(width(r"0.3 + \\left(-0.65\\right) \\cdot 0.684169"))
-    113
-    """
-    total, n, previous = 0.0, 0, "("
-    while n < len(tex):
-        ch = tex[n]
-        if tex.startswith(r"\frac", n):
-            top, n = _groups(tex, n + 5)
-            bottom, n = _groups(tex, n)
-            total += max(width(top), width(bottom)) + 2.0
-            previous = "x"
-            continue
-        if ch == "^":
-            script, n = _groups(tex, n + 1) if tex[n + 1] == "{" else (tex[n + 1], n + 2)
-            total += SCRIPT * width(script)
-            continue
-        if ch == "\\":
-            name = re.match(r"\\([a-zA-Z]+|.?)", tex[n:]).group(0)
-            n += len(name)
-            total += {r"\cdot": WIDTHS["cdot"], r"\cdots": WIDTHS["op"]}.get(name, 0.0)
-            previous = "op" if name == r"\cdot" else previous
-            continue
-        if ch.isdigit():
-            total += WIDTHS["digit"]
-        elif ch == ".":
-            total += WIDTHS["."]
-        elif ch in "()":
-            total += WIDTHS["bracket"]
-        elif ch in "+-":
-            total += WIDTHS["neg"] if previous in UNARY_AFTER else WIDTHS["op"]
-            ch = "op"
-        elif ch == "=":
-            total += WIDTHS["="]
-        elif ch.isalpha():
-            total += WIDTHS["x"]
-        if not ch.isspace():
-            previous = ch
-        n += 1
-    return total
-
-
-def result_rows(lines: list[dict] | None) -> None:
-    """Give a hand line's result a row of its own where the numbers and the result would not fit on one."""
-    for r in lines or []:
-        r["result_row"] = (
-            "\\\\" not in r["numbers"] and width(r["numbers"]) + WIDTHS["="] + width(r["result"]) > HAND_ROOM
-        )
-
-
 def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
     """The values of the worked-example section: the step's tables, the hand calculation and both plots."""
     shown = []  # the parameters of the units the tables show, each checked by a finite difference
@@ -144,8 +67,9 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
     hand_hidden = hand.unit(d, c, step, d.layers[-2]) if len(d.layers) > 1 else None
     if hand_hidden:
         split_sum(c, step, d.layers[-2], hand_hidden)
-    result_rows(hand_output)
-    result_rows(hand_hidden)
+    for layer, lines in ((d.layers[-1], hand_output), (d.layers[-2] if len(d.layers) > 1 else None, hand_hidden)):
+        if lines:
+            handlayout.fold(c, step, layer, lines)
     norms = plots.norms(d, step.total)
     layers = []
     for layer in d.layers:
