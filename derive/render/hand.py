@@ -52,14 +52,15 @@ class Valued(sp.Dummy):
 
     def __new__(cls, name: str, value: float, bare: bool = False, given: bool = False):
         obj = super().__new__(cls, name)
+        obj.given = given
         obj.mantissa, obj.exponent = numbers.parts(value, given)
         obj.text = numbers.plain(value, given)
         obj.value = float(obj.text)
-        obj.bare = bare  # an exponent: a negative number needs no brackets there (e^{-0.08})
+        obj.bare = bare  # an exponent or a function's argument: a negative number needs no brackets (e^{-0.08})
         return obj
 
     def _latex(self, printer) -> str:
-        text = numbers.latex(self.value, given=True) if self.exponent is not None else self.text
+        text = numbers.latex(self.value, self.given)
         return r"\left(%s\right)" % text if self.value < 0 and not self.bare else text
 
     def _mathml_presentation(self, printer):
