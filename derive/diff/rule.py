@@ -236,11 +236,22 @@ def starts(d: Derivation, seed: str, n: int = N_POINTS) -> list[tuple[mpmath.mpf
     return out
 
 
+def _step_gradients(d: Derivation, env: Env, now: Env, penalty: dict):
+    """Each parameter of one step, with the (role, layer) key of its rule and its gradient g: its δ times
+    its input (a bias: times 1), plus the penalty's derived λθ at the step's own weights under weight decay."""
+    for sym, delta, source in gradient_rule(d):
+        info = naming.info(sym, d.spec.n_layers)
+        term = penalty.get(sym, 0)
+        with mpmath.workdps(DIGITS):
+            grad = env[delta] * (1 if source is None else env[source])
+            grad += evaluate(term, now) if term != 0 else 0
+        yield sym, (info.role, info.layer), grad
+
+
 def run_adam(r: Rule, d: Derivation, pt: Env, env: Env, state: AdamState) -> list[Env]:
     """The parameters after each of ``r.steps`` Adam steps from ``pt`` and ``state`` (``env``: pt's forward and δ
     values; β1, β2 and ε are in ``pt``). Each step's gradient is taken at its own weights, with the penalty's λθ
     under weight decay, as in :func:`run`."""
-    L = d.spec.n_layers
     params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
     penalty = {sym: penalty_gradient(d, sym) for sym in params} if d.spec.weight_decay else {}
     after = []
@@ -250,15 +261,9 @@ def run_adam(r: Rule, d: Derivation, pt: Env, env: Env, state: AdamState) -> lis
             env = environment(d, now)
         t = state.t + 1
         change, m, v = {}, {}, {}
-        for sym, delta, source in gradient_rule(d):
-            info = naming.info(sym, L)
-            term = penalty.get(sym, 0)
-            with mpmath.workdps(DIGITS):
-                grad = env[delta] * (1 if source is None else env[source])
-                grad += evaluate(term, now) if term != 0 else 0
+        for sym, key, grad in _step_gradients(d, env, now, penalty):
             values = {GRAD: grad, THETA: params[sym], ETA: pt[ETA], M_PREV: state.m[sym], V_PREV: state.v[sym]}
             values |= {s: pt[s] for s in ADAM_SCALARS} | {update.STEP: mpmath.mpf(t)}
-            key = (info.role, info.layer)
             change[sym] = evaluate(r.templates[key], values)
             m[sym], v[sym] = (evaluate(moment, values) for moment in r.moments[key])
         with mpmath.workdps(DIGITS):
@@ -274,7 +279,6 @@ def run(r: Rule, d: Derivation, pt: Env, env: Env, prev: Env) -> list[Env]:
     With weight decay (``d.spec.weight_decay``) each gradient is that of E + Ω at the step's own
     weights: the δ form plus the derived penalty term λθ (zero for a parameter Ω leaves out).
     """
-    L = d.spec.n_layers
     params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
     penalty = {sym: penalty_gradient(d, sym) for sym in params} if d.spec.weight_decay else {}
     after = []
@@ -283,18 +287,13 @@ def run(r: Rule, d: Derivation, pt: Env, env: Env, prev: Env) -> list[Env]:
         if step:
             env = environment(d, now)
         change = {}
-        for sym, delta, source in gradient_rule(d):
-            info = naming.info(sym, L)
-            term = penalty.get(sym, 0)
-            with mpmath.workdps(DIGITS):
-                grad = env[delta] * (1 if source is None else env[source])
-                grad += evaluate(term, now) if term != 0 else 0
+        for sym, key, grad in _step_gradients(d, env, now, penalty):
             values = {GRAD: grad, THETA: params[sym], ETA: pt[ETA]}
             if sym in prev:  # a rule with state reads these; without them evaluate() names what is missing
                 values[PREV] = prev[sym]
             if update.ALPHA in pt:
                 values[update.ALPHA] = pt[update.ALPHA]
-            change[sym] = evaluate(r.templates[(info.role, info.layer)], values)
+            change[sym] = evaluate(r.templates[key], values)
         with mpmath.workdps(DIGITS):
             params = {sym: params[sym] + change[sym] for sym in params}
         prev = change if r.keeps else prev
