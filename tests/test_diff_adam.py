@@ -9,6 +9,7 @@ against Algorithm 1 written here, with gradients from autograd.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad
+from catalogedit import edited_catalog, only
 
 import derive
 from derive.cli import main
@@ -30,20 +32,8 @@ from derive.diff.safeparse import UnsafeForm, parse_step
 CATALOG_FILE = Path(sources.CATALOG_DIR) / "kingma2015.toml"
 
 
-def variant(tmp_path: Path, pattern: str, replacement: str, text: str | None = None) -> str:
-    """The catalog file with its steps edited by one regular expression, as a user's forms file."""
-    text = text or CATALOG_FILE.read_text(encoding="utf-8")
-    steps_at = text.index("steps = [")
-    edited, count = re.subn(pattern, replacement, text[steps_at:])
-    assert count >= 4, f"the edit {pattern!r} matched {count} steps"
-    path = tmp_path / "variant.toml"
-    path.write_text(text[:steps_at] + edited, encoding="utf-8")
-    return str(path)
-
-
-def only(records: list[dict]) -> dict:
-    assert len(records) == 1
-    return records[0]
+#: the catalog file with its steps edited by one regular expression, as a user's forms file
+variant = functools.partial(edited_catalog, CATALOG_FILE)
 
 
 def test_algorithm_1_is_equal_to_an_adam_build():

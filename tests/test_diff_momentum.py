@@ -9,6 +9,7 @@ momentum steps written here from the paper's equation, with gradients from autog
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import mpmath
 import numpy as np
 import pytest
 from autograd import grad
+from catalogedit import edited_catalog, only
 
 import derive
 from derive.cli import main
@@ -31,20 +33,8 @@ from derive.diff.numbers import environment
 CATALOG_FILE = Path(sources.CATALOG_DIR) / "rhw1986m.toml"
 
 
-def variant(tmp_path: Path, pattern: str, replacement: str) -> str:
-    """The catalog file with every step edited by one regular expression, as a user's forms file."""
-    text = CATALOG_FILE.read_text(encoding="utf-8")
-    steps_at = text.index("steps = [")
-    edited, count = re.subn(pattern, replacement, text[steps_at:])
-    assert count >= 4, f"the edit {pattern!r} matched {count} steps"
-    path = tmp_path / "variant.toml"
-    path.write_text(text[:steps_at] + edited, encoding="utf-8")
-    return str(path)
-
-
-def only(records: list[dict]) -> dict:
-    assert len(records) == 1
-    return records[0]
+#: the catalog file with its steps edited by one regular expression, as a user's forms file
+variant = functools.partial(edited_catalog, CATALOG_FILE)
 
 
 def test_rhw_eq9_is_equal_to_a_momentum_build():

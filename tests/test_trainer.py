@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from autograd import grad
 from gradcheck import assert_close, central_difference
+from trainer_build import ruff_check
 
 from derive import SpecError, make_spec
 from derive.core.symbolic import derive
@@ -473,12 +474,7 @@ def test_sources_parse_import_only_numpy_and_pass_ruff(rendered):
             elif isinstance(node, ast.ImportFrom):
                 imported.add(node.module.split(".")[0])
         assert imported <= {"__future__", "argparse", "math", "numpy", "sys", "time"}, (path.name, imported)
-    ruff = Path(sys.executable).with_name("ruff")
-    assert ruff.exists(), "ruff is part of the test extra"
-    config = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    result = subprocess.run(
-        [str(ruff), "check", "--no-cache", "--config", str(config), *map(str, paths)], capture_output=True, text=True
-    )
+    result = ruff_check(paths)
     assert result.returncode == 0, result.stdout[-2000:]
 
 

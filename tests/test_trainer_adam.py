@@ -20,7 +20,7 @@ import sympy as sp
 from autograd import grad
 from gradcheck import assert_close, central_difference
 from test_trainer import Config, flat, reference_loss, sample_point, unflat
-from trainer_build import build
+from trainer_build import build, ruff_check
 
 from derive import make_spec
 from derive.cli import main
@@ -362,11 +362,5 @@ def test_goodfellow_writes_adam_in_the_books_letters(tmp_path):
 
 
 def test_adam_trainers_pass_ruff(trainers):
-    paths = [module.__file__ for module in trainers.values()]
-    ruff = Path(sys.executable).with_name("ruff")
-    result = subprocess.run(
-        [str(ruff), "check", "--no-cache", "--config", str(ROOT / "pyproject.toml"), *paths],
-        capture_output=True,
-        text=True,
-    )
+    result = ruff_check(module.__file__ for module in trainers.values())
     assert result.returncode == 0, result.stdout[-2000:]

@@ -15,7 +15,7 @@ import sympy as sp
 from autograd import grad
 from gradcheck import assert_close, central_difference
 from test_trainer import Config, flat, reference_loss, sample_point, unflat
-from trainer_build import build
+from trainer_build import build, ruff_check
 
 from derive import make_spec
 from derive.cli import main
@@ -144,14 +144,5 @@ def test_build_with_momentum_writes_it_everywhere(tmp_path, capsys):
 
 
 def test_momentum_sources_pass_ruff(trainers):
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    paths = [module.__file__ for module in trainers.values()]
-    ruff = Path(sys.executable).with_name("ruff")
-    config = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    result = subprocess.run(
-        [str(ruff), "check", "--no-cache", "--config", str(config), *paths], capture_output=True, text=True
-    )
+    result = ruff_check(module.__file__ for module in trainers.values())
     assert result.returncode == 0, result.stdout[-2000:]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 from derive import load_trainer, make_spec
@@ -25,3 +27,13 @@ def build(tmp: Path, arch: str, act: str = "sigmoid", loss: str = "sse", style: 
     path = tmp / f"trainer_{n}.py"
     path.write_text(source(arch, act, loss, style, **options))
     return load_trainer(path, f"built_trainer_{n}")
+
+
+def ruff_check(paths) -> subprocess.CompletedProcess:
+    """``ruff check`` of generated files with the project's configuration (ruff is part of the test extra)."""
+    exe = Path(sys.executable).with_name("ruff")
+    assert exe.exists(), "ruff is part of the test extra"
+    config = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    return subprocess.run(
+        [str(exe), "check", "--no-cache", "--config", str(config), *map(str, paths)], capture_output=True, text=True
+    )
