@@ -248,36 +248,11 @@ def _step_gradients(d: Derivation, env: Env, now: Env, penalty: dict):
         yield sym, (info.role, info.layer), grad
 
 
-def run_adam(r: Rule, d: Derivation, pt: Env, env: Env, state: AdamState) -> list[Env]:
-    """The parameters after each of ``r.steps`` Adam steps from ``pt`` and ``state`` (``env``: pt's forward and δ
-    values; β1, β2 and ε are in ``pt``). Each step's gradient is taken at its own weights, with the penalty's λθ
-    under weight decay, as in :func:`run`."""
-    params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
-    penalty = {sym: penalty_gradient(d, sym) for sym in params} if d.spec.weight_decay else {}
-    after = []
-    for step in range(r.steps):
-        now = {**pt, **params}
-        if step:
-            env = environment(d, now)
-        t = state.t + 1
-        change, m, v = {}, {}, {}
-        for sym, key, grad in _step_gradients(d, env, now, penalty):
-            values = {GRAD: grad, THETA: params[sym], ETA: pt[ETA], M_PREV: state.m[sym], V_PREV: state.v[sym]}
-            values |= {s: pt[s] for s in ADAM_SCALARS} | {update.STEP: mpmath.mpf(t)}
-            change[sym] = evaluate(r.templates[key], values)
-            m[sym], v[sym] = (evaluate(moment, values) for moment in r.moments[key])
-        with mpmath.workdps(DIGITS):
-            params = {sym: params[sym] + change[sym] for sym in params}
-        state = AdamState(m, v, t) if r.keeps else AdamState(state.m, state.v, t)
-        after.append(params)
-    return after
-
-
-def run(r: Rule, d: Derivation, pt: Env, env: Env, prev: Env) -> list[Env]:
+def _walk(r: Rule, d: Derivation, pt: Env, env: Env, changes) -> list[Env]:
     """The parameters after each of ``r.steps`` steps from ``pt`` (``env``: its forward and δ values).
 
-    With weight decay (``d.spec.weight_decay``) each gradient is that of E + Ω at the step's own
-    weights: the δ form plus the derived penalty term λθ (zero for a parameter Ω leaves out).
+    ``changes(params, gradients)`` gives one step's change of every parameter from the step's
+    :func:`_step_gradients`, carrying whatever state its rule keeps from step to step.
     """
     params = {sym: pt[sym] for sym, _, _ in gradient_rule(d)}
     penalty = {sym: penalty_gradient(d, sym) for sym in params} if d.spec.weight_decay else {}
@@ -286,16 +261,51 @@ def run(r: Rule, d: Derivation, pt: Env, env: Env, prev: Env) -> list[Env]:
         now = {**pt, **params}
         if step:
             env = environment(d, now)
+        change = changes(params, _step_gradients(d, env, now, penalty))
+        with mpmath.workdps(DIGITS):
+            params = {sym: params[sym] + change[sym] for sym in params}
+        after.append(params)
+    return after
+
+
+def run_adam(r: Rule, d: Derivation, pt: Env, env: Env, state: AdamState) -> list[Env]:
+    """The parameters after each of ``r.steps`` Adam steps from ``pt`` and ``state`` (``env``: pt's forward and δ
+    values; β1, β2 and ε are in ``pt``). Each step's gradient is taken at its own weights, with the penalty's λθ
+    under weight decay, as in :func:`run`."""
+
+    def changes(params: Env, gradients) -> Env:
+        nonlocal state
+        t = state.t + 1
+        change, m, v = {}, {}, {}
+        for sym, key, grad in gradients:
+            values = {GRAD: grad, THETA: params[sym], ETA: pt[ETA], M_PREV: state.m[sym], V_PREV: state.v[sym]}
+            values |= {s: pt[s] for s in ADAM_SCALARS} | {update.STEP: mpmath.mpf(t)}
+            change[sym] = evaluate(r.templates[key], values)
+            m[sym], v[sym] = (evaluate(moment, values) for moment in r.moments[key])
+        state = AdamState(m, v, t) if r.keeps else AdamState(state.m, state.v, t)
+        return change
+
+    return _walk(r, d, pt, env, changes)
+
+
+def run(r: Rule, d: Derivation, pt: Env, env: Env, prev: Env) -> list[Env]:
+    """The parameters after each of ``r.steps`` steps from ``pt`` (``env``: its forward and δ values).
+
+    With weight decay (``d.spec.weight_decay``) each gradient is that of E + Ω at the step's own
+    weights: the δ form plus the derived penalty term λθ (zero for a parameter Ω leaves out).
+    """
+
+    def changes(params: Env, gradients) -> Env:
+        nonlocal prev
         change = {}
-        for sym, key, grad in _step_gradients(d, env, now, penalty):
+        for sym, key, grad in gradients:
             values = {GRAD: grad, THETA: params[sym], ETA: pt[ETA]}
             if sym in prev:  # a rule with state reads these; without them evaluate() names what is missing
                 values[PREV] = prev[sym]
             if update.ALPHA in pt:
                 values[update.ALPHA] = pt[update.ALPHA]
             change[sym] = evaluate(r.templates[key], values)
-        with mpmath.workdps(DIGITS):
-            params = {sym: params[sym] + change[sym] for sym in params}
         prev = change if r.keeps else prev
-        after.append(params)
-    return after
+        return change
+
+    return _walk(r, d, pt, env, changes)
