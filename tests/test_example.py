@@ -252,3 +252,26 @@ def test_a_large_nets_example_evaluates_its_per_layer_rules_like_the_unit_forms(
     lazy.layers[0].delta_forms.rule = 2 * lazy.layers[0].delta_forms.rule  # a wrong rule is caught
     with pytest.raises(AssertionError, match="finite difference"):
         example.run(lazy, ex)
+
+
+#: a computed number of the document: six decimals, or below 0.001 four significant digits times a power of ten
+COMPUTED = r"(-?\d+\.\d{6}|\\ensuremath\{-?\d\.\d{3}\\times 10\^\{-\d+\}\})"
+
+
+def _computed(text: str) -> float:
+    power = re.fullmatch(r"\\ensuremath\{(-?[\d.]+)\\times 10\^\{(-?\d+)\}\}", text)
+    return float(power[1]) * 10 ** int(power[2]) if power else float(text)
+
+
+def test_a_deep_nets_small_gradients_keep_four_significant_digits():
+    """Six decimals would print the vanishing gradients of the first layers as 0.000007; they keep four digits."""
+    d = derivation(make_spec("1-2-2-2-2-1"))
+    tex = document.render(d)
+    table = tex[tex.index(r"\paragraph{Gradients and the update.}") :]
+    rows = re.findall(r"^(\S.*?) & (-?[\d.]+) & " + " & ".join([COMPUTED] * 3) + r"\\\\\*?$", table, re.M)
+    assert len(rows) == d.spec.n_parameters
+    small = [r for r in rows if 0 < abs(_computed(r[2])) < 1e-3]
+    assert small, "this net's first layers have gradients below 0.001"
+    for r in small:
+        assert r[2].startswith(r"\ensuremath"), r
+        assert abs(_computed(r[2]) - _computed(r[3])) <= 1e-3 * abs(_computed(r[2]))  # FD agrees to 4 digits

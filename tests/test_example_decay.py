@@ -24,9 +24,16 @@ from derive.render.html import page
 from derive.render.latex import document
 from derive.spec import SpecError
 
-#: a row of the gradient table: symbol, before, gradient, finite difference, after
-#: a row of the gradient table: θ before (given, as given), then three computed numbers to six decimals, θ after
-ROW = re.compile(r"^(\S.*?) & (-?\d+(?:\.\d+)?) & (-?\d+\.\d{6}) & (-?\d+\.\d{6}) & (-?\d+\.\d{6})\\\\\*?$", re.M)
+#: a computed number: six decimals, or below 0.001 four significant digits times a power of ten
+COMPUTED = r"(-?\d+\.\d{6}|\\ensuremath\{-?\d\.\d{3}\\times 10\^\{-\d+\}\})"
+#: a row of the gradient table: θ before (given, as given), then three computed numbers, θ after
+ROW = re.compile(r"^(\S.*?) & (-?\d+(?:\.\d+)?) & " + " & ".join([COMPUTED] * 3) + r"\\\\\*?$", re.M)
+
+
+def value(text: str) -> float:
+    """A computed number of the document as a float."""
+    power = re.fullmatch(r"\\ensuremath\{(-?[\d.]+)\\times 10\^\{(-?\d+)\}\}", text)
+    return float(power[1]) * 10 ** int(power[2]) if power else float(text)
 
 
 def _objective(spec, ex, lam: float, biases: bool):
@@ -75,11 +82,11 @@ def test_the_documents_print_lambda_and_the_decayed_gradients():
     assert r"The decay coefficient is $\lambda = 0.01$" in tex
     rows = ROW.findall(tex[tex.index(r"\paragraph{Gradients and the update.}") :])
     assert len(rows) == spec.n_parameters
-    printed = sorted(float(r[2]) for r in rows)
+    printed = sorted(value(r[2]) for r in rows)
     expected = sorted(float(v) for k in want for v in np.ravel(want[k]))
     np.testing.assert_allclose(printed, expected, atol=0.5e-6 + 1e-9)
     for r in rows:  # the finite difference of E + Ω agrees with the printed gradient
-        assert abs(float(r[2]) - float(r[3])) <= 1e-6
+        assert abs(value(r[2]) - value(r[3])) <= 1e-6
     # the hand calculation adds λw to the backpropagated gradient of its weight
     hand = re.search(
         r"\\frac\{\\partial \(E \+ \\Omega\)\}\{\\partial \{w\^\{\(2\)\}_\{11\}\}\} &= .*\n&= (.*) = (.*)", tex

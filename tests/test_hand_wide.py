@@ -16,6 +16,7 @@ from gradcheck import entry_difference
 
 import derive
 from derive.render import example, hand
+from derive.render import numbers as number_format
 from derive.render.latex import hand as latex_hand
 from derive.render.latex import pdf
 from derive.render.latex.context import Printing
@@ -130,7 +131,7 @@ def test_results_are_the_whole_sums_of_the_trainer_and_finite_differences(net):
         assert rows[-1][2] == pytest.approx(fd, abs=1e-5)
         # the PDF prints the same results, each after its numbers
         for r in rows:
-            assert f"= {r[2]:.6f}" in tex
+            assert f"= {number_format.latex(r[2])}" in tex
     # an elided sum's result is not the sum of its shown terms alone
     pre = d.layers[-1].pre[0]
     shown = hand.shown_numbers(pre, step)

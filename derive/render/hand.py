@@ -47,7 +47,7 @@ def given(sym: sp.Symbol) -> bool:
 class Valued(sp.Dummy):
     """A number put in by hand for a symbol: named as the symbol (so it sorts as the symbol), printed as its value.
 
-    The number is written by the documents' one rule (:mod:`derive.render.numbers`): as given, or to six decimals.
+    The number is written by the documents' one rule (:mod:`derive.render.numbers`): as given, or computed.
     """
 
     def __new__(cls, name: str, value: float, bare: bool = False, given: bool = False):

@@ -4,8 +4,10 @@ A number *given* to the example (an input, a target, a starting weight or bias, 
 coefficient) is written as it was given: the shortest decimal that reads back as the same number, so an integer has
 no decimal point ("1", "-0.53"). A number the example *computes* is written to six decimals ("0.007060"), so that
 a column of them lines up and a reader can tell a value from its rounding. Neither is ever written "-0". A number
-too large or too small for that (a computed one from a million on, a given one that Python would write with an
-exponent) is a mantissa times a power of ten; each format writes the product its own way from :func:`parts`.
+too large or too small for that (a computed one from a million on, or below 0.001 but not zero, which six decimals
+would cut to three digits or fewer: the vanishing gradients of a deep net; a given one that Python would write with
+an exponent) is a mantissa times a power of ten, the computed ones to four significant digits ("2.134 × 10⁻⁵");
+each format writes the product its own way from :func:`parts`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ import math
 DECIMALS = 6
 #: from this size on, a computed number is written as a mantissa times a power of ten
 LARGE = 1e6
+#: below this size (and not zero), a computed number is written as a mantissa times a power of ten
+SMALL = 1e-3
+#: significant digits of a computed number written with a power of ten
+SIGNIFICANT = 4
 #: significant digits of a given number: enough for any number typed or rounded by hand, no float noise
 GIVEN_DIGITS = 15
 
@@ -25,8 +31,8 @@ def parts(value: float, given: bool = False) -> tuple[str, int | None]:
 
     >>> parts(1.0, given=True), parts(-0.53, given=True), parts(0.1 + 0.2, given=True)
     (('1', None), ('-0.53', None), ('0.3', None))
-    >>> parts(0.00706), parts(-1e-9), parts(12005999999000000512.0)
-    (('0.007060', None), ('0.000000', None), ('1.200600', 19))
+    >>> parts(0.00706), parts(-2.1339e-5), parts(0.0), parts(12005999999000000512.0)
+    (('0.007060', None), ('-2.134', -5), ('0.000000', None), ('1.200600', 19))
     >>> parts(-0.0, given=True), parts(2.5e-05, given=True)
     (('0', None), ('2.5', -5))
     """
@@ -36,6 +42,8 @@ def parts(value: float, given: bool = False) -> tuple[str, int | None]:
         text = f"{value:.{GIVEN_DIGITS}g}"
     elif abs(value) >= LARGE:
         text = f"{value:.{DECIMALS}e}"
+    elif 0 < abs(value) < SMALL:
+        text = f"{value:.{SIGNIFICANT - 1}e}"
     else:
         text = f"{value:.{DECIMALS}f}"
     mantissa, _, exponent = text.partition("e")

@@ -19,7 +19,7 @@ from derive.render.html import teach
 
 
 def number(value: float, given: bool = False) -> str:
-    """A number as both documents print it (:mod:`derive.render.numbers`): as given, or computed to six decimals."""
+    """A number as both documents print it (:mod:`derive.render.numbers`): as given, or computed."""
     return numbers.html(value, given)
 
 
