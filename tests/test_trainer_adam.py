@@ -337,9 +337,8 @@ def test_build_with_adam_writes_it_everywhere(tmp_path):
     for eq_id, e in derived.items():
         assert rf"\eqn{{{eq_id}}}" in tex_step and f'href="#eq-{e.number}"' in html_step, eq_id
     assert "output-layer section" not in html_step
-    # the worked example's step is plain gradient descent, and both outputs say so
-    assert "but the step below is one of plain gradient descent" in tex
-    assert "but the step below is one of plain gradient descent" in html
+    # the worked example's step is Adam's first (tests/test_example_adam.py checks its numbers), and both outputs say so
+    assert "the step below is Adam's first" in tex and "the step below is Adam's first" in html
     assert f'id="eq-{change}"' in html and "<msqrt>" in html
     trainer = (out / "trainer.py").read_text()
     assert "def adam_step(params, state, X, T, lr, beta1=0.9, beta2=0.999, eps=1e-8):" in trainer

@@ -197,11 +197,20 @@ def _forms(d: Derivation) -> tuple:
 
 
 def descent(
-    d: Derivation, params: dict[str, np.ndarray], x, t, lr: float, steps: int, rates: dict[str, float] | None = None
+    d: Derivation,
+    params: dict[str, np.ndarray],
+    x,
+    t,
+    lr: float,
+    steps: int,
+    rates: dict[str, float] | None = None,
+    update=None,
 ) -> list[float]:
     """The error of one sample before each of ``steps`` gradient steps and after the last (derived equations).
 
     ``rates``: weight decay, the penalty gradient ``rates[k] * θ`` added to array k's gradient at each step.
+    ``update(params, grads) -> params``: another optimiser's step in place of gradient descent's (it keeps
+    its own state and weight decay between calls).
 
     Stops early, leaving the list shorter, if the error stops being a finite number (an example far from where
     the activations are tame can overflow).
@@ -217,6 +226,9 @@ def descent(
             if not np.isfinite(errors[-1]):
                 return errors[:-1]
             grads = ev.run_backward(params, values)
+            if update is not None:
+                params = update(params, grads)
+                continue
             params = {k: params[k] - lr * (grads[k] + rates[k] * params[k] if k in rates else grads[k]) for k in params}
         last = ev.run_forward(params, x, t)
     return errors + [last] if np.isfinite(last) else errors

@@ -24,7 +24,7 @@ import sympy as sp
 from derive.core import decay
 from derive.core.evaluate import Evaluator, array_position, evaluator  # noqa: F401 (Evaluator: tests patch it here)
 from derive.core.model import Derivation
-from derive.render import example_file, seeding
+from derive.render import adamstep, example_file, seeding
 from derive.render.example_file import Example, load, max_bytes, parse  # noqa: F401 (the example's public names)
 from derive.spec import NetworkSpec, SpecError
 
@@ -50,6 +50,8 @@ class Step:
     total: dict[str, np.ndarray] = field(default_factory=dict)
     penalty: float = 0.0
     penalty_after: float = 0.0
+    #: an Adam build's first step (:func:`derive.render.adamstep.first_step`): m, v, mhat, vhat, change by array
+    adam: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def at(self, arrays: dict[str, np.ndarray], sym: sp.Symbol) -> float:
         key, index = array_position(sym, len(self.params))
@@ -96,7 +98,34 @@ def default(d: Derivation) -> Example:
     :func:`derive.render.seeding.learning_rate` (one step lowers the error without wiping it out)."""
     ex = seeded(d.spec)
     decay = example_file.DECAY if d.spec.weight_decay else 0.0  # so that the penalty's λθ shows in the numbers
-    return dataclasses.replace(ex, lr=seeding.learning_rate(d, ex.x, ex.t, ex.params), decay=decay)
+    ex = dataclasses.replace(ex, decay=decay)
+    move = None
+    if d.spec.optimizer == "adam":  # Adam moves a parameter by about η: the rate is chosen for Adam's step
+
+        def move(rate: float, arrays: dict, grads: dict) -> dict:
+            change = adam_change(d, dataclasses.replace(ex, lr=rate), arrays, grads)
+            return {k: arrays[k] + change[k] for k in arrays}
+
+    return dataclasses.replace(ex, lr=seeding.learning_rate(d, ex.x, ex.t, ex.params, move))
+
+
+def adam_change(d: Derivation, ex: Example, params: dict, grads: dict) -> dict[str, np.ndarray]:
+    """Δθ of Adam's first step for every array, by the Derivation's equations (``grads``: ∂E/∂θ)."""
+    return adam_moments(d, ex, params, grads)["change"]
+
+
+def curve_update(d: Derivation, ex: Example):
+    """The step the error curve repeats: Adam's (:func:`derive.render.adamstep.walker`) in an Adam build, else None
+    (gradient descent)."""
+    if d.spec.optimizer != "adam":
+        return None
+    return adamstep.walker(d, decay_rates(d.spec, ex), ex.lr, ex.beta1, ex.beta2, ex.eps)
+
+
+def adam_moments(d: Derivation, ex: Example, params: dict, grads: dict) -> dict[str, dict[str, np.ndarray]]:
+    """Adam's first step, m, v, m̂, v̂ and Δθ by array (:func:`derive.render.adamstep.first_step`)."""
+    rates = decay_rates(d.spec, ex)
+    return adamstep.first_step(d, params, grads, rates, ex.lr, ex.beta1, ex.beta2, ex.eps)
 
 
 def decay_rates(spec: NetworkSpec, ex: Example) -> dict[str, float]:
@@ -197,11 +226,18 @@ def _step(d: Derivation, ex: Example, shown: Sequence[sp.Symbol]) -> Step:
                 raise SpecError(_unchecked(d, ev, ex, params, (key, idx), g, value))
             raise AssertionError(f"{key}{list(idx)}: derived gradient {g!r}, finite difference {value!r}")
     _check_forms(d, params, grads, values)
-    updated = {k: params[k] - ex.lr * total[k] for k in params}
+    moments = {}
+    if d.spec.optimizer == "adam":  # Adam's first step, by its own equations (the moments see λθ there)
+        moments = adam_moments(d, ex, params, grads)
+        _finite(ex, "Adam's step", *(a for part in moments.values() for a in part.values()), stepped=True)
+        updated = {k: params[k] + moments["change"][k] for k in params}
+    else:
+        updated = {k: params[k] - ex.lr * total[k] for k in params}
     error_after = ev.run_forward(updated, ex.x, ex.t)
     _finite(ex, "the error after the step", error_after, *updated.values(), stepped=True)
     step = Step(values, error, params, grads, updated, error_after, fd)
     step.total, step.penalty, step.penalty_after = total, penalty(rates, params), penalty(rates, updated)
+    step.adam = moments
     if len(d.layers) > 1:  # what the hidden δs would be if the upper weights were updated first
         top = f"W{len(d.layers)}"
         stale = dict(params) | {top: updated[top]}

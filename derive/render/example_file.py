@@ -26,6 +26,8 @@ MAX_DEPTH = 8
 MAX_DIGITS = 30
 #: the decay coefficient λ of a ``--weight-decay`` build's example when its file does not set ``lambda``
 DECAY = 0.01
+#: Adam's constants in an ``--optimizer adam`` build's example when its file does not set them (Kingma and Ba's)
+ADAM_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Example:
     source: str | None = None  # the file name as the user gave it; None when seeded
     title: str | None = None
     decay: float = 0.0  # λ of the penalty (λ/2) Σ θ² (``--weight-decay`` builds only)
+    beta1: float = ADAM_DEFAULTS["beta1"]  # Adam's decay rates and ε (``--optimizer adam`` builds only)
+    beta2: float = ADAM_DEFAULTS["beta2"]
+    eps: float = ADAM_DEFAULTS["eps"]
 
 
 def _number(value: object, what: str, name: str) -> float:
@@ -89,6 +94,11 @@ def _depth(data: object, limit: int) -> bool:
     return True
 
 
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(words) if len(words) <= 2 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _vector(value: object, n: int, what: str, name: str) -> list[float]:
     if not isinstance(value, list) or len(value) != n:
         raise SpecError(f"example file {name!r}: {what} must be a list of {n} numbers")
@@ -99,16 +109,19 @@ def parse(data: object, spec: NetworkSpec, name: str) -> Example:
     """Validate a decoded example against the network (raises SpecError with one line)."""
     if not isinstance(data, dict):
         raise SpecError(f"example file {name!r}: expected a JSON object with keys x, t, lr, W1, ...")
+    adam = spec.optimizer == "adam"
     keys = ["x", "t", "lr"] + [f"{k}{l}" for l in range(1, spec.n_layers + 1) for k in ("Wb" if spec.bias else "W")]
     missing = [k for k in keys if k not in data]
-    optional = ["title", "lambda"] if spec.weight_decay else ["title"]
+    optional = ["title"] + (["lambda"] if spec.weight_decay else []) + (list(ADAM_DEFAULTS) if adam else [])
     unknown = sorted(set(data) - set(keys) - set(optional))
     if missing or unknown:
         problem = f"missing {', '.join(missing)}" if missing else f"unknown key(s) {', '.join(unknown)}"
         if unknown == ["lambda"]:
             problem += " (lambda, the decay coefficient, is for builds with --weight-decay)"
+        elif unknown and set(unknown) <= set(ADAM_DEFAULTS) and not adam:
+            problem += " (beta1, beta2 and eps, Adam's constants, are for builds with --optimizer adam)"
         raise SpecError(
-            f"example file {name!r}: {problem}; expected keys {', '.join(keys)} (and optional {' and '.join(optional)})"
+            f"example file {name!r}: {problem}; expected keys {', '.join(keys)} (and optional {_listed(optional)})"
         )
     x = _vector(data["x"], spec.sizes[0], "x", name)
     t = _vector(data["t"], spec.sizes[-1], "t", name)
@@ -141,7 +154,13 @@ def parse(data: object, spec: NetworkSpec, name: str) -> Example:
         decay = _number(data.get("lambda", DECAY), "lambda", name)
         if decay < 0:
             raise SpecError(f"example file {name!r}: lambda (the decay coefficient) must be zero or positive")
-    return Example(x, t, lr, params, source=name, title=title, decay=decay)
+    constants = {k: _number(data.get(k, v), k, name) for k, v in ADAM_DEFAULTS.items()} if adam else {}
+    for k in ("beta1", "beta2"):
+        if adam and not 0 <= constants[k] < 1:
+            raise SpecError(f"example file {name!r}: {k} (a decay rate of Adam's moments) must lie in [0, 1)")
+    if adam and not constants["eps"] > 0:
+        raise SpecError(f"example file {name!r}: eps (Adam's constant added to the root of v-hat) must be positive")
+    return Example(x, t, lr, params, source=name, title=title, decay=decay, **constants)
 
 
 def max_bytes(spec: NetworkSpec) -> int:

@@ -23,10 +23,10 @@ import copy
 
 import sympy as sp
 
-from derive.core import naming
+from derive.core import naming, update
 from derive.core.model import Derivation, Layer
+from derive.render import adamstep, numbers
 from derive.render import example as example_mod
-from derive.render import numbers
 from derive.render.printing import factor_rank, natural, unpadded
 
 #: a layer with more inputs than this has its hand calculation's long sums elided (they would not fit a line)
@@ -50,17 +50,17 @@ class Valued(sp.Dummy):
     The number is written by the documents' one rule (:mod:`derive.render.numbers`): as given, or computed.
     """
 
-    def __new__(cls, name: str, value: float, bare: bool = False, given: bool = False):
+    def __new__(cls, name: str, value: float, bare: bool = False, given: bool = False, small: bool = False):
         obj = super().__new__(cls, name)
-        obj.given = given
-        obj.mantissa, obj.exponent = numbers.parts(value, given)
-        obj.text = numbers.plain(value, given)
+        obj.given, obj.small = given, small
+        obj.mantissa, obj.exponent = numbers.parts(value, given, small)
+        obj.text = numbers.plain(value, given, small)
         obj.value = float(obj.text)
         obj.bare = bare  # an exponent or a function's argument: a negative number needs no brackets (e^{-0.08})
         return obj
 
     def _latex(self, printer) -> str:
-        text = numbers.latex(self.value, self.given)
+        text = numbers.latex(self.value, self.given, self.small)
         return r"\left(%s\right)" % text if self.value < 0 and not self.bare else text
 
     def _mathml_presentation(self, printer):
@@ -232,3 +232,98 @@ def zeros(d: Derivation, step: example_mod.Step, listed: list[sp.Symbol]) -> lis
         source = inputs.get(sym)
         reasons.add("input" if source is not None and step.values[source] == 0 else "delta")
     return sorted(reasons)
+
+
+def adam_parameter(d: Derivation) -> sp.Symbol:
+    """The parameter whose Adam step is worked by hand: the output weight whose gradient :func:`unit` works."""
+    return d.layers[-1].weights[0][0]
+
+
+def adam_lines(d: Derivation, c, step: example_mod.Step, ex: example_mod.Example) -> list[dict]:
+    """Adam's first step of :func:`adam_parameter` through its five equations: formula, numbers, result each.
+
+    The formulas are the Derivation's update equations at that weight; in the numbers the moments of step 0
+    are zero, t is 1, and every other symbol is the example's number (the moments computed by the step,
+    printed with six significant digits where they are small, :func:`derive.render.numbers.parts`). Each
+    line carries its equation's id, for the number the formats cite.
+    """
+    w = adam_parameter(d)
+    change = next(e for e in update.changes(d.equations) if e.id == f"update-w-{d.spec.n_layers}")
+    theta, k = update.parameter(change), adamstep.key(change)
+    lam = example_mod.decay_rates(d.spec, ex)[k]
+    given_numbers = adamstep.scalars(ex.lr, ex.beta1, ex.beta2, ex.eps, lam)
+    known = {sp.Derivative(update.ERROR, w): Valued("dE", step.at(step.grads, w))}
+    known[w] = Valued(w.name, step.at(step.params, w), given=True)
+    for s, value in given_numbers.items():
+        known[s] = Valued(s.name, value, given=True, bare=s is update.STEP)
+    for moment in (update.FirstMoment, update.SecondMoment):
+        known[moment(w, update.STEP - 1)] = Valued(f"{moment.letter}0", 0.0, given=True)
+    lines = []
+    for part, eq in adamstep.family(d, change).items():
+        formula = eq.rhs.xreplace({theta: w})
+        numbers_in = _in_order(c, formula, {e: sp.UnevaluatedExpr(v) for e, v in known.items()})
+        value = float(step.adam[part][k][array_position(step, w)])
+        lhs = eq.lhs.xreplace({theta: w})
+        small = part != "change"
+        known[lhs] = Valued(part, value, small=small)
+        lines.append(
+            {
+                "id": eq.id,
+                "number": eq.number,
+                "lhs": c.tex(lhs),
+                "formula": c.tex(formula),
+                "numbers": as_built(c).tex(numbers_in),
+                "shown": numbers_in,
+                "result": numbers.plain(value, small=small),
+                "value": value,
+                "small": small,
+                "elided": False,
+            }
+        )
+    return lines
+
+
+def array_position(step: example_mod.Step, sym: sp.Symbol) -> tuple[int, ...]:
+    """The entry of ``sym`` in its parameter array."""
+    return example_mod.array_position(sym, len(step.params))[1]
+
+
+def _in_order(c, expr: sp.Expr, numbers_of: dict) -> sp.Expr:
+    """``expr`` with the numbers of ``numbers_of`` in place, unevaluated, its sums and products in the printed order."""
+    if expr in numbers_of:
+        return numbers_of[expr]
+    if isinstance(expr, sp.Add):
+        terms = c.printer._as_ordered_terms(expr)
+        return sp.Add(*[_in_order(c, t, numbers_of) for t in terms], evaluate=False)
+    if isinstance(expr, sp.Mul):
+        return sp.Mul(*[_in_order(c, f, numbers_of) for f in expr.as_ordered_factors()], evaluate=False)
+    if not expr.args:
+        return expr
+    return expr.func(*[_in_order(c, a, numbers_of) for a in expr.args], evaluate=False)
+
+
+def as_built(c):
+    """A copy of the printing object ``c`` whose printer keeps sums and products in the order they were built."""
+    kept = copy.copy(c)
+    kept.printer = copy.copy(c.printer)
+    kept.printer._settings = dict(c.printer._settings, order="none")
+    kept.printer._memo = {}
+    return kept
+
+
+def adam_contrast(d: Derivation, step: example_mod.Step, listed: list[sp.Symbol]) -> dict:
+    """What Adam's first step does that gradient descent does not, on the example's numbers.
+
+    The hand-worked weight (:func:`adam_parameter`) and the listed parameter of smallest non-zero gradient
+    (None when it is the same one): each with its gradient, gradient descent's change −η g (the example's η)
+    and Adam's Δθ, the step's own numbers.
+    """
+
+    def entry(sym: sp.Symbol) -> dict:
+        k, idx = example_mod.array_position(sym, len(step.params))
+        return {"sym": sym, "grad": float(step.total[k][idx]), "change": float(step.adam["change"][k][idx])}
+
+    moved = [s for s in listed if step.at(step.total, s) != 0]
+    least = min(moved, key=lambda s: abs(step.at(step.total, s)), default=None)
+    w = adam_parameter(d)
+    return {"hand": entry(w), "least": entry(least) if least is not None and least != w else None}

@@ -25,14 +25,23 @@ def rounded(value: float) -> float:
 
 
 def curve(
-    d: Derivation, params: dict, x, t, lr: float, steps: int = CURVE_STEPS, rates: dict[str, float] | None = None
+    d: Derivation,
+    params: dict,
+    x,
+    t,
+    lr: float,
+    steps: int = CURVE_STEPS,
+    rates: dict[str, float] | None = None,
+    update=None,
 ) -> list[tuple[int, float]]:
     """(step, error) before every second step and after the last, positive errors only (a log axis).
 
     ``rates``: λ of each decayed parameter array; the steps then descend on E + Ω (the error E is plotted).
-    Empty when fewer than two points remain (a curve needs two).
+    ``update``: another optimiser's step (:func:`derive.core.evaluate.descent`). Empty when fewer than two
+    points remain (a curve needs two).
     """
-    errors = evaluate.descent(d, params, x, t, lr, steps, rates if rates and any(rates.values()) else None)
+    rates = rates if rates and any(rates.values()) else None
+    errors = evaluate.descent(d, params, x, t, lr, steps, rates, update)
     points = [(n, rounded(e)) for n, e in enumerate(errors) if e > 0 and (n % 2 == 0 or n == len(errors) - 1)]
     return points if len(points) > 1 else []
 

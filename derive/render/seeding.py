@@ -88,10 +88,12 @@ def revive(spec: NetworkSpec, x: list[float], params: dict[str, list]) -> None:
             break
 
 
-def learning_rate(d: Derivation, x: list[float], t: list[float], params: dict[str, list]) -> float:
+def learning_rate(d: Derivation, x: list[float], t: list[float], params: dict[str, list], move=None) -> float:
     """The largest rate of RATES whose step lowers the sample's error by at most MAX_DROP of it.
 
     When no rate lowers the error that little, the smallest that lowers it at all (else the smallest).
+    The step is one of gradient descent, or ``move(rate, arrays, grads)``: the arrays after another
+    optimiser's step (Adam's, which moves a parameter by about the rate whatever its gradient).
     """
     ev = evaluator(d)
     arrays = {k: np.asarray(v, float) for k, v in params.items()}
@@ -101,7 +103,8 @@ def learning_rate(d: Derivation, x: list[float], t: list[float], params: dict[st
         grads = ev.run_backward(arrays, values)
         lowering = []
         for rate in RATES:
-            after = ev.run_forward({k: arrays[k] - rate * grads[k] for k in arrays}, x, t)
+            stepped = move(rate, arrays, grads) if move else {k: arrays[k] - rate * grads[k] for k in arrays}
+            after = ev.run_forward(stepped, x, t)
             if not after < before:
                 continue
             if after >= (1 - MAX_DROP) * before:

@@ -99,6 +99,7 @@ def section(
             "right": Markup(number(v[first])),
         }
     return {
+        "adam": _adam(d, inline, step, ex, positions, printing) if d.spec.optimizer == "adam" else None,
         "hand_output": hand_output,
         # a wide layer's long sums are elided alike in the formula and its numbers (the text says so)
         "hand_elided": any(r.get("elided") for r in (hand_output or []) + (hand_hidden or [])),
@@ -121,7 +122,47 @@ def section(
         "error": Markup(number(step.error)),
         "error_after": Markup(number(step.error_after)),
         "curve": svg_plots.curve(
-            plots.curve(d, ex.params, ex.x, ex.t, ex.lr, rates=example_mod.decay_rates(d.spec, ex)), plots.CURVE_STEPS
+            plots.curve(
+                d,
+                ex.params,
+                ex.x,
+                ex.t,
+                ex.lr,
+                rates=example_mod.decay_rates(d.spec, ex),
+                update=example_mod.curve_update(d, ex),
+            ),
+            plots.CURVE_STEPS,
         ),
         "bars": svg_plots.bars(plots.norms(d, step.total), [str(layer_name(layer.index)) for layer in d.layers]),
+    }
+
+
+def _adam(d: Derivation, inline, step: example_mod.Step, ex: example_mod.Example, positions, printing) -> dict:
+    """Adam's first step of the example: constants, each listed parameter's moments and change, one weight by hand."""
+    rows = []
+    for key, index in positions:
+        row = {"sym": Markup(inline(_symbol(key, index)))}
+        for part, arrays in step.adam.items():
+            row[part] = Markup(numbers.html(float(arrays[key][index]), small=part != "change"))
+        rows.append(row)
+    contrast = hand.adam_contrast(d, step, [_symbol(k, i) for k, i in positions])
+    for entry in (contrast["hand"], contrast["least"]):
+        if entry:
+            entry["gd"] = Markup(number(-ex.lr * entry["grad"]))  # gradient descent's change, for contrast
+            entry["sym"], entry["grad"] = Markup(inline(entry["sym"])), Markup(number(entry["grad"]))
+            entry["change"] = Markup(number(entry["change"]))
+    lines = None
+    if printing is not None:
+        lines = hand.adam_lines(d, printing, step, ex)
+        for r in lines:  # the result as MathML, a small moment with its power of ten
+            r["result_ml"] = Markup(
+                printing.tex(sp.UnevaluatedExpr(hand.Valued("r", r["value"], bare=True, small=r["small"])))
+            )
+    return {
+        "beta1": Markup(number(ex.beta1, given=True)),
+        "beta2": Markup(number(ex.beta2, given=True)),
+        "eps": Markup(number(ex.eps, given=True)),
+        "rows": rows,
+        "hand": lines,
+        "contrast": contrast,
     }

@@ -130,6 +130,7 @@ def environment() -> jinja2.Environment:
     env.filters["literal"] = tex_literal
     env.filters["num"] = number
     env.filters["given"] = lambda v: numbers.latex(v, given=True)  # a number given to the example, as given
+    env.filters["small"] = lambda v: numbers.latex(v, small=True)  # Adam's moments: small ones with a power of ten
     env.filters["paren"] = lambda name: f"({name})"
     env.filters["sci"] = proofs.scientific
     env.filters["coord"] = lambda xy: "(%s,%s)" % tuple(f"{round(v, 3):g}" for v in xy)

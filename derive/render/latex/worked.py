@@ -11,7 +11,7 @@ import sympy as sp
 from derive.core.model import Derivation, Layer
 from derive.render import example as example_mod
 from derive.render import hand as hand_mod
-from derive.render import plots
+from derive.render import numbers, plots
 from derive.render.chain import SMALL_WIDTH, shown_units
 from derive.render.latex import context as lc
 from derive.render.latex import hand, handlayout
@@ -98,6 +98,7 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         for sym in shown
     ]
     return {
+        "adam": adam_section(d, c, ex, step, shown) if d.spec.optimizer == "adam" else None,
         **example_mod.facts(d, ex, step),
         "title": ex.title,
         "seed": example_mod.SEED,
@@ -115,7 +116,17 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "error": step.error,
         "error_after": step.error_after,
         "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
-        "curve": coordinates(plots.curve(d, ex.params, ex.x, ex.t, ex.lr, rates=example_mod.decay_rates(d.spec, ex))),
+        "curve": coordinates(
+            plots.curve(
+                d,
+                ex.params,
+                ex.x,
+                ex.t,
+                ex.lr,
+                rates=example_mod.decay_rates(d.spec, ex),
+                update=example_mod.curve_update(d, ex),
+            )
+        ),
         # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
         "slice": f"units 1, 2 and the last of each layer wider than {SMALL_WIDTH} (every unit of a narrower one)",
         "norms": coordinates(norms),
@@ -127,4 +138,28 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         # a wide layer's long sums are elided alike in the formula and its numbers (the text says so)
         "hand_elided": any(r"\cdots" in r["numbers"] for r in (hand_output or []) + (hand_hidden or [])),
         "hand_layers": (d.spec.n_layers, d.spec.n_layers - 1),
+    }
+
+
+def adam_section(d: Derivation, c: lc.Printing, ex: example_mod.Example, step: example_mod.Step, shown: list) -> dict:
+    """Adam's first step of the worked example: its constants, moments by parameter, one weight by hand."""
+    rows = []
+    for sym in shown:
+        key, index = example_mod.array_position(sym, len(step.params))
+        rows.append({"sym": c.tex(sym)} | {part: float(step.adam[part][key][index]) for part in step.adam})
+    contrast = hand_mod.adam_contrast(d, step, shown)
+    for entry in (contrast["hand"], contrast["least"]):
+        if entry:
+            entry["sym"] = c.tex(entry["sym"])
+            entry["gd"] = -ex.lr * entry["grad"]  # gradient descent's change with the same rate, for contrast
+    return {
+        "beta1": ex.beta1,
+        "beta2": ex.beta2,
+        "eps": ex.eps,
+        "rows": rows,
+        "hand": [
+            r | {"result": numbers.latex(r["value"], small=r["small"])} for r in hand_mod.adam_lines(d, c, step, ex)
+        ],
+        "contrast": contrast,
+        "letters": {k: c.nota.adam_letter(k) for k in ("m", "v", "beta1", "beta2", "epsilon")},
     }
