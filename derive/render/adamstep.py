@@ -90,6 +90,22 @@ class Rule:
         return out
 
 
+#: the Rules of the last few derivations, by identity (a build's example, learning rate and curves share one)
+_RECENT: list[tuple[Derivation, list, Rule]] = []
+_RECENT_SIZE = 4
+
+
+def rule(d: Derivation) -> Rule:
+    """The compiled :class:`Rule` of ``d``, kept for the next few calls (new equations get a new one)."""
+    for known, eqs, compiled in _RECENT:
+        if known is d and eqs is d.equations:
+            return compiled
+    compiled = Rule(d)
+    _RECENT.insert(0, (d, d.equations, compiled))
+    del _RECENT[_RECENT_SIZE:]
+    return compiled
+
+
 def first_step(
     d: Derivation,
     params: dict[str, np.ndarray],
@@ -101,17 +117,17 @@ def first_step(
     eps: float,
 ) -> dict[str, dict[str, np.ndarray]]:
     """m, v, m̂, v̂ and Δθ of every parameter array at t = 1, from m(0) = v(0) = 0 (:meth:`Rule.step`)."""
-    return Rule(d).step(params, grads, None, scalars(lr, beta1, beta2, eps, 0.0), rates)
+    return rule(d).step(params, grads, None, scalars(lr, beta1, beta2, eps, 0.0), rates)
 
 
 def walker(d: Derivation, rates: dict[str, float], lr: float, beta1: float, beta2: float, eps: float):
     """``update(params, grads) -> params``: Adam's steps t = 1, 2, ... one per call, its moments kept between calls."""
-    rule = Rule(d)
+    compiled = rule(d)
     state: dict = {"moments": None, "t": 0}
 
     def update_(params: dict, grads: dict) -> dict:
         state["t"] += 1
-        out = rule.step(params, grads, state["moments"], scalars(lr, beta1, beta2, eps, 0.0, state["t"]), rates)
+        out = compiled.step(params, grads, state["moments"], scalars(lr, beta1, beta2, eps, 0.0, state["t"]), rates)
         state["moments"] = out
         return {k: params[k] + out["change"][k] for k in params}
 
