@@ -80,6 +80,7 @@ def test_the_documents_print_lambda_and_the_decayed_gradients():
     want = grad(_objective(spec, ex, 0.01, False))(_arrays(ex))
     tex = document.render(d)
     assert r"The decay coefficient is $\lambda = 0.01$" in tex
+    assert re.search(r"\(before: \$[-\d.]+\$\) and\s+penalty \$\\Omega = ", tex)  # two clauses, not glued
     rows = ROW.findall(tex[tex.index(r"\paragraph{Gradients and the update.}") :])
     assert len(rows) == spec.n_parameters
     printed = sorted(value(r[2]) for r in rows)

@@ -84,9 +84,9 @@ def latex(value: float, given: bool = False, small: bool = False) -> str:
 def html(value: float, given: bool = False, small: bool = False) -> str:
     """``value`` in HTML text, with a true minus sign.
 
-    >>> html(-0.79, given=True), html(12005999999000000512.0)
-    ('−0.79', '1.200600 × 10<sup>19</sup>')
+    >>> html(-0.79, given=True), html(12005999999000000512.0), html(-2.5e-4)
+    ('−0.79', '1.200600 × 10<sup>19</sup>', '−2.500 × 10<sup>−4</sup>')
     """
     mantissa, exponent = parts(value, given, small)
     mantissa = mantissa.replace("-", "−")
-    return mantissa if exponent is None else f"{mantissa} × 10<sup>{exponent}</sup>"
+    return mantissa if exponent is None else f"{mantissa} × 10<sup>{exponent}</sup>".replace("-", "−")

@@ -103,8 +103,8 @@ def tex_literal(text: object) -> str:
 def number(value: float) -> str:
     """A number the example computed, as every table and sentence prints it (:mod:`derive.render.numbers`).
 
-    >>> number(-1e-9), number(12005999999000000512.0)
-    ('0.000000', '\\\\ensuremath{1.200600\\\\times 10^{19}}')
+    >>> number(0.0), number(-1.23456e-9), number(12005999999000000512.0)
+    ('0.000000', '\\\\ensuremath{-1.235\\\\times 10^{-9}}', '\\\\ensuremath{1.200600\\\\times 10^{19}}')
     """
     return numbers.latex(value)
 
