@@ -257,6 +257,71 @@ def update_rows(tmp: Path) -> list[str]:
     return rows
 
 
+#: Adam's rates of the Adam rows (not the defaults, so that a swapped one would show in the check)
+ADAM = {"lr": 0.001, "beta1": 0.85, "beta2": 0.99, "eps": 1e-7}
+
+
+def torch_adam_step(torch, p, state, X, T, lr, beta1, beta2, eps):
+    """The trainer's ``adam_step`` in PyTorch: g = dE/dθ by autograd, then Kingma and Ba's Algorithm 1
+    under no_grad, returning new parameters and a new state as the trainer does."""
+    ps = {k: t.requires_grad_(True) for k, t in p.items()}
+    Z = torch.sigmoid(X @ ps["W1"].T + ps["b1"])
+    Y = torch.sigmoid(Z @ ps["W2"].T + ps["b2"])
+    E = 0.5 * ((T - Y) ** 2).sum()
+    grads = dict(zip(ps, torch.autograd.grad(E, list(ps.values()))))
+    t = state["t"] + 1
+    new, m, v = {}, {}, {}
+    with torch.no_grad():
+        for k, g in grads.items():
+            m[k] = beta1 * state["m"][k] + (1 - beta1) * g
+            v[k] = beta2 * state["v"][k] + (1 - beta2) * g * g
+            m_hat = m[k] / (1 - beta1**t)
+            v_hat = v[k] / (1 - beta2**t)
+            new[k] = (ps[k] - lr * m_hat / (v_hat.sqrt() + eps)).detach()
+    return new, {"m": m, "v": v, "t": t}
+
+
+def adam_rows(tmp: Path) -> list[str]:
+    """784-128-10 at batch 256: one ``adam_step`` of the trainer against the same step in PyTorch, from a
+    state at t = 3 (moments of random values), both checked to give the same parameters and moments first."""
+    import torch
+
+    rows = [
+        "| case | update | dtype | threads | trainer µs | torch µs | torch / trainer | load |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    adam = load_trainer("784-128-10", "default", tmp, optimizer="adam")
+    for dtype in (np.float64, np.float32):
+        rng = np.random.default_rng(0)
+        p = adam.init_params(0, dtype=dtype)
+        state = {
+            "m": {k: (0.01 * rng.standard_normal(a.shape)).astype(dtype) for k, a in p.items()},
+            "v": {k: (1e-4 * rng.uniform(0, 1, a.shape)).astype(dtype) for k, a in p.items()},
+            "t": 3,
+        }
+        X = rng.uniform(0, 1, (256, 784)).astype(dtype)
+        T = rng.uniform(0, 1, (256, 10)).astype(dtype)
+        tp = {k: torch.from_numpy(a.copy()) for k, a in p.items()}
+        tstate = {part: {k: torch.from_numpy(a.copy()) for k, a in state[part].items()} for part in ("m", "v")}
+        tstate["t"] = 3
+        tX, tT = torch.from_numpy(X), torch.from_numpy(T)
+        mine = partial(adam.adam_step, p, state, X, T, **ADAM)
+        theirs = partial(torch_adam_step, torch, tp, tstate, tX, tT, **ADAM)
+        (got, got_state), (want, want_state) = mine(), theirs()
+        _same_step(got, want, dtype)
+        for part in ("m", "v"):
+            _same_step(got_state[part], want_state[part], dtype)
+        for n_threads in THREADS:
+            with threads(n_threads):
+                times = rounds({"trainer": mine, "torch": theirs}, n_rounds=15)
+            rows.append(
+                f"| 784-128-10 batch 256 | Adam | {np.dtype(dtype).name} | {n_threads} | "
+                f"{1e6 * median(times['trainer']):.1f} | {1e6 * median(times['torch']):.1f} | "
+                f"{ratio(times, 'torch', 'trainer'):.2f} | {load(1)} |"
+            )
+    return rows
+
+
 def environment() -> list[str]:
     lines = [f"- python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs"]
     try:
@@ -293,6 +358,8 @@ def main() -> int:
         parts += step_rows(Path(tmp))
         parts += ["", "## Weight decay and momentum (same process, same data)", ""]
         parts += update_rows(Path(tmp))
+        parts += ["", "## Adam (same process, same data)", ""]
+        parts += adam_rows(Path(tmp))
         parts += ["", "## Digits: the README's example against scikit-learn (same process, same data)", ""]
         parts += digits_rows(Path(tmp))
         parts += ["", "## Mini-batch training by style (same process, same data)", ""]
@@ -313,9 +380,10 @@ def main() -> int:
         "parameter arrays in and out. default train: `train(batch_size=1, eval_every=0)` over 200 samples, per",
         "sample: per-sample SGD with the parameters kept as Python floats inside the call. torch: autograd step",
         "on CPU, the update written out as the trainer's (weight decay λθ on the weights only, λ = 1e-4;",
-        "momentum α = 0.9). vector GEMM share: the step's five matrix products alone in numpy over the generated",
-        "vector step. default / faster style: the default's time over the faster of the scalar and vector styles",
-        "in the same round (1.00: as fast).",
+        "momentum α = 0.9; Adam: Algorithm 1 of Kingma and Ba under no_grad, new parameters and moments as the",
+        "trainer's adam_step returns them). vector GEMM share: the step's five matrix products alone in numpy",
+        "over the generated vector step. default / faster style: the default's time over the faster of the",
+        "scalar and vector styles in the same round (1.00: as fast).",
     ]
     text = "\n".join(parts) + "\n"
     print(text)

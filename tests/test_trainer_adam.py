@@ -344,7 +344,7 @@ def test_build_with_adam_writes_it_everywhere(tmp_path):
     assert "def adam_step(params, state, X, T, lr, beta1=0.9, beta2=0.999, eps=1e-8):" in trainer
     assert "def sgd_step(" in trainer and "def init_adam_state(params):" in trainer
     numbers = ", ".join(f"({derived[f'update-{k}'].number})" for k in ("w-2", "b-2", "w-1", "b-1"))
-    assert f"change = -lr*m_hat/(eps + np.sqrt(v_hat))  # eqs. {numbers}" in trainer
+    assert f"# eqs. {numbers}: change = -lr*m_hat/(eps + np.sqrt(v_hat))" in trainer
     demo = subprocess.run([sys.executable, str(out / "trainer.py"), "--demo"], capture_output=True, text=True)
     losses = [float(line.split()[-1]) for line in demo.stdout.splitlines()]
     assert demo.returncode == 0 and losses[-1] < 0.5 * losses[0], demo.stdout

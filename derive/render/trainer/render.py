@@ -23,6 +23,7 @@ import sympy as sp
 from derive.core import decay, update
 from derive.core.model import Derivation
 from derive.render import templates
+from derive.render.trainer import inplace
 from derive.render.trainer.common import cite, keys
 from derive.render.trainer.printer import TrainerPrinter
 from derive.render.trainer.scalar import float_blocks, scalar_blocks
@@ -128,24 +129,72 @@ def _adam_context(d: Derivation, changes: list) -> dict:
             update.EPSILON: sp.Symbol("eps"),
         }
         lhs = "change" if isinstance(e.lhs, update.Increment) else TrainerPrinter().doprint(e.lhs.xreplace(names))
-        rhs = TrainerPrinter().doprint(e.rhs.xreplace(names))
+        expr = e.rhs.xreplace(names)
         lines, numbers = found.setdefault(lhs, (set(), []))
-        lines.add(rhs)
+        lines.add(expr)
         numbers.append(e.number)
     out = []
     for lhs, (lines, numbers) in found.items():
         if len(lines) != 1:
-            raise ValueError(f"Adam's {lhs} differs between parameters: {sorted(lines)}")
-        where = f"eq. ({numbers[0]})" if len(numbers) == 1 else "eqs. " + ", ".join(f"({n})" for n in numbers)
-        out.append({"lhs": lhs, "rhs": lines.pop(), "eqs": where})
+            raise ValueError(f"Adam's {lhs} differs between parameters: {sorted(map(str, lines))}")
+        expr = lines.pop()
+        out.append(
+            {
+                "lhs": lhs,
+                "rhs": TrainerPrinter().doprint(expr),
+                "expr": expr,
+                "eqs": _cites(numbers),
+                "numbers": tuple(numbers),
+            }
+        )
     everything = [e for e in d.equations if e.id.startswith("update-")]
+    step, scalars = _adam_in_place(out, fresh=True)
+    in_place, _ = _adam_in_place(out, fresh=False)
     return {
         "adam": True,
         "momentum": False,
         "adam_lines": out,
+        "adam_step_blocks": step,
+        "adam_update_blocks": in_place,
+        "adam_scalars": scalars,
         "update_eqs": _span(d, everything[0].id, everything[-1].id),
         "change_eqs": out[-1]["eqs"],
     }
+
+
+def _adam_in_place(lines: list[dict], fresh: bool) -> tuple[list[dict], list[dict]]:
+    """Adam's lines as numpy calls with ``out=`` (:mod:`derive.render.trainer.inplace`), for one parameter array.
+
+    ``fresh``: the new parameters and moments are new arrays (``adam_step`` leaves its inputs alone), the
+    parameters' one made first as ``work``, the scratch array until the last line; else (``train``'s own
+    arrays) m, v and the parameters are updated in place and ``work`` is a scratch array ``train`` keeps.
+    The fresh gradient ``grad`` serves as a second scratch array once the moments have read it.
+    Returns the blocks (equation, citation, lines), the last one the parameters' update, and the scalars.
+    """
+    params, change = sp.Symbol("params[key]"), sp.Symbol("change")
+    arrays = {sp.Symbol(n) for n in ("grad", "m[key]", "v[key]", "params[key]", *(line["lhs"] for line in lines))}
+    if fresh:
+        results = {"m_new": None, "v_new": None, "new_params[key]": "work"}
+        last = "new_params[key]"
+    else:
+        results = {"m_new": "m[key]", "v_new": "v[key]", "params[key]": "params[key]"}
+        last = "params[key]"
+    steps = [(line["lhs"], line["expr"], line["numbers"]) for line in lines] + [
+        (last, sp.Add(params, change, evaluate=False), ())
+    ]
+    scalars = inplace.Scalars()
+    written = inplace.program(steps, arrays, scalars, results, buffers=("work",), spent=("grad",))
+    blocks = [{**line, "lines": code} for line, code in zip(lines, written)]
+    blocks.append({"lhs": last, "rhs": "params[key] + change", "lines": written[-1]})
+    found = []
+    for name, value, numbers in scalars.lines():
+        found.append({"name": name, "value": value, "eqs": _cites(numbers)})
+    return blocks, found
+
+
+def _cites(numbers) -> str:
+    """``eq. (5)`` or ``eqs. (5), (10)``: the citation of some equation numbers."""
+    return f"eq. ({numbers[0]})" if len(numbers) == 1 else "eqs. " + ", ".join(f"({n})" for n in numbers)
 
 
 def _penalties(d: Derivation) -> dict[sp.Expr, sp.Expr]:
