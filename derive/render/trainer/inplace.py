@@ -384,35 +384,26 @@ def program(
     out = []
     for i, (lhs, rhs, numbers) in enumerate(steps):
         reads = {s.name for s in rhs.free_symbols}
-
-        def dead(buffer: str) -> bool:
-            return uses.get(holder[buffer], -1) < i
-
-        def ending(buffer: str) -> bool:  # read here for the last time, once: it may receive the result
-            name = holder[buffer]
-            return name in reads and uses[name] == i and _occurrences(rhs, sp.Symbol(name)) == 1
-
-        free = [b for b in holder if dead(b)]
-        if lhs in results:
-            into = results[lhs]
-            if into in holder:
-                if not (dead(into) or ending(into)):
-                    raise ValueError(f"{into} still holds {holder[into]} when {lhs} is written into it")
-                target, into = into, (holder[into] if ending(into) else into)
-                holder[target] = lhs
-            choices = [(into, [b for b in free if b != into])]
+        free = [b for b in holder if uses.get(holder[b], -1) < i]  # no later step reads what they hold
+        ending = [  # read here for the last time, and once: each may receive the result
+            b
+            for b in holder
+            if holder[b] in reads and uses[holder[b]] == i and _occurrences(rhs, sp.Symbol(holder[b])) == 1
+        ]
+        if lhs in results:  # (the buffer it occupies, if one, and the name its array is written through)
+            given = results[lhs]
+            if given in holder and given not in free and given not in ending:
+                raise ValueError(f"{given} still holds {holder[given]} when {lhs} is written into it")
+            candidates = [(given if given in holder else None, holder[given] if given in ending else given)]
         else:
-            choices = [(holder[b], [f for f in free if f != b], b) for b in holder if ending(b)]
-            choices += [(b, [f for f in free if f != b], b) for b in free]
-            if not choices:
-                raise ValueError(f"no free array for {lhs}")
-        for choice in choices:
-            into, scratch = choice[0], choice[1]
+            candidates = [(b, holder[b]) for b in ending] + [(b, b) for b in free]
+        for buffer, into in candidates:
+            scratch = tuple(f for f in free if f != buffer)
             if _Emitter(arrays, lhs, into, scalars, numbers).need(rhs) <= len(scratch):
                 break
         else:
             raise ValueError(f"too few buffers for {lhs} = {rhs}")
-        if lhs not in results:
-            holder[choice[2]] = lhs
-        out.append(emit(rhs, lhs, arrays, scalars, into, tuple(scratch), numbers))
+        if buffer is not None:
+            holder[buffer] = lhs
+        out.append(emit(rhs, lhs, arrays, scalars, into, scratch, numbers))
     return out
