@@ -45,6 +45,8 @@ EXPRESSIONS = [
     -a,
     1 - a,
     (1 - p**r) * a / (q + sp.sqrt(b)),
+    p**a * b,
+    a ** sp.Rational(3, 2) - b,
 ]
 
 
@@ -317,3 +319,39 @@ def test_train_in_place_is_the_loop_of_adam_steps(adam, dtype):
         np.testing.assert_array_equal(params[key], saved[key])  # the caller's arrays are untouched
         assert not state["m"][key].any() and got[key].dtype == dtype and history.state["m"][key].dtype == dtype
     assert state["t"] == 1
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    """A net whose first weight matrix outweighs everything else a small batch makes."""
+    return build(tmp_path_factory.mktemp("wide"), "60-40-3", "sigmoid", "sse", "vector", optimizer="adam")
+
+
+def _peak(fn) -> tuple[int, int]:
+    """Bytes ``fn`` allocates at its peak and still holds at its end, as tracemalloc (numpy's arrays included) sees them."""
+    tracemalloc.start()
+    try:
+        base, _ = tracemalloc.get_traced_memory()
+        fn()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - base, current - base
+
+
+def test_steps_allocate_only_the_gradients_and_the_arrays_they_return(wide):
+    """train's step allocates nothing of an array's size beyond the gradients; adam_step beyond them only the
+    new parameters, m and v (the five lines as literal numpy made six or more temporaries of W1's size)."""
+    params = wide.init_params(0)
+    rng = np.random.default_rng(4)
+    X, T = rng.uniform(0, 1, (2, 60)), rng.uniform(0, 1, (2, 3))
+    state = wide._own_adam_state(params, wide.init_adam_state(params))
+    spare = {key: np.empty_like(value) for key, value in params.items()}
+    size = params["W1"].nbytes
+    total = sum(value.nbytes for value in params.values())
+    gradients, _ = _peak(lambda: wide._gradients(params, X, T))
+    assert gradients >= total  # the gradients themselves are seen
+    update, kept = _peak(lambda: wide._adam_update(params, state, spare, X, T, 0.01, 0.9, 0.999, 1e-8))
+    assert update < gradients + size // 2 and kept < size // 2
+    step, _ = _peak(lambda: wide._adam_step(params, state, X, T, 0.01, 0.9, 0.999, 1e-8))
+    assert step < gradients + 3 * total + size // 2
