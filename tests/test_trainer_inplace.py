@@ -47,6 +47,8 @@ EXPRESSIONS = [
     (1 - p**r) * a / (q + sp.sqrt(b)),
     p**a * b,
     a ** sp.Rational(3, 2) - b,
+    a - b + p * sp.exp(c),
+    -a - b,
 ]
 
 
@@ -100,6 +102,16 @@ def test_the_result_may_go_into_an_array_it_reads_once(expr):
     ns = _run(lines, scalars, dict(env))
     assert ns["result"] is env["a"]
     np.testing.assert_allclose(ns["result"], want, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("expr", [a - b + p * sp.exp(c), 1 - a, p - a * b, -a - b + q, a * b / c, sp.sqrt(a) + b])
+def test_sums_and_products_of_arrays_need_no_scratch(expr):
+    """An expression with one compound operand at most is built in its result's array alone."""
+    env = _values(np.random.default_rng(8))
+    scalars = Scalars()
+    lines = emit(expr, "result", ARRAYS, scalars)
+    got = _run(lines, scalars, env)["result"]
+    np.testing.assert_allclose(got, _direct(expr, env), rtol=1e-12, atol=1e-14)  # -a - b + q may cancel
 
 
 def test_what_cannot_be_done_in_place_is_refused():

@@ -99,7 +99,7 @@ class _Emitter:
         else:
             operands = self.operands(e)
         start = self.first(operands)
-        others = [1 + self.need(x) for x in operands if x is not start and not self.is_leaf(x)]
+        others = [1 + self.need(x) for x in operands if x is not start and not self.is_leaf(x) and not self.is_leaf(-x)]
         return max([self.need(start), *others])
 
     def operands(self, e: sp.Expr) -> list[sp.Expr]:
@@ -155,7 +155,7 @@ class _Emitter:
             own = [x for x in candidates if self.into in {s.name for s in x.free_symbols}]
             if own:
                 return own[0]
-        compound = [x for x in candidates if not self.is_leaf(x)]
+        compound = [x for x in candidates if not self.is_leaf(x) and not self.is_leaf(-x)]
         if compound:
             return max(compound, key=self.need)  # max keeps the first of equals: deterministic
         return candidates[0]
@@ -187,15 +187,26 @@ class _Emitter:
     def add(self, e: sp.Add, dst: str, free: list[str]) -> None:
         terms = [t for t in e.args if self.is_array(t)]
         constant = sp.Add(*[t for t in e.args if not self.is_array(t)])
+        plain = [t for t in terms if self.is_leaf(t)]
+        negated = [t for t in terms if t.could_extract_minus_sign() and self.is_leaf(-t)]
         start = self.first(terms)
+        if self.first_is_free(terms) and plain and len(plain) + len(negated) == len(terms) > 1:
+            start = plain[0]  # leaf ± leaf in one call
         rest = [t for t in terms if t is not start]
-        leaves = [t for t in rest if self.is_leaf(-t if t.could_extract_minus_sign() else t)]
-        if self.is_leaf(start) and leaves:  # leaf ± leaf in one call
-            other = leaves[0]
+        others = [t for t in rest if t in plain or t in negated]
+        if self.is_leaf(start) and others:
+            other = others[0]
             rest.remove(other)
-            negative = other.could_extract_minus_sign()
+            negative = other in negated
             func = "np.subtract" if negative else "np.add"
             self.call(dst, func, self.leaf(start), self.leaf(-other if negative else other))
+        elif constant != 0 and (start in plain or start in negated):  # leaf ± constant, constant - leaf
+            c = self.scalar(constant)
+            if start in plain:
+                self.call(dst, "np.add", self.leaf(start), c)
+            else:
+                self.call(dst, "np.subtract", c, self.leaf(-start))
+            constant = sp.S.Zero
         else:
             self.eval(start, dst, free)
         for term in rest:
@@ -206,6 +217,10 @@ class _Emitter:
             negative = constant.could_extract_minus_sign()
             c = self.scalar(-constant if negative else constant)
             self.call(dst, "np.subtract" if negative else "np.add", dst, c)
+
+    def first_is_free(self, candidates: list[sp.Expr]) -> bool:
+        """Whether any operand may come first: none reads the array the result goes into."""
+        return self.into is None or not any(self.into in {s.name for s in x.free_symbols} for x in candidates)
 
     def mul(self, e: sp.Expr, dst: str, free: list[str]) -> None:
         numerators, denominators, scalar = self.factors(e)
