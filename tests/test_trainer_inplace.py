@@ -340,7 +340,7 @@ def wide(tmp_path_factory):
 
 
 def _peak(fn) -> tuple[int, int]:
-    """Bytes ``fn`` allocates at its peak and still holds at its end, as tracemalloc (numpy's arrays included) sees them."""
+    """Bytes ``fn`` allocates at its peak and still holds at its end, as tracemalloc sees them (numpy arrays too)."""
     tracemalloc.start()
     try:
         base, _ = tracemalloc.get_traced_memory()
