@@ -106,8 +106,9 @@ def _update_context(d: Derivation) -> dict:
 
 
 def _adam_context(d: Derivation, changes: list) -> dict:
-    """Adam's five equations as five trainer lines that serve every parameter array, each citing its
-    equation for every parameter (``eqs. (5), (10)``), and the numbers of all of them."""
+    """Adam's five equations, each one expression that serves every parameter array and cites its equation
+    for every parameter (``eqs. (5), (10)``), written as in-place numpy calls for ``adam_step`` and for
+    ``train`` (:func:`_adam_in_place`), and the numbers of all of them."""
     penalties = _penalties(d)
     found: dict[str, tuple[set, list[int]]] = {}
     for e in d.equations:
