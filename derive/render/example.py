@@ -24,7 +24,7 @@ import sympy as sp
 from derive.core import decay
 from derive.core.evaluate import Evaluator, array_position, evaluator  # noqa: F401 (Evaluator: tests patch it here)
 from derive.core.model import Derivation
-from derive.render import adamstep, example_file, seeding
+from derive.render import adamstep, example_file, plots, seeding
 from derive.render.example_file import Example, load, max_bytes, parse  # noqa: F401 (the example's public names)
 from derive.spec import NetworkSpec, SpecError
 
@@ -120,6 +120,13 @@ def curve_update(d: Derivation, ex: Example):
     if d.spec.optimizer != "adam":
         return None
     return adamstep.walker(d, decay_rates(d.spec, ex), ex.lr, ex.beta1, ex.beta2, ex.eps)
+
+
+def error_curve(d: Derivation, ex: Example) -> list[tuple[int, float]]:
+    """The example's error over repeated steps from its start (:func:`derive.render.plots.curve`), as both
+    documents plot it: on E + Ω under weight decay, by Adam's step in an Adam build."""
+    rates = decay_rates(d.spec, ex)
+    return plots.curve(d, ex.params, ex.x, ex.t, ex.lr, rates=rates, update=curve_update(d, ex))
 
 
 def adam_moments(d: Derivation, ex: Example, params: dict, grads: dict) -> dict[str, dict[str, np.ndarray]]:

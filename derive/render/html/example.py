@@ -121,18 +121,7 @@ def section(
         "all": d.spec.n_parameters <= small,
         "error": Markup(number(step.error)),
         "error_after": Markup(number(step.error_after)),
-        "curve": svg_plots.curve(
-            plots.curve(
-                d,
-                ex.params,
-                ex.x,
-                ex.t,
-                ex.lr,
-                rates=example_mod.decay_rates(d.spec, ex),
-                update=example_mod.curve_update(d, ex),
-            ),
-            plots.CURVE_STEPS,
-        ),
+        "curve": svg_plots.curve(example_mod.error_curve(d, ex), plots.CURVE_STEPS),
         "bars": svg_plots.bars(plots.norms(d, step.total), [str(layer_name(layer.index)) for layer in d.layers]),
     }
 

@@ -116,17 +116,7 @@ def section(d: Derivation, c: lc.Printing, ex: example_mod.Example) -> dict:
         "error": step.error,
         "error_after": step.error_after,
         "stale_unit": c.tex(d.layers[-2].delta[0]) if len(d.layers) > 1 else None,
-        "curve": coordinates(
-            plots.curve(
-                d,
-                ex.params,
-                ex.x,
-                ex.t,
-                ex.lr,
-                rates=example_mod.decay_rates(d.spec, ex),
-                update=example_mod.curve_update(d, ex),
-            )
-        ),
+        "curve": coordinates(example_mod.error_curve(d, ex)),
         # the bar chart: each layer's gradient (weights and biases together) as one Euclidean norm
         "slice": f"units 1, 2 and the last of each layer wider than {SMALL_WIDTH} (every unit of a narrower one)",
         "norms": coordinates(norms),
