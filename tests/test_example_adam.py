@@ -150,6 +150,8 @@ def test_the_page_shows_the_same_numbers():
     table = text[text.index('id="tab-example-adam"') : text.index("</table>", text.index('id="tab-example-adam"'))]
     rows = re.findall(r"<tr><td>.*?</td>((?:<td>.*?</td>)+)</tr>", table)
     assert len(rows) == spec.n_parameters
+    heads = re.findall(r"<th>(.*?)</th>", table)  # the corrected moments are headed by their hatted letters
+    assert [h.count('<mover accent="true">') for h in heads] == [0, 0, 0, 1, 1, 0], heads
     printed = [[htmllib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", r)] for r in rows]
     positions = [(p.key, p.index) for p in d.parameters]
     for cells, (key, index) in zip(printed, positions):

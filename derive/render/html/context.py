@@ -327,8 +327,9 @@ def context(d: Derivation, notation: str = "bishop", ex: example_mod.Example | N
 
 
 def _adam(d: Derivation, m: Maths) -> dict:
-    """Adam's equation ids by part (``ids``) and its letters as inline MathML: m, v, β1, β2, ε."""
+    """Adam's equation ids by part (``ids``) and its letters as inline MathML: m, v, m̂, v̂, β1, β2, ε."""
     nota = m.printer.notation
     letters = {key: Markup(m.printer.letter(nota.adam_letter(key))) for key in ("m", "v")}
+    letters |= {key + "hat": Markup(m.printer.letter(r"\hat{%s}" % nota.adam_letter(key))) for key in ("m", "v")}
     scalars = {key: m.inline(sym) for sym, key in update.ADAM_SCALARS.items()}
     return {"ids": update.adam_groups(d.equations), **letters, **scalars}
