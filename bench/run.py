@@ -214,6 +214,20 @@ def torch_decay_step(torch, p, v, X, T, lr, alpha, decay):
         return {k: (t + nv[k]).detach() for k, t in ps.items()}, nv
 
 
+def _timed_rows(update: str, dtype, mine, theirs) -> list[str]:
+    """One row per thread count of a 784-128-10 batch-256 step: the trainer's and PyTorch's times, and their ratio."""
+    rows = []
+    for n_threads in THREADS:
+        with threads(n_threads):
+            times = rounds({"trainer": mine, "torch": theirs}, n_rounds=15)
+        rows.append(
+            f"| 784-128-10 batch 256 | {update} | {np.dtype(dtype).name} | {n_threads} | "
+            f"{1e6 * median(times['trainer']):.1f} | {1e6 * median(times['torch']):.1f} | "
+            f"{ratio(times, 'torch', 'trainer'):.2f} | {load(1)} |"
+        )
+    return rows
+
+
 def update_rows(tmp: Path) -> list[str]:
     """784-128-10 at batch 256 with weight decay: a plain and a momentum step of the trainer against PyTorch."""
     import torch
@@ -246,14 +260,7 @@ def update_rows(tmp: Path) -> list[str]:
         for update, (mine, theirs) in cases.items():
             got, want = mine(), theirs()
             _same_step(got[0] if isinstance(got, tuple) else got, want[0], dtype)
-            for n_threads in THREADS:
-                with threads(n_threads):
-                    times = rounds({"trainer": mine, "torch": theirs}, n_rounds=15)
-                rows.append(
-                    f"| 784-128-10 batch 256 | {update} | {np.dtype(dtype).name} | {n_threads} | "
-                    f"{1e6 * median(times['trainer']):.1f} | {1e6 * median(times['torch']):.1f} | "
-                    f"{ratio(times, 'torch', 'trainer'):.2f} | {load(1)} |"
-                )
+            rows += _timed_rows(update, dtype, mine, theirs)
     return rows
 
 
@@ -311,14 +318,7 @@ def adam_rows(tmp: Path) -> list[str]:
         _same_step(got, want, dtype)
         for part in ("m", "v"):
             _same_step(got_state[part], want_state[part], dtype)
-        for n_threads in THREADS:
-            with threads(n_threads):
-                times = rounds({"trainer": mine, "torch": theirs}, n_rounds=15)
-            rows.append(
-                f"| 784-128-10 batch 256 | Adam | {np.dtype(dtype).name} | {n_threads} | "
-                f"{1e6 * median(times['trainer']):.1f} | {1e6 * median(times['torch']):.1f} | "
-                f"{ratio(times, 'torch', 'trainer'):.2f} | {load(1)} |"
-            )
+        rows += _timed_rows("Adam", dtype, mine, theirs)
     return rows
 
 
